@@ -1,0 +1,3 @@
+from dvlite.cli.main import main
+
+main()

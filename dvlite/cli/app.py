@@ -1,0 +1,82 @@
+"""The typer app, global flags, and the one exit point that turns errors into exit codes."""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from typing import Any
+
+import typer
+from typer.core import TyperGroup
+
+from dvlite import __version__
+from dvlite.cli.ui import FLAGS
+from dvlite.errors import DvliteError
+
+
+def _fail(msg: str, hint: str | None, code: int) -> int:
+    typer.echo(f"error: {msg}", err=True)
+    if hint:
+        typer.echo(f"hint: {hint}", err=True)
+    return code
+
+
+def _is_usage_error(exc: Exception) -> bool:
+    """Click's own errors (bad option, missing argument), whichever click typer bundles."""
+    return hasattr(exc, "format_message") and isinstance(getattr(exc, "exit_code", None), int)
+
+
+class DvliteGroup(TyperGroup):
+    """Runs a command and maps every outcome to SPEC's exit codes and `error:` lines."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs["standalone_mode"] = False  # this group always owns its exit
+        try:
+            rv = super().main(*args, **kwargs)
+            code = rv if isinstance(rv, int) else 0
+        except typer.Abort:
+            code = _fail("interrupted", None, 130)
+        except DvliteError as exc:
+            if FLAGS.verbose:
+                traceback.print_exc()
+            code = _fail(exc.msg, exc.hint, exc.exit_code)
+        except KeyboardInterrupt:
+            code = _fail("interrupted", None, 130)
+        except Exception as exc:
+            if _is_usage_error(exc):
+                code = _fail(f"{exc.format_message()} (see --help)", None,  # type: ignore[attr-defined]
+                             int(exc.exit_code))  # type: ignore[attr-defined]
+                sys.exit(code)
+            if FLAGS.verbose:
+                traceback.print_exc()
+            code = _fail(f"unexpected {type(exc).__name__}: {exc}",
+                         "re-run with -v for a traceback and report it", 1)
+        sys.exit(code)
+
+
+app = typer.Typer(
+    cls=DvliteGroup,
+    help="Version data and models next to your code, with git.",
+    no_args_is_help=True,
+    add_completion=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"dvlite {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_callback(
+    quiet: bool = typer.Option(False, "-q", "--quiet", help="Print nothing on stdout."),
+    verbose: bool = typer.Option(False, "-v", "--verbose", help="Show tracebacks on errors."),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Show the version and exit."),
+) -> None:
+    del version
+    FLAGS.quiet = quiet
+    FLAGS.verbose = verbose

@@ -1,0 +1,212 @@
+"""Commands for data on one machine: init, add, status, checkout, remove, move, diff, ls,
+fsck, config."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from dvlite.cli.app import app
+from dvlite.cli.ui import emit_json, human_size, out, progress, warn
+from dvlite.errors import ConfigError, UsageError
+from dvlite.repo.repo import Repo
+
+TARGETS = typer.Argument(None, help="Tracked files or folders (default: all).", show_default=False)
+JSON = typer.Option(False, "--json", help="Print machine-readable JSON.")
+
+
+@app.command()
+def init(
+    no_scm: bool = typer.Option(False, "--no-scm", help="Use dvlite without git."),
+) -> None:
+    """Create .dvlite/ in this git repository and stage its config."""
+    from dvlite.repo.init import init as do_init
+
+    root = Path.cwd()
+    if do_init(root, no_scm):
+        out(f"Initialised dvlite in {root / '.dvlite'}")
+    else:
+        out(f"dvlite is already initialised in {root}; nothing changed")
+
+
+@app.command()
+def add(
+    paths: list[str] = typer.Argument(..., help="Files or folders to track.", show_default=False),
+    no_stage: bool = typer.Option(False, "--no-stage", help="Do not git add the pointers."),
+    as_json: bool = JSON,
+) -> None:
+    """Hash files or folders into the cache and write PATH.dvl pointers."""
+    from dvlite.repo.add import add as do_add
+
+    repo = Repo.find()
+    result = do_add(repo, paths, stage=not no_stage, progress=progress())
+    for w in result.warnings:
+        warn(w)
+    if as_json:
+        emit_json([{"path": p, **_pointer_dict(ptr)} for p, ptr in result.pointers])
+        return
+    for path, ptr in result.pointers:
+        count = f", {ptr.nfiles} files" if ptr.nfiles is not None else ""
+        out(f"added {path} ({human_size(ptr.size)}{count})")
+    if result.pointers and (repo.scm is None or no_stage or not repo.config.get("core.autostage")):
+        out("to commit the pointers: git add " + " ".join(f"{p}.dvl" for p, _ in result.pointers))
+
+
+def _pointer_dict(ptr: object) -> dict[str, object]:
+    from dvlite.core.pointer import Pointer
+
+    assert isinstance(ptr, Pointer)
+    return {"type": ptr.type, "hash": str(ptr.oid), "size": ptr.size, "nfiles": ptr.nfiles}
+
+
+@app.command()
+def status(
+    targets: list[str] | None = TARGETS,
+    as_json: bool = JSON,
+    exit_code: bool = typer.Option(False, "--exit-code",
+                                   help="Exit 1 when anything is out of date."),
+) -> None:
+    """Compare the workspace with the pointers: modified, missing, not in cache."""
+    from dvlite.repo.status import status as do_status
+
+    repo = Repo.find()
+    report = do_status(repo, targets or [], progress=progress())
+    dirty = [r for r in report if not r.clean]
+    if as_json:
+        emit_json({"outputs": [r.to_dict() for r in report], "clean": not dirty})
+    elif not dirty:
+        out("Data and pointers are up to date." if report else "No tracked data.")
+    else:
+        for r in dirty:
+            if r.missing:
+                out(f"  missing:      {r.path}")
+            for m in r.modified:
+                out(f"  modified:     {m}")
+            if r.not_in_cache:
+                out(f"  not in cache: {r.path} ({r.not_in_cache} objects)")
+    if exit_code and dirty:
+        raise typer.Exit(1)
+
+
+@app.command()
+def checkout(
+    targets: list[str] | None = TARGETS,
+    force: bool = typer.Option(False, "--force", "-f",
+                               help="Replace modified data (it is saved in the cache first)."),
+    as_json: bool = JSON,
+) -> None:
+    """Make the workspace match the pointers, from the cache."""
+    from dvlite.repo.checkout import checkout as do_checkout
+
+    result = do_checkout(Repo.find(), targets or [], force=force, progress=progress())
+    if as_json:
+        emit_json({"written": result.written, "deleted": result.deleted})
+    elif result.written or result.deleted:
+        out(f"checked out {result.written} files, removed {result.deleted}")
+    else:
+        out("Workspace already matches the pointers.")
+
+
+@app.command()
+def remove(targets: list[str] = typer.Argument(..., show_default=False,
+                                               help="Tracked outputs to stop tracking.")) -> None:
+    """Stop tracking outputs (data stays in the workspace and cache)."""
+    from dvlite.repo.remove import remove as do_remove
+
+    for rel in do_remove(Repo.find(), targets):
+        out(f"stopped tracking {rel}")
+
+
+@app.command()
+def move(src: str = typer.Argument(..., help="A tracked output."),
+         dst: str = typer.Argument(..., help="New path (or an existing folder).")) -> None:
+    """Rename a tracked file or folder with its pointer and .gitignore entry."""
+    from dvlite.repo.remove import move as do_move
+
+    old, new = do_move(Repo.find(), src, dst)
+    out(f"moved {old} -> {new}")
+
+
+@app.command()
+def diff(
+    a: str | None = typer.Argument(None, help="Old revision (default HEAD)."),
+    b: str | None = typer.Argument(None, help="New revision (default: the workspace)."),
+    as_json: bool = JSON,
+) -> None:
+    """Data changes between two revisions, or a revision and the workspace."""
+    from dvlite.repo.diff import diff as do_diff
+
+    result = do_diff(Repo.find(), a, b)
+    if as_json:
+        emit_json(result.to_dict())
+        return
+    ch = result.changes
+    for label, paths in (("added", ch.added), ("modified", ch.modified), ("deleted", ch.deleted)):
+        for p in paths:
+            out(f"{label + ':':10} {p}")
+    if ch.clean:
+        out("No data changes.")
+
+
+@app.command("ls")
+def ls_cmd(rev: str | None = typer.Argument(None, help="Git revision (default: workspace)."),
+           as_json: bool = JSON) -> None:
+    """List tracked outputs with hash, size and whether they are cached."""
+    from dvlite.repo.ls import ls as do_ls
+
+    items = do_ls(Repo.find(), rev)
+    if as_json:
+        emit_json([i.to_dict() for i in items])
+        return
+    for i in items:
+        cached = "cached" if i.cached else "not cached"
+        out(f"{i.path}\t{i.type}\t{i.oid}\t{human_size(i.size)}\t{cached}")
+
+
+@app.command()
+def fsck(as_json: bool = JSON) -> None:
+    """Re-hash every cache object; report corrupt or missing ones (exit 3)."""
+    from dvlite.repo.fsck import fsck as do_fsck
+
+    result = do_fsck(Repo.find(), progress=progress())
+    if as_json:
+        emit_json(result.to_dict())
+    else:
+        for oid in result.corrupt:
+            out(f"corrupt: {oid} (moved to the cache's bad/ folder)")
+        for item in result.missing:
+            out(f"missing: {item}")
+        out(f"checked {result.checked} objects: {len(result.corrupt)} corrupt, "
+            f"{len(result.missing)} missing")
+    if not result.ok:
+        raise typer.Exit(3)
+
+
+@app.command()
+def config(
+    key: str = typer.Argument(..., help="e.g. core.remote or remote.NAME.url"),
+    value: str | None = typer.Argument(None, help="New value (omit to read)."),
+    local: bool = typer.Option(False, "--local", help="Write .dvlite/config.local (not in git)."),
+    unset: bool = typer.Option(False, "--unset", help="Remove the key."),
+) -> None:
+    """Read or write a config value."""
+    from dvlite import config as cfg
+
+    repo = Repo.find()
+    if value is None and not unset:
+        current = repo.config.get(key)
+        if current is None:
+            raise ConfigError(f"'{key}' is not set")
+        out(str(current).lower() if isinstance(current, bool) else str(current))
+        return
+    if value is not None and unset:
+        raise UsageError("give a value or --unset, not both")
+    target = repo.config.local_path if local else repo.config.shared_path
+    if value is None:
+        cfg.edit(target, key, None)
+        return
+    parsed = cfg.coerce(key, value)
+    if cfg.split_key(key)[-1] in cfg.SECRET_KEYS and not local:
+        raise ConfigError(f"'{key}' is a secret: store it with --local (kept out of git)")
+    cfg.edit(target, key, parsed)

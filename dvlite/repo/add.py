@@ -1,0 +1,140 @@
+"""`dvlite add`: hash files into the cache and record them in pointer files.
+
+Order (crash-safe): objects into the cache, then the folder manifest, then the pointer
+(atomically), then `.gitignore`, then `git add`. A kill at any point leaves at worst
+unreferenced objects, and running `add` again finishes the job.
+"""
+
+from __future__ import annotations
+
+import os
+import stat as st_mod
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dvlite._fault import faultpoint
+from dvlite.core.manifest import case_collisions
+from dvlite.core.paths import check_parent_inside, check_relpath, is_within
+from dvlite.core.pointer import POINTER_SUFFIX, Pointer
+from dvlite.errors import UsageError, storage_error
+from dvlite.repo import gitignore
+from dvlite.repo.checkout import checkout_outputs
+from dvlite.repo.outputs import Output, all_outputs, pointer_file_for
+from dvlite.repo.repo import Repo
+from dvlite.repo.workspace import WorkFile, dir_manifest, hash_files, scan_dir, unsupported
+from dvlite.storage.atomic import atomic_write
+from dvlite.storage.progress import NULL_PROGRESS, Progress
+
+
+@dataclass
+class AddResult:
+    pointers: list[tuple[str, Pointer]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    files: int = 0
+
+
+def store_path(
+    repo: Repo, path: Path, progress: Progress = NULL_PROGRESS, warnings: list[str] | None = None
+) -> Pointer:
+    """Put a file or folder into the cache; returns the pointer describing it."""
+    try:
+        st = os.stat(path, follow_symlinks=False)
+    except FileNotFoundError:
+        raise UsageError(f"'{repo.rel(path)}' does not exist") from None
+    except OSError as exc:
+        raise storage_error(exc, f"reading {path}") from exc
+    if st_mod.S_ISREG(st.st_mode):
+        oids = hash_files(repo, [WorkFile("", path, st)], store=True, progress=progress)
+        return Pointer(path.name, "file", oids[""], st.st_size)
+    if not st_mod.S_ISDIR(st.st_mode):
+        raise unsupported(path, st)
+    files = scan_dir(path)
+    clashes = case_collisions(f.relpath for f in files)
+    if clashes and warnings is not None:
+        a, b = clashes[0]
+        warnings.append(f"'{a}' and '{b}' differ only in case: they clash on macOS/Windows")
+    oids = hash_files(repo, files, store=True, progress=progress)
+    manifest = dir_manifest(repo, files, oids)
+    faultpoint("add.before_manifest")
+    oid = repo.cache.add_bytes(manifest.to_bytes())
+    return Pointer(path.name, "dir", oid, manifest.size, len(manifest))
+
+
+def _check_target(repo: Repo, path: Path, outputs: list[Output]) -> None:
+    rel = repo.rel(path)
+    if not is_within(path, repo.root) or rel == ".":
+        raise UsageError(f"cannot add '{rel}': it is not inside the repository")
+    check_relpath(rel, "path")
+    check_parent_inside(repo.root, path)
+    if path.name.endswith(POINTER_SUFFIX):
+        raise UsageError(f"cannot add '{rel}': it is a pointer file")
+    for out in outputs:
+        if out.path != path and is_within(path, out.path):
+            raise UsageError(f"cannot add '{rel}': it is inside tracked folder '{out.rel}'",
+                             hint=f"dvlite add {out.rel}")
+        if out.path != path and is_within(out.path, path):
+            raise UsageError(f"cannot add '{rel}': it contains tracked output '{out.rel}'",
+                             hint=f"dvlite remove {out.rel} first")
+
+
+def add(
+    repo: Repo,
+    targets: Sequence[str],
+    stage: bool = True,
+    cwd: Path | None = None,
+    progress: Progress = NULL_PROGRESS,
+) -> AddResult:
+    base = Path(os.path.abspath(cwd or Path.cwd()))
+    paths = [Path(os.path.normpath(base / t)) for t in targets]
+    if not paths:
+        raise UsageError("nothing to add", hint="dvlite add PATH...")
+    result = AddResult()
+    with repo.lock():
+        outputs = all_outputs(repo)
+        for path in paths:
+            _check_target(repo, path, outputs)
+        if repo.scm is not None:
+            in_git = repo.scm.tracked(paths)
+            if in_git:
+                raise UsageError(f"'{in_git[0]}' is already tracked by git",
+                                 hint=f"git rm -r --cached '{in_git[0]}' and run add again")
+        to_stage: list[Path] = []
+        for path in paths:
+            pointer = store_path(repo, path, progress, result.warnings)
+            faultpoint("add.after_cache")
+            to_stage.extend(_record(path, pointer))
+            result.pointers.append((repo.rel(path), pointer))
+            result.files += pointer.nfiles if pointer.nfiles is not None else 1
+        _relink(repo, result)
+        if stage and repo.scm is not None and repo.config.get("core.autostage"):
+            faultpoint("add.before_stage")
+            repo.scm.add(to_stage)
+    return result
+
+
+def _record(path: Path, pointer: Pointer) -> list[Path]:
+    """Write the pointer and the .gitignore entry; returns the files to stage."""
+    pf = pointer_file_for(path)
+    data = pointer.to_bytes()
+    try:
+        current = pf.read_bytes() if pf.is_file() and not pf.is_symlink() else None
+    except OSError:
+        current = None
+    if current != data:
+        atomic_write(pf, data)
+    faultpoint("add.after_pointer")
+    changed = [pf]
+    gi = gitignore.add_entry(path)
+    if gi is not None or (path.parent / ".gitignore").exists():
+        changed.append(path.parent / ".gitignore")
+    return changed
+
+
+def _relink(repo: Repo, result: AddResult) -> None:
+    """With hardlink/symlink cache types, replace workspace copies by links to the cache."""
+    if repo.linker.types[0] not in ("hardlink", "symlink"):
+        return
+    rels = {rel for rel, _ in result.pointers}
+    outs = [o for o in all_outputs(repo) if o.rel in rels]
+    checkout_outputs(repo, outs, force=False, relink=True)

@@ -1,0 +1,232 @@
+"""`dvlite checkout`: make the workspace match the pointers, from the cache.
+
+A pure plan first (compare), then a safety check that refuses to destroy data that
+exists nowhere else (modified and not in the cache) unless forced — and even forced,
+such data is saved into the cache before it is replaced — then the writes. Every
+file lands under a temp name and is renamed into place.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dvlite._fault import faultpoint
+from dvlite.core.manifest import Manifest
+from dvlite.core.oid import Oid
+from dvlite.core.paths import check_parent_inside
+from dvlite.errors import (
+    MissingObjectsError,
+    WorkspaceConflictError,
+    storage_error,
+)
+from dvlite.repo.compare import OutputState, output_state
+from dvlite.repo.outputs import Output, Target, collect_targets
+from dvlite.repo.repo import Repo
+from dvlite.repo.workspace import WORKERS, WorkFile, hash_files
+from dvlite.storage.atomic import temp_path_for
+from dvlite.storage.progress import NULL_PROGRESS, Progress
+
+
+@dataclass(frozen=True, slots=True)
+class Write:
+    dest: Path
+    oid: Oid
+    isexec: bool
+    rel: str
+
+
+@dataclass
+class Plan:
+    writes: list[Write] = field(default_factory=list)
+    deletes: list[Path] = field(default_factory=list)
+    replace_roots: list[Path] = field(default_factory=list)  # obstacles removed with --force
+    conflicts: list[str] = field(default_factory=list)
+    unsaved: list[WorkFile] = field(default_factory=list)  # uncached data to save first
+    missing: list[str] = field(default_factory=list)
+
+
+@dataclass
+class CheckoutResult:
+    written: int = 0
+    deleted: int = 0
+    missing: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Mode:
+    force: bool = False
+    relink: bool = False  # rewrite even matching files (after a cache.type change)
+
+
+def _plan_output(repo: Repo, st: OutputState, sub: str | None, plan: Plan, mode: Mode) -> None:
+    out = st.output
+    if st.obstacle is not None:
+        what = "is a symlink" if st.obstacle == "symlink" else "has the wrong type"
+        if not mode.force:
+            plan.conflicts.append(f"{out.rel} ({what})")
+            return
+        plan.replace_roots.append(out.path)
+        st.actual, st.files = {}, {}
+    if st.expected is None:
+        plan.missing.append(out.rel)
+        return
+    _plan_writes(repo, st, sub, plan, mode)
+    for rel in st.actual:
+        if rel not in st.expected and (sub is None or _under(rel, sub)):
+            _guard(repo, st, rel, plan, mode.force)
+            plan.deletes.append(_dest(out, rel))
+
+
+def _plan_writes(repo: Repo, st: OutputState, sub: str | None, plan: Plan, mode: Mode) -> None:
+    assert st.expected is not None
+    out = st.output
+    present = repo.cache.exists_many(st.expected.values())
+    for rel, oid in st.expected.items():
+        if sub is not None and not _under(rel, sub):
+            continue
+        have = st.actual.get(rel)
+        if have == oid and not mode.relink:
+            continue
+        if oid not in present:
+            plan.missing.append(_join(out.rel, rel))
+            continue
+        if have is not None and have != oid:
+            _guard(repo, st, rel, plan, mode.force)
+        plan.writes.append(Write(_dest(out, rel), oid, st.expected_exec.get(rel, False),
+                                 _join(out.rel, rel)))
+
+
+def _guard(repo: Repo, st: OutputState, rel: str, plan: Plan, force: bool) -> None:
+    """Refuse to replace workspace bytes that are not in the cache, unless forced."""
+    if repo.cache.exists(st.actual[rel]):
+        return
+    if force:
+        plan.unsaved.append(st.files[rel])
+    else:
+        plan.conflicts.append(_join(st.output.rel, rel))
+
+
+def _under(rel: str, sub: str) -> bool:
+    return rel == sub or rel.startswith(sub + "/")
+
+
+def _join(base: str, rel: str) -> str:
+    return f"{base}/{rel}" if rel else base
+
+
+def _dest(out: Output, rel: str) -> Path:
+    return out.path / rel if rel else out.path
+
+
+def plan_checkout(repo: Repo, targets: list[Target], mode: Mode,
+                  progress: Progress = NULL_PROGRESS) -> Plan:
+    plan = Plan()
+    manifests: dict[Oid, Manifest] = {}
+    for target in targets:
+        st = output_state(repo, target.output, manifests, progress)
+        _plan_output(repo, st, target.sub, plan, mode)
+    return plan
+
+
+def apply_plan(repo: Repo, plan: Plan, progress: Progress = NULL_PROGRESS) -> CheckoutResult:
+    if plan.unsaved:
+        # --force never destroys the only copy: the replaced bytes go into the cache first.
+        hash_files(repo, plan.unsaved, store=True)
+    for root in plan.replace_roots:
+        _remove_any(root)
+    for path in plan.deletes:
+        _remove_any(path)
+    _prune_empty_dirs(plan.deletes)
+    faultpoint("checkout.before_writes")
+    progress.begin("Checking out", len(plan.writes), 0)
+    records: list[tuple[os.stat_result, Oid]] = []
+    with ThreadPoolExecutor(WORKERS) as pool:
+        for write, st in zip(plan.writes, pool.map(lambda w: _place(repo, w), plan.writes),
+                             strict=True):
+            progress.advance(files=1)
+            if st is not None:
+                records.append((st, write.oid))
+    progress.end()
+    repo.state.put_many(records)
+    return CheckoutResult(len(plan.writes), len(plan.deletes), plan.missing)
+
+
+def _place(repo: Repo, write: Write) -> os.stat_result | None:
+    dest = write.dest
+    check_parent_inside(repo.root, dest)
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        if os.path.isdir(dest) and not os.path.islink(dest):
+            shutil.rmtree(dest)
+        tmp = temp_path_for(dest)
+        kind = repo.linker.place(repo.cache.path(write.oid), tmp, write.isexec)
+        faultpoint("checkout.before_rename")
+        os.replace(tmp, dest)
+        faultpoint("checkout.after_rename")
+    except OSError as exc:
+        raise storage_error(exc, f"checking out {write.rel}") from exc
+    if kind in ("copy", "reflink"):
+        return os.stat(dest, follow_symlinks=False)
+    return None
+
+
+def _remove_any(path: Path) -> None:
+    try:
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path)
+        else:
+            os.unlink(path)
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        raise storage_error(exc, f"removing {path}") from exc
+
+
+def _prune_empty_dirs(deleted: list[Path]) -> None:
+    parents = sorted({p.parent for p in deleted}, key=lambda p: len(p.parts), reverse=True)
+    for folder in parents:
+        try:
+            folder.rmdir()
+        except OSError:
+            continue
+
+
+def checkout_outputs(repo: Repo, outputs: list[Output], force: bool,
+                     relink: bool = False) -> CheckoutResult:
+    plan = plan_checkout(repo, [Target(o) for o in outputs], Mode(force, relink))
+    _raise_conflicts(plan)
+    return apply_plan(repo, plan)
+
+
+def _raise_conflicts(plan: Plan) -> None:
+    if plan.conflicts:
+        shown = ", ".join(plan.conflicts[:5])
+        more = f" and {len(plan.conflicts) - 5} more" if len(plan.conflicts) > 5 else ""
+        raise WorkspaceConflictError(
+            f"checkout would overwrite data that is not in the cache: {shown}{more}",
+            plan.conflicts,
+            hint="dvlite add them to keep the changes, or use --force to discard them "
+            "(the discarded data is saved in the cache first)",
+        )
+
+
+def checkout(repo: Repo, targets: list[str], force: bool = False, cwd: Path | None = None,
+             progress: Progress = NULL_PROGRESS) -> CheckoutResult:
+    with repo.lock():
+        chosen = collect_targets(repo, targets, cwd)
+        plan = plan_checkout(repo, chosen, Mode(force), progress)
+        _raise_conflicts(plan)
+        result = apply_plan(repo, plan, progress)
+    if result.missing:
+        shown = ", ".join(result.missing[:5])
+        more = f" and {len(result.missing) - 5} more" if len(result.missing) > 5 else ""
+        raise MissingObjectsError(
+            f"{len(result.missing)} file(s) not in the cache, not checked out: {shown}{more}",
+            hint="dvlite pull fetches them from the remote",
+        )
+    return result
+

@@ -1,0 +1,39 @@
+"""`dvlite init`: create `.dvlite/` with its config and `.gitignore`, and stage them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dvlite.config import LAYOUT_VERSION
+from dvlite.errors import NotARepoError
+from dvlite.repo.repo import DVLITE_DIR
+from dvlite.scm import Git, find_git_root
+from dvlite.storage.atomic import atomic_write
+
+GITIGNORE = "/*\n!/config\n!/.gitignore\n"
+CONFIG = f"""# dvlite configuration (shared through git). Machine-local settings and
+# credentials belong in config.local, which git ignores.
+[core]
+layout = {LAYOUT_VERSION}
+hash = "xxh128"
+"""
+
+
+def init(root: Path, no_scm: bool = False) -> bool:
+    """Initialise dvlite in `root`; returns False if it already was (nothing changed)."""
+    dvlite_dir = root / DVLITE_DIR
+    if dvlite_dir.is_dir():
+        return False
+    git_root = find_git_root(root)
+    if git_root is None and not no_scm:
+        raise NotARepoError(
+            f"{root} is not inside a git repository",
+            hint="run `git init` first, or `dvlite init --no-scm` to use dvlite without git",
+        )
+    dvlite_dir.mkdir()
+    config = CONFIG + ("no_scm = true\n" if no_scm else "")
+    atomic_write(dvlite_dir / "config", config.encode())
+    atomic_write(dvlite_dir / ".gitignore", GITIGNORE.encode())
+    if git_root is not None and not no_scm:
+        Git(git_root).add([dvlite_dir / "config", dvlite_dir / ".gitignore"])
+    return True

@@ -1,0 +1,157 @@
+"""Tracked outputs: finding `.dvl` pointers, resolving them safely, and reading targets."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from dvlite.core.manifest import Manifest
+from dvlite.core.oid import Oid
+from dvlite.core.paths import check_parent_inside, check_relpath, is_within
+from dvlite.core.pointer import POINTER_SUFFIX, Pointer
+from dvlite.errors import FormatError, MissingObjectsError, UsageError, storage_error
+from dvlite.repo.repo import DVLITE_DIR, Repo
+
+
+@dataclass(frozen=True, slots=True)
+class Output:
+    pointer_file: Path
+    pointer: Pointer
+    path: Path
+    rel: str
+
+    @property
+    def is_dir(self) -> bool:
+        return self.pointer.is_dir
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """An output, or one file inside a tracked folder (`sub` relative to the folder)."""
+
+    output: Output
+    sub: str | None = None
+
+
+def pointer_file_for(data_path: Path) -> Path:
+    return data_path.with_name(data_path.name + POINTER_SUFFIX)
+
+
+def parse_output(repo: Repo, pointer_file: Path, data: bytes) -> Output:
+    source = repo.rel(pointer_file)
+    pointer = Pointer.from_bytes(data, source)
+    path = pointer_file.parent / pointer.path
+    rel = repo.rel(path)
+    try:
+        check_relpath(rel, "pointer path")
+    except FormatError as exc:
+        raise type(exc)(f"{source}: {exc.msg}") from None
+    check_parent_inside(repo.root, path)
+    return Output(pointer_file, pointer, path, rel)
+
+
+def load_output(repo: Repo, pointer_file: Path) -> Output:
+    try:
+        fd = os.open(pointer_file, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError as exc:
+        raise storage_error(exc, f"reading {pointer_file}") from exc
+    try:
+        data = os.read(fd, 1 << 16)
+    finally:
+        os.close(fd)
+    return parse_output(repo, pointer_file, data)
+
+
+def pointer_files(repo: Repo) -> list[Path]:
+    """Every pointer file in the workspace (via git when there is one: it skips ignored trees)."""
+    if repo.scm is not None:
+        prefix = repo.root
+        found = [repo.scm.root / p for p in repo.scm.ls_files([f"*{POINTER_SUFFIX}"])]
+        return sorted(p for p in found if is_within(p, prefix) and p.is_file())
+    return _walk_pointers(repo.root)
+
+
+def _walk_pointers(root: Path) -> list[Path]:
+    found: list[Path] = []
+    for folder, dirs, files in os.walk(root):
+        names = [f for f in files if f.endswith(POINTER_SUFFIX)]
+        tracked = {n[: -len(POINTER_SUFFIX)] for n in names}
+        dirs[:] = sorted(d for d in dirs if d not in (".git", DVLITE_DIR) and d not in tracked)
+        found.extend(Path(folder) / n for n in names)
+    return sorted(found)
+
+
+def all_outputs(repo: Repo) -> list[Output]:
+    outputs = []
+    errors: list[FormatError] = []
+    for pf in pointer_files(repo):
+        try:
+            outputs.append(load_output(repo, pf))
+        except FormatError as exc:
+            errors.append(exc)
+    if errors:
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise type(errors[0])(errors[0].msg + more, hint=errors[0].hint)
+    return outputs
+
+
+def collect_targets(repo: Repo, targets: list[str], cwd: Path | None = None) -> list[Target]:
+    """Resolve user targets (data paths, pointer files, folders, files in tracked folders)."""
+    outputs = all_outputs(repo)
+    if not targets:
+        return [Target(o) for o in outputs]
+    base = Path(os.path.abspath(cwd or Path.cwd()))
+    chosen: list[Target] = []
+    for raw in targets:
+        chosen.extend(_match(repo, outputs, Path(os.path.normpath(base / raw)), raw))
+    return chosen
+
+
+def _match(repo: Repo, outputs: list[Output], path: Path, raw: str) -> list[Target]:
+    if path.name.endswith(POINTER_SUFFIX):
+        path = path.with_name(path.name[: -len(POINTER_SUFFIX)])
+    real = Path(os.path.realpath(path.parent)) / path.name
+    for candidate in (path, real):
+        for out in outputs:
+            if candidate == out.path:
+                return [Target(out)]
+            if out.is_dir and is_within(candidate, out.path):
+                return [Target(out, candidate.relative_to(out.path).as_posix())]
+        inside = [Target(o) for o in outputs if is_within(o.path, candidate)]
+        if inside:
+            return inside
+    if not is_within(real, repo.root):
+        raise UsageError(f"'{raw}' is outside the repository")
+    raise UsageError(f"'{raw}' is not tracked by dvlite", hint=f"dvlite add {raw}")
+
+
+def load_manifest(repo: Repo, oid: Oid, cache: dict[Oid, Manifest] | None = None) -> Manifest:
+    if cache is not None and oid in cache:
+        return cache[oid]
+    try:
+        data = repo.cache.read_bytes(oid)
+    except MissingObjectsError:
+        raise MissingObjectsError(f"folder manifest {oid} is not in the cache",
+                                  hint="dvlite pull (or fetch) gets it from a remote") from None
+    manifest = Manifest.from_bytes(data, f"manifest {oid}")
+    if cache is not None:
+        cache[oid] = manifest
+    return manifest
+
+
+def outputs_at(repo: Repo, rev: str) -> list[Output]:
+    """The outputs that pointer files at git revision `rev` describe (read from git, no
+    checkout). Paths are resolved against the current workspace root."""
+    if repo.scm is None:
+        raise UsageError("revisions need git; this repository was initialised with --no-scm")
+    outputs = []
+    for gpath, data in repo.scm.files_at(rev).items():
+        pf = repo.scm.root / gpath
+        if not is_within(pf, repo.root):
+            continue
+        try:
+            outputs.append(parse_output(repo, pf, data))
+        except FormatError as exc:
+            raise type(exc)(f"at {rev}: {exc.msg}", hint=exc.hint) from None
+    return outputs

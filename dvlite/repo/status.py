@@ -1,0 +1,46 @@
+"""`dvlite status`: which tracked outputs are modified, missing, or not in the cache."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dvlite.core.manifest import Manifest
+from dvlite.core.oid import Oid
+from dvlite.repo.compare import missing_objects, output_state
+from dvlite.repo.outputs import collect_targets
+from dvlite.repo.repo import Repo
+from dvlite.storage.progress import NULL_PROGRESS, Progress
+
+
+@dataclass
+class OutputStatus:
+    path: str
+    modified: list[str] = field(default_factory=list)  # files inside a folder, or [path]
+    missing: bool = False
+    not_in_cache: int = 0  # objects
+
+    @property
+    def clean(self) -> bool:
+        return not (self.modified or self.missing or self.not_in_cache)
+
+    def to_dict(self) -> dict[str, object]:
+        return {"path": self.path, "modified": self.modified, "missing": self.missing,
+                "not_in_cache": self.not_in_cache}
+
+
+def status(repo: Repo, targets: list[str], cwd: Path | None = None,
+           progress: Progress = NULL_PROGRESS) -> list[OutputStatus]:
+    manifests: dict[Oid, Manifest] = {}
+    report = []
+    for target in collect_targets(repo, targets, cwd):
+        st = output_state(repo, target.output, manifests, progress)
+        item = OutputStatus(target.output.rel, missing=st.missing)
+        if st.modified:
+            ch = st.changes
+            changed = [*ch.added, *ch.modified, *ch.deleted] if st.exists else []
+            names = sorted(f"{st.output.rel}/{p}" if p else st.output.rel for p in changed)
+            item.modified = names or [st.output.rel]
+        item.not_in_cache = len(missing_objects(repo, st))
+        report.append(item)
+    return report

@@ -1,0 +1,149 @@
+"""Reading the workspace: listing tracked files and folders and hashing them.
+
+Hashes come from the state db when a file's fingerprint is unchanged; only the rest are
+read, concurrently, and recorded again.
+"""
+
+from __future__ import annotations
+
+import os
+import stat as st_mod
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from dvlite.core.manifest import Manifest, ManifestEntry
+from dvlite.core.oid import Oid
+from dvlite.errors import UsageError, storage_error
+from dvlite.repo.repo import Repo
+from dvlite.storage.atomic import TMP_MARK
+from dvlite.storage.hashing import hash_file
+from dvlite.storage.progress import NULL_PROGRESS, Progress
+from dvlite.storage.state import fingerprint
+
+# A file modified within this window after its mtime could change again within the same
+# timestamp tick, so its hash is used but not remembered (git's "racy clean" problem).
+RACY_NS = 20_000_000
+WORKERS = min(8, 2 * (os.cpu_count() or 1))
+
+
+@dataclass(frozen=True, slots=True)
+class WorkFile:
+    relpath: str  # relative to the output root ("" for a single-file output)
+    path: Path
+    stat: os.stat_result
+
+    @property
+    def isexec(self) -> bool:
+        return bool(self.stat.st_mode & 0o100)
+
+
+def unsupported(path: Path, st: os.stat_result) -> UsageError:
+    if st_mod.S_ISLNK(st.st_mode):
+        return UsageError(f"refusing to follow symlink '{path}'",
+                          hint="dvlite tracks regular files and folders only")
+    return UsageError(f"unsupported file type: '{path}' is not a regular file or folder")
+
+
+def scan_dir(top: Path) -> list[WorkFile]:
+    """Every regular file under `top`, sorted; symlinks and special files are errors."""
+    out: list[WorkFile] = []
+    stack = [(top, "")]
+    while stack:
+        folder, prefix = stack.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except OSError as exc:
+            raise storage_error(exc, f"listing {folder}") from exc
+        for entry in entries:
+            if TMP_MARK in entry.name:
+                continue
+            rel = f"{prefix}{entry.name}"
+            if entry.is_dir(follow_symlinks=False):
+                stack.append((Path(entry.path), rel + "/"))
+                continue
+            est = entry.stat(follow_symlinks=False)
+            if not st_mod.S_ISREG(est.st_mode):
+                raise unsupported(Path(entry.path), est)
+            out.append(WorkFile(rel, Path(entry.path), est))
+    out.sort(key=lambda f: f.relpath)
+    return out
+
+
+def hash_files(
+    repo: Repo,
+    files: list[WorkFile],
+    store: bool = False,
+    progress: Progress = NULL_PROGRESS,
+) -> dict[str, Oid]:
+    """Oid of each file (by relpath); with `store`, every file also ends up in the cache."""
+    known = repo.state.get_many(f.stat for f in files)
+    result: dict[str, Oid] = {}
+    todo: list[WorkFile] = []
+    for f in files:
+        oid = known.get(f.stat.st_ino)
+        if oid is not None and oid.algo == repo.cache.algo:
+            result[f.relpath] = oid
+        else:
+            todo.append(f)
+    if store:
+        present = repo.cache.exists_many(result.values())
+        for f in files:
+            if f.relpath in result and result[f.relpath] not in present:
+                del result[f.relpath]
+                todo.append(f)
+    total = sum(f.stat.st_size for f in todo)
+    progress.begin("Hashing" if not store else "Adding", len(todo), total)
+    work = _storer(repo, progress) if store else _hasher(repo, progress)
+    records: list[tuple[os.stat_result, Oid]] = []
+    now = time.time_ns()
+    with ThreadPoolExecutor(WORKERS) as pool:
+        for f, (oid, after) in zip(todo, pool.map(work, todo), strict=True):
+            result[f.relpath] = oid
+            if fingerprint(after) == fingerprint(f.stat) and now - after.st_mtime_ns > RACY_NS:
+                records.append((after, oid))
+    progress.end()
+    repo.state.put_many(records)
+    return result
+
+
+HashFn = Callable[[WorkFile], tuple[Oid, os.stat_result]]
+
+
+def _hasher(repo: Repo, progress: Progress) -> HashFn:
+    algo = repo.cache.algo
+
+    def run(f: WorkFile) -> tuple[Oid, os.stat_result]:
+        try:
+            oid, _ = hash_file(f.path, algo, progress)
+            after = os.stat(f.path, follow_symlinks=False)
+        except OSError as exc:
+            raise storage_error(exc, f"reading {f.path}") from exc
+        progress.advance(files=1)
+        return oid, after
+
+    return run
+
+
+def _storer(repo: Repo, progress: Progress) -> HashFn:
+    cache = repo.cache
+
+    def run(f: WorkFile) -> tuple[Oid, os.stat_result]:
+        try:
+            oid, _ = cache.add_file(f.path, progress)
+            after = os.stat(f.path, follow_symlinks=False)
+        except OSError as exc:
+            raise storage_error(exc, f"reading {f.path}") from exc
+        progress.advance(files=1)
+        return oid, after
+
+    return run
+
+
+def dir_manifest(repo: Repo, files: list[WorkFile], oids: dict[str, Oid]) -> Manifest:
+    return Manifest.build(
+        repo.cache.algo,
+        (ManifestEntry(f.relpath, oids[f.relpath], f.stat.st_size, f.isexec) for f in files),
+    )

@@ -1,0 +1,153 @@
+"""Git adapter: staging, revisions, and reading pointer files at any revision.
+
+Bulk reads use one `git ls-tree -r -z` plus one `git cat-file --batch`, never a call per
+file; bulk staging uses `git add`, not gitpython's slower in-Python index.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterable, Sequence
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from dvlite.errors import ScmError
+
+if TYPE_CHECKING:
+    import git
+
+POINTER_SUFFIX = ".dvl"
+_ARGV_CHUNK = 500
+
+
+def find_git_root(start: Path) -> Path | None:
+    for candidate in (start, *start.parents):
+        if (candidate / ".git").exists():
+            return candidate
+    return None
+
+
+class Git:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    @cached_property
+    def repo(self) -> git.Repo:
+        import git
+
+        try:
+            return git.Repo(self.root)
+        except (git.InvalidGitRepositoryError, git.NoSuchPathError) as exc:
+            raise ScmError(f"not a git repository: {self.root}") from exc
+
+    def run(self, *args: str, input_bytes: bytes | None = None) -> bytes:
+        """Run git in the repository root; failures become `ScmError` with git's message."""
+        try:
+            proc = subprocess.run(
+                ["git", *args], cwd=self.root, input=input_bytes,
+                capture_output=True, check=False,
+            )
+        except FileNotFoundError as exc:
+            raise ScmError("git is not installed or not on PATH") from exc
+        if proc.returncode != 0:
+            msg = proc.stderr.decode(errors="replace").strip().splitlines()
+            raise ScmError(f"git {args[0]} failed: {msg[-1] if msg else proc.returncode}")
+        return proc.stdout
+
+    def _rel(self, paths: Iterable[Path]) -> list[str]:
+        return sorted({os.path.relpath(p, self.root) for p in paths})
+
+    def add(self, paths: Iterable[Path]) -> None:
+        """Stage `paths` (absolute)."""
+        items = self._rel(paths)
+        for i in range(0, len(items), _ARGV_CHUNK):
+            self.run("add", "--", *items[i : i + _ARGV_CHUNK])
+
+    def rm_cached(self, paths: Iterable[Path]) -> None:
+        items = self._rel(paths)
+        for i in range(0, len(items), _ARGV_CHUNK):
+            chunk = items[i : i + _ARGV_CHUNK]
+            self.run("rm", "--cached", "--quiet", "--ignore-unmatch", "--", *chunk)
+
+    def resolve(self, rev: str) -> str:
+        if rev.startswith("-"):
+            raise ScmError(f"invalid revision '{rev}'")
+        try:
+            out = self.run("rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}")
+            return out.decode().strip()
+        except ScmError:
+            raise ScmError(f"unknown revision '{rev}'") from None
+
+    def has_commits(self) -> bool:
+        try:
+            self.run("rev-parse", "--verify", "--quiet", "HEAD")
+        except ScmError:
+            return False
+        return True
+
+    def files_at(self, rev: str, suffixes: Sequence[str] = (POINTER_SUFFIX,),
+                 names: Sequence[str] = ()) -> dict[str, bytes]:
+        """Contents of files at `rev` whose name ends with one of `suffixes` or is in `names`."""
+        sha = self.resolve(rev)
+        listing = self.run("ls-tree", "-r", "-z", "--full-tree", sha)
+        wanted: list[tuple[str, str]] = []
+        for record in listing.split(b"\0"):
+            if not record:
+                continue
+            meta, _, raw_path = record.partition(b"\t")
+            parts = meta.split()
+            if len(parts) != 3 or parts[1] != b"blob":
+                continue
+            path = raw_path.decode("utf-8", "surrogateescape")
+            base = path.rsplit("/", 1)[-1]
+            if path.endswith(tuple(suffixes)) or base in names or path in names:
+                wanted.append((path, parts[2].decode()))
+        blobs = self.cat_blobs([sha for _, sha in wanted])
+        return dict(zip([path for path, _ in wanted], blobs, strict=True))
+
+    def cat_blobs(self, shas: Sequence[str]) -> list[bytes]:
+        if not shas:
+            return []
+        out = self.run("cat-file", "--batch", input_bytes=("\n".join(shas) + "\n").encode())
+        blobs = []
+        pos = 0
+        for _ in shas:
+            nl = out.index(b"\n", pos)
+            header = out[pos:nl].split()
+            if len(header) != 3:
+                raise ScmError(f"git cat-file: unexpected reply {out[pos:nl]!r}")
+            size = int(header[2])
+            blobs.append(out[nl + 1 : nl + 1 + size])
+            pos = nl + 1 + size + 1
+        return blobs
+
+    def ls_files(self, patterns: Sequence[str]) -> list[str]:
+        """Tracked and untracked-but-not-ignored files matching `patterns`."""
+        out = self.run("ls-files", "-z", "--cached", "--others", "--exclude-standard", "--",
+                       *patterns)
+        return sorted({p.decode("utf-8", "surrogateescape") for p in out.split(b"\0") if p})
+
+    def refs(self) -> list[str]:
+        """Commit shas of every branch and tag tip."""
+        out = self.run("for-each-ref", "--format=%(objectname) %(objecttype) %(*objecttype)",
+                       "refs/heads", "refs/tags", "refs/remotes")
+        shas = []
+        for line in out.decode().splitlines():
+            sha, kind, peeled = ([*line.split(), ""])[:3]
+            if kind == "commit" or peeled == "commit":
+                shas.append(sha)
+        return sorted(set(shas))
+
+    def all_commits(self) -> list[str]:
+        out = self.run("rev-list", "--all")
+        return out.decode().split()
+
+    def tracked(self, paths: Iterable[Path]) -> list[str]:
+        """Which of `paths` (files or folders) git already tracks."""
+        items = self._rel(paths)
+        if not items:
+            return []
+        out = self.run("ls-files", "-z", "--cached", "--", *items)
+        return sorted({p.decode("utf-8", "surrogateescape") for p in out.split(b"\0") if p})

@@ -1,0 +1,55 @@
+"""Atomic file writes: temp file beside the target, optional fsync, `os.replace`."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+from pathlib import Path
+
+from dvlite.errors import storage_error
+
+TMP_MARK = ".dvlite-tmp-"
+
+
+def temp_path_for(target: Path) -> Path:
+    """A unique temp name in the target's folder (same filesystem, so rename is atomic)."""
+    return target.with_name(f".{target.name[:100]}{TMP_MARK}{uuid.uuid4().hex[:12]}")
+
+
+def fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def atomic_write(target: Path, data: bytes, mode: int = 0o644, fsync: bool = True) -> None:
+    """Write `data` to `target` so readers see the old or the new file, never a part.
+
+    A symlink at `target` is replaced, never written through.
+    """
+    tmp = temp_path_for(target)
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            if fsync:
+                os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, target)
+    except OSError as exc:
+        _unlink_quiet(tmp)
+        raise storage_error(exc, f"writing {target}") from exc
+    except BaseException:
+        _unlink_quiet(tmp)
+        raise
+
+
+def _unlink_quiet(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        path.unlink()

@@ -1,0 +1,208 @@
+"""Content-addressed object stores: the interface operations use, and the local cache.
+
+Layout (format 1): ``<root>/<algo>/<first two hex>/<full hex>``, plain uncompressed
+files, read-only. Temp files live in ``<root>/tmp``. An object appears at its final
+name only whole (temp + rename) and, for bytes coming from outside, only after its hash
+was checked. A later layout (small objects packed together) can replace this one behind
+the same `ObjectStore` interface.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import time
+import uuid
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import BinaryIO, Protocol
+
+from dvlite._fault import faultpoint
+from dvlite.core.oid import ALGORITHMS, Oid, hash_bytes
+from dvlite.errors import FormatError, IntegrityError, MissingObjectsError, storage_error
+from dvlite.storage.hashing import copy_and_hash
+from dvlite.storage.progress import NULL_PROGRESS, Progress
+
+LAYOUT_VERSION = 1
+OBJECT_MODE = 0o444
+
+
+class ObjectStore(Protocol):
+    """What operations need from a store: the cache, or (through transfer) a remote."""
+
+    algo: str
+
+    def exists_many(self, oids: Iterable[Oid]) -> set[Oid]: ...
+
+    def open(self, oid: Oid) -> BinaryIO: ...
+
+    def read_bytes(self, oid: Oid) -> bytes: ...
+
+    def add_bytes(self, data: bytes, expected: Oid | None = None) -> Oid: ...
+
+    def delete(self, oid: Oid) -> None: ...
+
+    def iter_oids(self) -> Iterator[Oid]: ...
+
+
+def _unlink_quiet(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        path.unlink()
+
+
+class LocalStore:
+    """The loose-object layout on a local filesystem (the cache, or a folder remote)."""
+
+    def __init__(self, root: Path, algo: str, fsync: bool = False) -> None:
+        self.root = root
+        self.algo = algo
+        self.fsync = fsync
+        self.tmp_dir = root / "tmp"
+        self._dirs: set[str] = set()
+
+    def path(self, oid: Oid) -> Path:
+        return self.root / oid.algo / oid.hex[:2] / oid.hex
+
+    def exists(self, oid: Oid) -> bool:
+        return os.path.exists(self.path(oid))
+
+    def exists_many(self, oids: Iterable[Oid]) -> set[Oid]:
+        exists = os.path.exists
+        return {oid for oid in oids if exists(self.path(oid))}
+
+    def open(self, oid: Oid) -> BinaryIO:
+        try:
+            return open(self.path(oid), "rb")
+        except FileNotFoundError:
+            raise MissingObjectsError(f"object {oid} is not in the cache") from None
+
+    def read_bytes(self, oid: Oid) -> bytes:
+        with self.open(oid) as f:
+            return f.read()
+
+    # -- writing ---------------------------------------------------------------------
+
+    def new_temp(self) -> tuple[Path, int]:
+        """Open a fresh temp file in the store's temp area for writing."""
+        os.makedirs(self.tmp_dir, exist_ok=True)
+        tmp = self.tmp_dir / f"{uuid.uuid4().hex}.tmp"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        return tmp, fd
+
+    def commit_temp(self, tmp: Path, oid: Oid) -> None:
+        """Move a complete, verified temp file to `oid`'s name (idempotent)."""
+        final = self.path(oid)
+        key = f"{oid.algo}/{oid.hex[:2]}"
+        if key not in self._dirs:
+            os.makedirs(final.parent, exist_ok=True)
+            self._dirs.add(key)
+        os.chmod(tmp, OBJECT_MODE)
+        faultpoint("odb.before_rename")
+        if os.path.exists(final):
+            tmp.unlink()
+        else:
+            os.replace(tmp, final)
+
+    def add_fd(
+        self, src_fd: int, expected: Oid | None = None, progress: Progress = NULL_PROGRESS
+    ) -> tuple[Oid, int]:
+        """Copy a stream into the store, hashing the bytes as they are written.
+
+        With `expected`, a mismatch discards the temp file and raises `IntegrityError`.
+        """
+        tmp, fd = self.new_temp()
+        try:
+            try:
+                oid, size = copy_and_hash(src_fd, fd, self.algo, progress)
+                if self.fsync:
+                    os.fsync(fd)
+            finally:
+                os.close(fd)
+            faultpoint("odb.after_temp_write")
+            if expected is not None and oid != expected:
+                raise IntegrityError(f"hash mismatch: expected {expected}, got {oid}")
+            self.commit_temp(tmp, oid)
+        except OSError as exc:
+            _unlink_quiet(tmp)
+            raise storage_error(exc, "writing to the cache") from exc
+        except BaseException:
+            _unlink_quiet(tmp)
+            raise
+        return oid, size
+
+    def add_file(self, path: Path, progress: Progress = NULL_PROGRESS) -> tuple[Oid, int]:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        try:
+            return self.add_fd(fd, None, progress)
+        finally:
+            os.close(fd)
+
+    def add_bytes(self, data: bytes, expected: Oid | None = None) -> Oid:
+        oid = hash_bytes(self.algo, data)
+        if expected is not None and oid != expected:
+            raise IntegrityError(f"hash mismatch: expected {expected}, got {oid}")
+        if self.exists(oid):
+            return oid
+        tmp, fd = self.new_temp()
+        try:
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view):]
+            finally:
+                os.close(fd)
+            self.commit_temp(tmp, oid)
+        except OSError as exc:
+            _unlink_quiet(tmp)
+            raise storage_error(exc, "writing to the cache") from exc
+        except BaseException:
+            _unlink_quiet(tmp)
+            raise
+        return oid
+
+    # -- maintenance -----------------------------------------------------------------
+
+    def delete(self, oid: Oid) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.path(oid))
+
+    def iter_oids(self) -> Iterator[Oid]:
+        """Every well-named object; stray files are skipped."""
+        width = ALGORITHMS.get(self.algo, (0,))[0]
+        base = self.root / self.algo
+        if not base.is_dir():
+            return
+        for shard in sorted(os.listdir(base)):
+            shard_dir = base / shard
+            if len(shard) != 2 or not shard_dir.is_dir():
+                continue
+            for name in sorted(os.listdir(shard_dir)):
+                if len(name) == width and name.startswith(shard):
+                    try:
+                        yield Oid(self.algo, name)
+                    except FormatError:
+                        continue
+
+    def clean_temp(self, older_than: float = 3600.0) -> int:
+        """Remove temp files left by killed processes; returns how many.
+
+        Only files older than `older_than` seconds go: a younger one may belong to a
+        fetch running right now (fetches share the cache without the repository lock).
+        """
+        removed = 0
+        cutoff = time.time() - older_than
+        try:
+            names = os.listdir(self.tmp_dir)
+        except FileNotFoundError:
+            return 0
+        for name in names:
+            try:
+                if os.lstat(self.tmp_dir / name).st_mtime > cutoff:
+                    continue
+                os.unlink(self.tmp_dir / name)
+                removed += 1
+            except OSError as exc:
+                if exc.errno != errno.ENOENT:
+                    raise
+        return removed

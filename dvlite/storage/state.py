@@ -1,0 +1,85 @@
+"""The state db: (inode, size, mtime_ns, ctime_ns) -> hash, so unchanged files are
+never hashed twice. A hint only: any difference in the fingerprint means re-hash.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterable
+from pathlib import Path
+
+from dvlite.core.oid import Oid
+from dvlite.errors import FormatError
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS state (
+    inode INTEGER PRIMARY KEY,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    ctime_ns INTEGER NOT NULL,
+    hash TEXT NOT NULL
+) WITHOUT ROWID
+"""
+_BATCH = 500
+
+
+def fingerprint(st: os.stat_result) -> tuple[int, int, int]:
+    return st.st_size, st.st_mtime_ns, st.st_ctime_ns
+
+
+class StateDB:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._conn: sqlite3.Connection | None = None
+        self.hits = 0
+
+    def _db(self) -> sqlite3.Connection:
+        if self._conn is None:
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute(_SCHEMA)
+            self._conn = conn
+        return self._conn
+
+    def get_many(self, stats: Iterable[os.stat_result]) -> dict[int, Oid]:
+        """Hashes of the files whose fingerprint is unchanged, keyed by inode."""
+        wanted = {st.st_ino: fingerprint(st) for st in stats}
+        if not wanted:
+            return {}
+        found: dict[int, Oid] = {}
+        inodes = list(wanted)
+        db = self._db()
+        for i in range(0, len(inodes), _BATCH):
+            chunk = inodes[i : i + _BATCH]
+            marks = ",".join("?" * len(chunk))
+            rows = db.execute(
+                f"SELECT inode, size, mtime_ns, ctime_ns, hash FROM state WHERE inode IN ({marks})",
+                chunk,
+            )
+            for inode, size, mtime_ns, ctime_ns, text in rows:
+                if wanted[inode] == (size, mtime_ns, ctime_ns):
+                    try:
+                        found[inode] = Oid.parse(text)
+                    except FormatError:
+                        continue
+        self.hits += len(found)
+        return found
+
+    def put_many(self, records: Iterable[tuple[os.stat_result, Oid]]) -> None:
+        rows = [
+            (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns, str(oid))
+            for st, oid in records
+        ]
+        if not rows:
+            return
+        db = self._db()
+        db.execute("BEGIN")
+        db.executemany("INSERT OR REPLACE INTO state VALUES (?, ?, ?, ?, ?)", rows)
+        db.execute("COMMIT")
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None

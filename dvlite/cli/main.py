@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dvlite.cli import core_cmds  # noqa: F401 - registers commands
+from dvlite.cli import core_cmds, hook_cmds, pipeline_cmds, remote_cmds
 from dvlite.cli.app import app
+
+COMMAND_MODULES = (core_cmds, remote_cmds, pipeline_cmds, hook_cmds)
 
 
 def main() -> None:

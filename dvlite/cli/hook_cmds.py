@@ -1,0 +1,3 @@
+"""CLI commands for hooks (registered on the app by importing this module)."""
+
+from __future__ import annotations

@@ -75,7 +75,7 @@ class Manifest:
         try:
             return _from_doc(doc)
         except FormatError as exc:
-            raise FormatError(f"{source}: {exc.msg}") from None
+            raise type(exc)(f"{source}: {exc.msg}") from None
 
 
 def _from_doc(doc: object) -> Manifest:

@@ -74,7 +74,7 @@ class Pointer:
         try:
             return _from_fields(fields)
         except FormatError as exc:
-            raise FormatError(f"{source}: {exc.msg}") from None
+            raise type(exc)(f"{source}: {exc.msg}") from None
 
 
 def _check_count(name: str, value: object) -> None:

@@ -15,15 +15,7 @@ except AttributeError:  # libyaml not compiled in
 
 
 class _StrictLoader(_Base):  # type: ignore[valid-type,misc]
-    """Refuses aliases (billion-laughs) and duplicate keys, which PyYAML accepts silently."""
-
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()
-            raise yaml.MarkedYAMLError(
-                "while composing", None, "aliases are not allowed", event.start_mark
-            )
-        return super().compose_node(parent, index)
+    """Refuses duplicate keys, which PyYAML accepts silently (aliases: see `_no_aliases`)."""
 
     def construct_mapping(self, node: Any, deep: bool = False) -> dict[Any, Any]:
         seen: set[Any] = set()
@@ -39,11 +31,24 @@ class _StrictLoader(_Base):  # type: ignore[valid-type,misc]
         return result
 
 
+def _no_aliases(text: str | bytes) -> None:
+    """Refuse aliases (billion laughs). The C composer never calls a Python hook, so scan
+    the event stream instead, only when an alias could be present at all."""
+    star = "*" in text if isinstance(text, str) else b"*" in text
+    if not star:
+        return
+    for event in yaml.parse(text, Loader=_Base):
+        if isinstance(event, yaml.AliasEvent):
+            mark: Any = event.start_mark
+            raise yaml.MarkedYAMLError("while composing", None, "aliases are not allowed", mark)
+
+
 def load(text: str | bytes, source: str, limit: int | None = None) -> Any:
     """Parse YAML `text`; errors name `source` and the line, as `FormatError`."""
     if limit is not None and len(text) > limit:
         raise FormatError(f"{source}: file too large ({len(text)} bytes, at most {limit})")
     try:
+        _no_aliases(text)
         return yaml.load(text, Loader=_StrictLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -56,6 +61,7 @@ def load(text: str | bytes, source: str, limit: int | None = None) -> Any:
 def node_lines(text: str, source: str) -> dict[tuple[str, ...], int]:
     """Map each mapping key path (tuple of keys) to its 1-based line, for error messages."""
     try:
+        _no_aliases(text)
         root = yaml.compose(text, Loader=_StrictLoader)
     except yaml.YAMLError as exc:
         raise FormatError(f"{source}: not valid YAML ({exc})") from exc

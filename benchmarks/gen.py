@@ -79,7 +79,7 @@ def generate(ds: Dataset, dest: Path, scale: float) -> None:
 def all_files(path: Path) -> list[Path]:
     if path.is_file():
         return [path]
-    out = []
+    out: list[Path] = []
     for folder, _, names in os.walk(path):
         out.extend(Path(folder) / n for n in names)
     return sorted(out)

@@ -21,13 +21,14 @@ def init(
     no_scm: bool = typer.Option(False, "--no-scm", help="Use dvlite without git."),
 ) -> None:
     """Create .dvlite/ in this git repository and stage its config."""
+    from dvlite.repo.init import enclosing_repo
     from dvlite.repo.init import init as do_init
 
     root = Path.cwd()
     if do_init(root, no_scm):
         out(f"Initialised dvlite in {root / '.dvlite'}")
     else:
-        out(f"dvlite is already initialised in {root}; nothing changed")
+        out(f"dvlite is already initialised in {enclosing_repo(root)}; nothing changed")
 
 
 @app.command()

@@ -8,6 +8,7 @@ file lands under a temp name and is renamed into place.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from concurrent.futures import ThreadPoolExecutor
@@ -27,7 +28,7 @@ from dvlite.repo.compare import OutputState, output_state
 from dvlite.repo.outputs import Output, Target, collect_targets
 from dvlite.repo.repo import Repo
 from dvlite.repo.workspace import WORKERS, WorkFile, hash_files
-from dvlite.storage.atomic import temp_path_for
+from dvlite.storage.atomic import TMP_MARK, temp_path_for
 from dvlite.storage.progress import NULL_PROGRESS, Progress
 
 
@@ -141,6 +142,7 @@ def apply_plan(repo: Repo, plan: Plan, progress: Progress = NULL_PROGRESS) -> Ch
     for path in plan.deletes:
         _remove_any(path)
     _prune_empty_dirs(plan.deletes)
+    _remove_stale_temps({w.dest.parent for w in plan.writes})
     faultpoint("checkout.before_writes")
     progress.begin("Checking out", len(plan.writes), 0)
     records: list[tuple[os.stat_result, Oid]] = []
@@ -184,6 +186,20 @@ def _remove_any(path: Path) -> None:
         pass
     except OSError as exc:
         raise storage_error(exc, f"removing {path}") from exc
+
+
+def _remove_stale_temps(folders: set[Path]) -> None:
+    """Drop temp files a killed checkout left beside the files it is about to rewrite
+    (safe: we hold the repository lock, so no other checkout is writing them)."""
+    for folder in folders:
+        try:
+            names = os.listdir(folder)
+        except OSError:
+            continue
+        for name in names:
+            if name.startswith(".") and TMP_MARK in name:
+                with contextlib.suppress(OSError):
+                    os.unlink(folder / name)
 
 
 def _prune_empty_dirs(deleted: list[Path]) -> None:

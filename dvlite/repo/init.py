@@ -19,11 +19,24 @@ hash = "xxh128"
 """
 
 
+def enclosing_repo(root: Path) -> Path | None:
+    """The dvlite repository `root` is already part of: itself or a parent, not looking
+    past the git repository's own root (a nested git repo is a separate project)."""
+    git_root = find_git_root(root)
+    for candidate in (root, *root.parents):
+        if (candidate / DVLITE_DIR).is_dir():
+            return candidate
+        if candidate == git_root:
+            break
+    return None
+
+
 def init(root: Path, no_scm: bool = False) -> bool:
-    """Initialise dvlite in `root`; returns False if it already was (nothing changed)."""
-    dvlite_dir = root / DVLITE_DIR
-    if dvlite_dir.is_dir():
+    """Initialise dvlite in `root`; returns False if `root` already is inside a dvlite
+    repository (nothing changed)."""
+    if enclosing_repo(root) is not None:
         return False
+    dvlite_dir = root / DVLITE_DIR
     git_root = find_git_root(root)
     if git_root is None and not no_scm:
         raise NotARepoError(

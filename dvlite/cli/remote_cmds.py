@@ -1,3 +1,225 @@
-"""CLI commands for remotes (registered on the app by importing this module)."""
+"""CLI commands for remotes (registered on the app by importing this module): `remote ...`,
+`push`, `fetch`, `pull`, `gc`, `get`."""
 
 from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from dvlite.cli.app import app
+from dvlite.cli.ui import emit_json, human_size, out, progress, warn
+from dvlite.errors import ConfigError, UsageError
+from dvlite.repo.repo import Repo
+
+remote_app = typer.Typer(help="Add, list, change and remove remotes.", no_args_is_help=True)
+app.add_typer(remote_app, name="remote")
+
+TARGETS = typer.Argument(None, help="Tracked files or folders, or files inside a tracked "
+                         "folder (default: all).", show_default=False)
+JSON = typer.Option(False, "--json", help="Print machine-readable JSON.")
+REMOTE = typer.Option(None, "-r", "--remote", help="Remote name (default: core.remote).")
+JOBS = typer.Option(None, "-j", "--jobs", min=1, help="Parallel transfers.")
+REVS = typer.Option(None, "--rev", help="Objects used at this git revision (repeatable).")
+ALL_COMMITS = typer.Option(False, "--all-commits", help="Objects used at every commit.")
+_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*")
+_KNOWN_SCHEMES = ("s3", "s3a", "file")
+
+
+def _redact(url: str) -> str:
+    """Hide a password embedded in a URL (scheme://user:secret@host)."""
+    return re.sub(r"(://[^/:@]+):[^/@]+@", r"\1:***@", url)
+
+
+def _check_name(name: str) -> None:
+    if not _NAME.fullmatch(name):
+        raise UsageError(f"invalid remote name '{name}'",
+                         hint="use letters, digits, '_', '-' and '.'")
+
+
+@remote_app.command("add")
+def remote_add(
+    name: str = typer.Argument(..., help="Name of the remote."),
+    url: str = typer.Argument(..., help="/path, relative/path, file://..., s3://bucket/prefix"),
+    default: bool = typer.Option(False, "--default", "-d", help="Make it the default remote."),
+    force: bool = typer.Option(False, "--force", "-f", help="Replace an existing remote."),
+    local: bool = typer.Option(False, "--local", help="Write .dvlite/config.local."),
+) -> None:
+    """Add a remote (stored in .dvlite/config, which is committed)."""
+    from dvlite import config as cfg
+
+    _check_name(name)
+    repo = Repo.find()
+    if name in repo.config.remotes() and not force:
+        raise ConfigError(f"remote '{name}' already exists", hint="use --force to replace it")
+    scheme = url.split("://", 1)[0] if "://" in url else ""
+    if scheme and scheme not in _KNOWN_SCHEMES:
+        warn(f"'{scheme}://' goes through fsspec as is: it is not verified by dvlite's tests")
+    target = repo.config.local_path if local else repo.config.shared_path
+    if force:
+        cfg.remove_section(target, ["remote", name])
+    cfg.edit(target, f"remote.{name}.url", url)
+    if default:
+        cfg.edit(target, "core.remote", name)
+    out(f"added remote '{name}': {_redact(url)}" + (" (default)" if default else ""))
+
+
+@remote_app.command("list")
+def remote_list(as_json: bool = JSON) -> None:
+    """List remotes (secrets are never shown)."""
+    from dvlite.config import SECRET_KEYS
+
+    repo = Repo.find()
+    default = repo.config.get("core.remote")
+    items: list[dict[str, Any]] = []
+    for name, rc in sorted(repo.config.remotes().items()):
+        opts = {k: ("***" if k in SECRET_KEYS else v) for k, v in sorted(rc.options.items())}
+        items.append({"name": name, "url": _redact(rc.url), "default": name == default,
+                      "options": opts})
+    if as_json:
+        emit_json(items)
+        return
+    for item in items:
+        mark = "\t(default)" if item["default"] else ""
+        out(f"{item['name']}\t{item['url']}{mark}")
+
+
+@remote_app.command("remove")
+def remote_remove(name: str = typer.Argument(..., help="Name of the remote.")) -> None:
+    """Remove a remote from config and config.local."""
+    from dvlite import config as cfg
+
+    repo = Repo.find()
+    c = repo.config
+    removed = [cfg.remove_section(p, ["remote", name]) for p in (c.shared_path, c.local_path)]
+    if not any(removed):
+        raise ConfigError(f"unknown remote '{name}'")
+    for path in (c.shared_path, c.local_path):
+        if cfg.read_toml(path).get("core", {}).get("remote") == name:
+            cfg.edit(path, "core.remote", None)
+    out(f"removed remote '{name}'")
+
+
+@remote_app.command("default")
+def remote_default(
+    name: str = typer.Argument(..., help="Name of the remote."),
+    local: bool = typer.Option(False, "--local", help="Write .dvlite/config.local."),
+) -> None:
+    """Set the default remote (core.remote)."""
+    from dvlite import config as cfg
+
+    repo = Repo.find()
+    repo.config.remote(name)  # refuses an unknown name
+    cfg.edit(repo.config.local_path if local else repo.config.shared_path, "core.remote", name)
+    out(f"default remote: {name}")
+
+
+@remote_app.command("modify")
+def remote_modify(
+    name: str = typer.Argument(..., help="Name of the remote."),
+    key: str = typer.Argument(..., help="endpoint_url, region, profile, jobs, retries, "
+                              "connect_timeout, read_timeout, access_key_id, ..."),
+    value: str | None = typer.Argument(None, help="New value (omit with --unset)."),
+    local: bool = typer.Option(False, "--local", help="Write .dvlite/config.local (secrets)."),
+    unset: bool = typer.Option(False, "--unset", help="Remove the option."),
+) -> None:
+    """Set an option of a remote. Secrets (access_key_id, ...) only with --local."""
+    from dvlite import config as cfg
+
+    repo = Repo.find()
+    repo.config.remote(name)
+    if key not in cfg.REMOTE_KEYS:
+        raise ConfigError(f"unknown remote option '{key}'",
+                          hint="known: " + ", ".join(sorted(cfg.REMOTE_KEYS)))
+    full = f"remote.{name}.{key}"
+    target = repo.config.local_path if local else repo.config.shared_path
+    if unset or value is None:
+        if not unset:
+            raise UsageError("give a VALUE, or --unset")
+        cfg.edit(target, full, None)
+        return
+    if key in cfg.SECRET_KEYS and not local:
+        raise ConfigError(f"'{key}' is a secret: store it with --local (kept out of git)")
+    cfg.edit(target, full, cfg.coerce(full, value))
+
+
+# -- transfers ----------------------------------------------------------------------------
+
+
+def _scope(targets: list[str] | None, revs: list[str] | None, all_commits: bool) -> Any:
+    from dvlite.repo.sync_plan import Scope
+
+    if revs and all_commits:
+        raise UsageError("give --rev or --all-commits, not both")
+    return Scope(tuple(targets or ()), tuple(revs or ()), all_commits, Path.cwd())
+
+
+def _report(verb: str, remote: str, result: Any, as_json: bool,
+            extra: dict[str, Any] | None = None) -> None:
+    if as_json:
+        emit_json({"remote": remote, **result.to_dict(), **(extra or {})})
+        return
+    for f in result.failed[:20]:
+        out(f"  failed: {f.item.path} ({f.item.oid}): {f.error.msg}")
+    if len(result.failed) > 20:
+        out(f"  ... and {len(result.failed) - 20} more failures")
+    moved = result.transferred
+    if moved:
+        out(f"{verb} {moved} objects ({human_size(result.nbytes)}) "
+            f"{'to' if verb == 'pushed' else 'from'} '{remote}'"
+            f"; {result.present} already there")
+    elif result.ok:
+        out("Everything is up to date.")
+
+
+@app.command()
+def push(targets: list[str] | None = TARGETS, *, remote: str | None = REMOTE,
+         jobs: int | None = JOBS, rev: list[str] | None = REVS,
+         all_commits: bool = ALL_COMMITS, as_json: bool = JSON) -> None:
+    """Upload the objects the pointers need (at the workspace or the given revisions)."""
+    from dvlite.repo.sync import push as do_push
+    from dvlite.repo.sync import raise_failures
+
+    repo = Repo.find()
+    name = repo.config.remote(remote).name
+    result = do_push(repo, _scope(targets, rev, all_commits), name, jobs, progress())
+    _report("pushed", name, result, as_json)
+    raise_failures(result, name, "pushed to")
+
+
+@app.command()
+def fetch(targets: list[str] | None = TARGETS, *, remote: str | None = REMOTE,
+          jobs: int | None = JOBS, rev: list[str] | None = REVS,
+          all_commits: bool = ALL_COMMITS, as_json: bool = JSON) -> None:
+    """Download missing objects into the cache (verified), without touching the workspace."""
+    from dvlite.repo.sync import fetch as do_fetch
+    from dvlite.repo.sync import raise_failures
+
+    repo = Repo.find()
+    name = repo.config.remote(remote).name
+    result = do_fetch(repo, _scope(targets, rev, all_commits), name, jobs, progress())
+    _report("fetched", name, result, as_json)
+    raise_failures(result, name, "fetched from")
+
+
+@app.command()
+def pull(targets: list[str] | None = TARGETS, remote: str | None = REMOTE,
+         jobs: int | None = JOBS,
+         force: bool = typer.Option(False, "--force", "-f", help="Replace modified data "
+                                    "(saved in the cache first)."),
+         as_json: bool = JSON) -> None:
+    """Fetch, then check out: make the workspace match the pointers."""
+    from dvlite.repo.sync import pull as do_pull
+    from dvlite.repo.sync import raise_failures
+
+    repo = Repo.find()
+    name = repo.config.remote(remote).name
+    result, done = do_pull(repo, _scope(targets, None, False), name, jobs=jobs, force=force,
+                           progress=progress())
+    written = done.written if done else 0
+    _report("fetched", name, result, as_json, {"checked_out": written})
+    if not as_json and written:
+        out(f"checked out {written} files")
+    raise_failures(result, name, "fetched from")

@@ -1,0 +1,222 @@
+"""`push`, `fetch`, `pull`: move objects between the cache and a remote.
+
+Order: files first, then a folder's manifest only once all its files are in place, so
+neither the remote nor the cache ever holds a manifest whose files were lost to a crash.
+Downloads are hashed before they enter the cache. Partial failure is a result (the
+others still move); `raise_failures` turns it into one error for the CLI's exit code.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+from dvlite._fault import faultpoint
+from dvlite.core.manifest import Manifest
+from dvlite.core.oid import Oid
+from dvlite.errors import (
+    DvliteError,
+    IntegrityError,
+    MissingObjectsError,
+    RemoteError,
+)
+from dvlite.repo.checkout import CheckoutResult, checkout
+from dvlite.repo.outputs import Target, load_manifest
+from dvlite.repo.repo import Repo
+from dvlite.repo.sync_plan import (
+    ManifestSource,
+    ObjectPlan,
+    Scope,
+    as_scope,
+    expand,
+    remote_index,
+    repo_remote,
+    select,
+)
+from dvlite.storage.progress import NULL_PROGRESS, Progress
+from dvlite.storage.remote import Remote
+from dvlite.storage.remote_index import RemoteIndex
+from dvlite.storage.transfer import Failure, Item, TransferResult, transfer_many
+
+
+def _jobs(remote: Remote, jobs: int | None) -> int:
+    return max(1, jobs or remote.jobs)
+
+
+# -- push ---------------------------------------------------------------------------------
+
+
+def push(repo: Repo, scope: Scope | Sequence[str], remote_name: str | None = None,
+         jobs: int | None = None, progress: Progress = NULL_PROGRESS, *,
+         revs: Sequence[str] = (), all_commits: bool = False) -> TransferResult:
+    """Upload what `scope` (or targets plus `revs`) needs; per-object results."""
+    scope = as_scope(scope, revs, all_commits)
+    remote = repo_remote(repo, remote_name)
+    plan = expand(select(repo, scope), lambda oid: load_manifest(repo, oid))
+    result = TransferResult(failed=list(plan.failed))
+    wanted = plan.all_oids()
+    local = repo.cache.exists_many(wanted)
+    for oid in sorted(wanted - local):
+        err = MissingObjectsError(f"{plan.item(oid).path} ({oid}) is not in the cache")
+        result.failed.append(Failure(plan.item(oid), err))
+    index = remote_index(repo)
+    try:
+        there = _on_remote(remote, index, local)
+        result.present = len(there)
+        files = [plan.files[o] for o in sorted(plan.files) if o in local and o not in there]
+        if files or any(m not in there for m in plan.manifests):
+            remote.check_format(create=True)
+        sizes = {it.oid: os.stat(repo.cache.path(it.oid)).st_size for it in files}
+        progress.begin("Pushing", len(files), sum(sizes.values()))
+        faultpoint("push.before_upload")
+
+        def upload(item: Item) -> int | None:
+            moved = remote.upload(item.oid, repo.cache.path(item.oid))
+            return sizes.get(item.oid, 0) if moved else None
+
+        def send(items: list[Item]) -> set[Oid]:
+            done = transfer_many(items, upload, _jobs(remote, jobs), result, progress,
+                                 point="push")
+            return _record(index, remote, done)
+
+        there |= send(files)
+        faultpoint("push.before_manifests")
+        there |= send(_ready_manifests(plan, local, there, result))
+        faultpoint("push.after_all")
+        progress.end()
+    finally:
+        index.close()
+    return result
+
+
+def _on_remote(remote: Remote, index: RemoteIndex, oids: set[Oid]) -> set[Oid]:
+    """Objects known (from the local record) or found to be on the remote."""
+    known = index.known(remote.identity, oids)
+    ask = oids - known
+    found = remote.exists_many(ask) if ask else set()
+    index.add(remote.identity, found)
+    return known | found
+
+
+def _record(index: RemoteIndex, remote: Remote, done: list[Oid]) -> set[Oid]:
+    index.add(remote.identity, done)
+    return set(done)
+
+
+def _ready_manifests(plan: ObjectPlan, local: set[Oid], there: set[Oid],
+                     result: TransferResult) -> list[Item]:
+    ready = []
+    for oid, (item, children) in sorted(plan.manifests.items()):
+        if oid in there or oid not in local:
+            continue
+        lacking = children - there
+        if lacking:
+            err = RemoteError(f"folder {item.path} not pushed: {len(lacking)} of its files "
+                              "did not reach the remote")
+            result.failed.append(Failure(item, err))
+        else:
+            ready.append(item)
+    return ready
+
+
+# -- fetch / pull -------------------------------------------------------------------------
+
+
+def fetch(repo: Repo, scope: Scope | Sequence[str], remote_name: str | None = None,
+          jobs: int | None = None, progress: Progress = NULL_PROGRESS, *,
+          revs: Sequence[str] = (), all_commits: bool = False) -> TransferResult:
+    """Download into the cache what `scope` (or targets plus `revs`) needs; per-object results."""
+    scope = as_scope(scope, revs, all_commits)
+    remote = repo_remote(repo, remote_name)
+    targets = select(repo, scope)
+    remote.check_format(create=False)  # one cheap request that fails clearly on bad config
+    n = _jobs(remote, jobs)
+    fetched: dict[Oid, bytes] = {}
+    plan = expand(targets, _manifest_loader(repo, remote, targets, n, fetched))
+    plan.manifest_bytes = fetched
+    result = TransferResult(failed=list(plan.failed))
+    have = repo.cache.exists_many(plan.files)
+    need = [plan.files[o] for o in sorted(plan.files) if o not in have]
+    result.present = len(have) + sum(1 for m in plan.manifests if m not in fetched)
+    progress.begin("Fetching", len(need), sum(it.size or 0 for it in need))
+    faultpoint("fetch.before_download")
+
+    def download(item: Item) -> int:
+        return remote.download(item.oid, repo.cache, item.size)
+
+    have |= set(transfer_many(need, download, n, result, progress, point="fetch"))
+    faultpoint("fetch.before_manifests")
+    for oid, (item, children) in sorted(plan.manifests.items()):
+        data = fetched.get(oid)
+        if data is not None and children <= have:
+            repo.cache.add_bytes(data, expected=oid)
+            result.moved.append(item.oid)
+            result.nbytes += len(data)
+    progress.end()
+    return result
+
+
+def _manifest_loader(repo: Repo, remote: Remote, targets: list[Target], jobs: int,
+                     fetched: dict[Oid, bytes]) -> ManifestSource:
+    """Load manifests from the cache, else from the remote (verified, kept in memory and
+    stored only after their files). Remote reads run concurrently, up front."""
+    wanted = {t.output.pointer.oid for t in targets if t.output.is_dir}
+    absent = sorted(wanted - repo.cache.exists_many(wanted))
+    errors: dict[Oid, DvliteError] = {}
+
+    def get(oid: Oid) -> None:
+        try:
+            fetched[oid] = remote.read_bytes(oid)
+        except DvliteError as exc:
+            errors[oid] = exc
+
+    with ThreadPoolExecutor(jobs) as pool:
+        list(pool.map(get, absent))
+
+    def load(oid: Oid) -> Manifest:
+        if oid in errors:
+            raise errors[oid]
+        if oid in fetched:
+            return Manifest.from_bytes(fetched[oid], f"manifest {oid} from '{remote.name}'")
+        return load_manifest(repo, oid)
+
+    return load
+
+
+def pull(repo: Repo, scope: Scope, remote_name: str | None = None, *,
+         jobs: int | None = None, force: bool = False, progress: Progress = NULL_PROGRESS,
+         ) -> tuple[TransferResult, CheckoutResult | None]:
+    """fetch, then checkout what arrived; a fetch failure is still raised after."""
+    result = fetch(repo, scope, remote_name, jobs, progress)
+    try:
+        done = checkout(repo, list(scope.targets), force=force, cwd=scope.cwd,
+                        progress=progress)
+    except MissingObjectsError:
+        if result.ok:
+            raise
+        done = None
+    return result, done
+
+
+def raise_failures(result: TransferResult, remote: str, verb: str) -> None:
+    """One error for a transfer with failures: integrity first (exit 3), else the cause."""
+    if result.ok:
+        return
+    failed = result.failed
+    bad = [f for f in failed if isinstance(f.error, IntegrityError)]
+    first = bad[0] if bad else failed[0]
+    more = f" ({len(failed)} objects failed)" if len(failed) > 1 else ""
+    if len({f.error.msg for f in failed}) == 1 and not bad:
+        err = first.error
+        raise type(err)(f"{err.msg}{more}", hint=err.hint or _retry_hint(verb))
+    detail = f"{first.item.path}: {first.error.msg}"
+    if bad:
+        raise IntegrityError(detail + more, hint=first.error.hint)
+    raise RemoteError(f"{len(failed)} object(s) could not be {verb} remote '{remote}'; "
+                      f"first: {detail}", hint=_retry_hint(verb))
+
+
+def _retry_hint(verb: str) -> str:
+    command = "push" if verb.startswith("pushed") else "pull (or fetch)"
+    return f"fix the cause and re-run `dvlite {command}`: what already moved is kept"

@@ -1,0 +1,139 @@
+"""Which objects a transfer concerns: outputs at the workspace or at revisions, narrowed
+to targets (a target may be one file inside a tracked folder), expanded into file
+objects and folder manifests (each manifest with the files it needs present first)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dvlite.config import RemoteConfig
+from dvlite.core.manifest import Manifest
+from dvlite.core.oid import Oid
+from dvlite.core.paths import is_within
+from dvlite.core.pointer import POINTER_SUFFIX
+from dvlite.errors import DvliteError, MissingObjectsError, UsageError
+from dvlite.repo.outputs import Output, Target, all_outputs, collect_targets, outputs_at
+from dvlite.repo.repo import Repo
+from dvlite.storage.remote import Remote, open_remote
+from dvlite.storage.remote_index import RemoteIndex
+from dvlite.storage.transfer import Failure, Item
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """What to transfer: targets (default all) at the workspace, or at revisions."""
+
+    targets: tuple[str, ...] = ()
+    revs: tuple[str, ...] = ()
+    all_commits: bool = False
+    cwd: Path | None = None
+
+
+@dataclass
+class ObjectPlan:
+    files: dict[Oid, Item] = field(default_factory=dict)
+    # manifest oid -> (item, the file objects that must be in place before it)
+    manifests: dict[Oid, tuple[Item, set[Oid]]] = field(default_factory=dict)
+    manifest_bytes: dict[Oid, bytes] = field(default_factory=dict)  # fetched, not stored
+    failed: list[Failure] = field(default_factory=list)
+
+    def all_oids(self) -> set[Oid]:
+        return set(self.files) | set(self.manifests)
+
+    def item(self, oid: Oid) -> Item:
+        return self.files[oid] if oid in self.files else self.manifests[oid][0]
+
+
+def as_scope(scope: Scope | Sequence[str], revs: Sequence[str] = (),
+             all_commits: bool = False) -> Scope:
+    if isinstance(scope, Scope):
+        return scope
+    return Scope(tuple(scope), tuple(revs), all_commits)
+
+
+def repo_remote(repo: Repo, name: str | None) -> Remote:
+    cfg: RemoteConfig = repo.config.remote(name)
+    return open_remote(cfg, repo.root, repo.config.algo)
+
+
+def remote_index(repo: Repo) -> RemoteIndex:
+    return RemoteIndex(repo.dvlite_dir / "remotes.db")
+
+
+def select(repo: Repo, scope: Scope) -> list[Target]:
+    if not scope.revs and not scope.all_commits:
+        return collect_targets(repo, list(scope.targets), scope.cwd)
+    if repo.scm is None:
+        raise UsageError("--rev and --all-commits need git")
+    if scope.all_commits:
+        commits = repo.scm.all_commits()
+    else:
+        commits = [repo.scm.resolve(r) for r in scope.revs]
+    outputs: dict[tuple[str, Oid], Output] = {}
+    for commit in commits:
+        for out in outputs_at(repo, commit):
+            outputs.setdefault((out.rel, out.pointer.oid), out)
+    if scope.all_commits:
+        for out in all_outputs(repo):
+            outputs.setdefault((out.rel, out.pointer.oid), out)
+    found = sorted(outputs.values(), key=lambda o: o.rel)
+    if not scope.targets:
+        return [Target(o) for o in found]
+    chosen: list[Target] = []
+    for raw in scope.targets:
+        chosen.extend(_narrow(repo, found, raw, scope.cwd))
+    return chosen
+
+
+def _narrow(repo: Repo, outputs: list[Output], raw: str, cwd: Path | None) -> list[Target]:
+    path = Path(os.path.normpath(Path(os.path.abspath(cwd or Path.cwd())) / raw))
+    if path.name.endswith(POINTER_SUFFIX):
+        path = path.with_name(path.name[: -len(POINTER_SUFFIX)])
+    if not is_within(path, repo.root):
+        raise UsageError(f"'{raw}' is outside the repository")
+    hits: list[Target] = []
+    for out in outputs:
+        if path == out.path or is_within(out.path, path):
+            hits.append(Target(out))
+        elif out.is_dir and is_within(path, out.path):
+            hits.append(Target(out, path.relative_to(out.path).as_posix()))
+    if not hits:
+        raise UsageError(f"'{raw}' is not tracked at the chosen revisions")
+    return hits
+
+
+ManifestSource = Callable[[Oid], Manifest]
+
+
+def expand(targets: list[Target], load: ManifestSource) -> ObjectPlan:
+    """Files and manifests for `targets`; a manifest `load` cannot give is a failure."""
+    plan = ObjectPlan()
+    for target in targets:
+        out = target.output
+        oid, rel = out.pointer.oid, out.rel
+        if not out.is_dir:
+            plan.files.setdefault(oid, Item(oid, out.pointer.size, rel))
+            continue
+        try:
+            manifest = load(oid)
+        except DvliteError as exc:
+            plan.failed.append(Failure(Item(oid, None, rel), exc))
+            continue
+        children: set[Oid] = set()
+        for e in manifest:
+            if target.sub is None or e.relpath == target.sub or \
+                    e.relpath.startswith(target.sub + "/"):
+                plan.files.setdefault(e.oid, Item(e.oid, e.size, f"{rel}/{e.relpath}"))
+                children.add(e.oid)
+        if target.sub is not None and not children:
+            exc2 = MissingObjectsError(f"'{rel}/{target.sub}' is not in folder {rel}")
+            plan.failed.append(Failure(Item(oid, None, f"{rel}/{target.sub}"), exc2))
+            continue
+        if oid in plan.manifests:
+            plan.manifests[oid][1].update(children)
+        else:
+            plan.manifests[oid] = (Item(oid, None, rel), children)
+    return plan

@@ -1,0 +1,77 @@
+"""A local record of objects known to be on each remote (`.dvlite/remotes.db`, sqlite).
+
+A hint only, used to skip asking the remote again: push trusts it to skip objects it
+uploaded or saw before; fetch and fsck --remote never do; gc --remote forgets what it
+deletes. Deleting the file is always safe.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+
+from dvlite.core.oid import Oid
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS known (
+    remote TEXT NOT NULL,
+    oid TEXT NOT NULL,
+    PRIMARY KEY (remote, oid)
+) WITHOUT ROWID
+"""
+_BATCH = 500
+
+
+class RemoteIndex:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._conn: sqlite3.Connection | None = None
+        self._lock = threading.Lock()
+
+    def _db(self) -> sqlite3.Connection:
+        if self._conn is None:
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None,
+                                   check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute(_SCHEMA)
+            self._conn = conn
+        return self._conn
+
+    def known(self, remote: str, oids: Iterable[Oid]) -> set[Oid]:
+        by_text = {str(o): o for o in oids}
+        found: set[Oid] = set()
+        texts = list(by_text)
+        with self._lock:
+            db = self._db()
+            for i in range(0, len(texts), _BATCH):
+                chunk = texts[i : i + _BATCH]
+                marks = ",".join("?" * len(chunk))
+                rows = db.execute(
+                    f"SELECT oid FROM known WHERE remote = ? AND oid IN ({marks})",
+                    [remote, *chunk])
+                found.update(by_text[text] for (text,) in rows)
+        return found
+
+    def _write(self, sql: str, remote: str, oids: Iterable[Oid]) -> None:
+        rows = [(remote, str(o)) for o in oids]
+        if not rows:
+            return
+        with self._lock:
+            db = self._db()
+            db.execute("BEGIN")
+            db.executemany(sql, rows)
+            db.execute("COMMIT")
+
+    def add(self, remote: str, oids: Iterable[Oid]) -> None:
+        self._write("INSERT OR IGNORE INTO known VALUES (?, ?)", remote, oids)
+
+    def forget(self, remote: str, oids: Iterable[Oid]) -> None:
+        self._write("DELETE FROM known WHERE remote = ? AND oid = ?", remote, oids)
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None

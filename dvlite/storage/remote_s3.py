@@ -1,0 +1,331 @@
+"""Remotes reached through fsspec: S3 via s3fs (verified), other protocols passed through
+(unverified). s3fs, boto3 and botocore are imported here only, lazily.
+
+S3 writes are create-only (``If-None-Match: *``): an object that already exists is a
+success, never overwritten. Retries are bounded in one place (botocore's standard
+mode plus s3fs's own), with connect/read timeouts, so a dead endpoint fails in bounded
+time. Listings are never cached: existence checks before push and gc must be current.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Collection, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from dvlite.config import RemoteConfig
+from dvlite.core.oid import ALGORITHMS, Oid
+from dvlite.errors import ConfigError, DvliteError, FormatError, IntegrityError
+from dvlite.storage.hashing import CHUNK, hash_fd
+from dvlite.storage.odb import LocalStore
+from dvlite.storage.remote import (
+    FORMAT_FILE,
+    RemoteEntry,
+    check_bytes,
+    check_format_text,
+    check_size,
+    format_text,
+    map_error,
+)
+
+# Multipart part size: files under two parts go in one PUT. Parts per file in flight are
+# capped (max_concurrency) so memory stays near jobs x PART_CONCURRENCY x CHUNKSIZE.
+CHUNKSIZE = 16 << 20
+PART_CONCURRENCY = 2
+HEAD_MAX = 64  # up to this many objects, one HEAD each beats listing
+LIST_PAGE = 1000  # keys per S3 list request
+_PASSTHROUGH_SKIP = frozenset({"jobs"})
+
+
+def s3_kwargs(opts: dict[str, Any], jobs: int) -> dict[str, Any]:
+    """S3FileSystem arguments from a remote's options (the AWS chain fills the rest)."""
+    attempts = int(opts.get("retries", 5))
+    client: dict[str, Any] = {}
+    if opts.get("region"):
+        client["region_name"] = opts["region"]
+    if "verify" in opts:
+        client["verify"] = bool(opts["verify"])
+    kw: dict[str, Any] = {
+        "skip_instance_cache": True,
+        "use_listings_cache": False,
+        "max_concurrency": PART_CONCURRENCY,
+        "retries": max(1, attempts),
+        "client_kwargs": client,
+        "config_kwargs": {
+            "retries": {"mode": "standard", "max_attempts": max(1, attempts)},
+            "connect_timeout": float(opts.get("connect_timeout", 10)),
+            "read_timeout": float(opts.get("read_timeout", 60)),
+            "max_pool_connections": max(10, 2 * jobs),
+        },
+    }
+    for ours, theirs in (("endpoint_url", "endpoint_url"), ("profile", "profile"),
+                         ("access_key_id", "key"), ("secret_access_key", "secret"),
+                         ("session_token", "token")):
+        if opts.get(ours):
+            kw[theirs] = opts[ours]
+    return kw
+
+
+def _mtime(info: dict[str, Any]) -> float:
+    stamp = info.get("LastModified") or info.get("mtime") or info.get("created")
+    if isinstance(stamp, datetime):
+        return stamp.timestamp()
+    if isinstance(stamp, int | float):
+        return float(stamp)
+    return 0.0
+
+
+class FsspecRemote:
+    """The loose-object layout under ``<bucket>/<prefix>`` of an fsspec filesystem."""
+
+    def __init__(self, name: str, url: str, fs: Any, root: str, algo: str, *, jobs: int,
+                 create_only: bool) -> None:
+        self.name = name
+        self.url = url
+        self.fs = fs
+        self.root = root.rstrip("/")
+        self.algo = algo
+        self.jobs = jobs
+        self.create_only = create_only
+        self.endpoint = ""
+
+    @classmethod
+    def from_config(cls, cfg: RemoteConfig, algo: str, jobs: int) -> FsspecRemote:
+        proto, _, path = cfg.url.partition("://")
+        if not path.strip("/"):
+            raise ConfigError(f"remote '{cfg.name}': url '{cfg.url}' names no bucket or path")
+        if proto in ("s3", "s3a"):
+            import s3fs
+
+            fs = s3fs.S3FileSystem(**s3_kwargs(cfg.options, jobs))
+            remote = cls(cfg.name, cfg.url, fs, path, algo, jobs=jobs, create_only=True)
+            remote.endpoint = str(cfg.options.get("endpoint_url", ""))
+            return remote
+        import fsspec
+
+        opts = {k: v for k, v in cfg.options.items() if k not in _PASSTHROUGH_SKIP}
+        try:
+            fs = fsspec.filesystem(proto, skip_instance_cache=True, **opts)
+        except (ValueError, ImportError) as exc:
+            raise ConfigError(f"remote '{cfg.name}': unsupported url '{cfg.url}' ({exc})",
+                              hint="use a local path, file://, or s3://bucket/prefix") from exc
+        return cls(cfg.name, cfg.url, fs, path, algo, jobs=jobs, create_only=False)
+
+    @property
+    def identity(self) -> str:
+        return f"{self.url}|{self.endpoint}"
+
+    def key(self, oid: Oid) -> str:
+        return f"{self.root}/{oid.algo}/{oid.hex[:2]}/{oid.hex}"
+
+    def _fail(self, exc: BaseException, what: str, key: str = "") -> DvliteError:
+        return map_error(exc, self.name, key or f"{self.url}", what)
+
+    # -- existence ------------------------------------------------------------------
+
+    def exists_many(self, oids: Collection[Oid]) -> set[Oid]:
+        """Which `oids` the remote has: HEAD each, list needed shards, or list everything,
+        whichever an estimate of the remote's size says is fewer requests."""
+        wanted = set(oids)
+        if len(wanted) <= HEAD_MAX:
+            return self._head_many(wanted)
+        shards = sorted({o.hex[:2] for o in wanted})
+        sample = self._list_shard(shards[0])
+        estimate = len(sample) * 256
+        cost_full = estimate // LIST_PAGE + 1
+        cost_shards = len(shards) * (len(sample) // LIST_PAGE + 1)
+        if len(wanted) <= min(cost_full, cost_shards):
+            return self._head_many(wanted)
+        if cost_full < cost_shards:
+            names = {e.oid for e in self.list_entries()}
+        else:
+            names = set(sample)
+            with ThreadPoolExecutor(self.jobs) as pool:
+                for found in pool.map(self._list_shard, shards[1:]):
+                    names |= found
+        return wanted & names
+
+    def _head_many(self, oids: set[Oid]) -> set[Oid]:
+        items = sorted(oids)
+        with ThreadPoolExecutor(self.jobs) as pool:
+            found = list(pool.map(self.stat, items))
+        return {oid for oid, entry in zip(items, found, strict=True) if entry is not None}
+
+    def _list_shard(self, shard: str) -> set[Oid]:
+        path = f"{self.root}/{self.algo}/{shard}"
+        try:
+            names = self.fs.ls(path, detail=False)
+        except FileNotFoundError as exc:
+            if "bucket" in str(exc).lower():
+                raise self._fail(exc, "listing", path) from exc
+            return set()
+        except Exception as exc:
+            raise self._fail(exc, "listing", path) from exc
+        return {oid for oid in (self._parse(str(n)) for n in names) if oid is not None}
+
+    def _parse(self, name: str) -> Oid | None:
+        base = name.rsplit("/", 1)[-1]
+        if len(base) != ALGORITHMS[self.algo][0]:
+            return None
+        try:
+            return Oid(self.algo, base)
+        except FormatError:
+            return None
+
+    def stat(self, oid: Oid) -> RemoteEntry | None:
+        key = self.key(oid)
+        try:
+            info = self.fs.info(key)
+        except FileNotFoundError as exc:
+            if "bucket" in str(exc).lower():
+                raise self._fail(exc, "checking", key) from exc
+            return None
+        except Exception as exc:
+            raise self._fail(exc, "checking", key) from exc
+        return RemoteEntry(oid, int(info.get("size") or 0), _mtime(info))
+
+    def list_entries(self) -> Iterator[RemoteEntry]:
+        path = f"{self.root}/{self.algo}"
+        try:
+            found = self.fs.find(path, detail=True)
+        except Exception as exc:
+            raise self._fail(exc, "listing", path) from exc
+        for name, info in sorted(found.items()):
+            oid = self._parse(str(name))
+            if oid is not None and str(name).endswith(f"{oid.hex[:2]}/{oid.hex}"):
+                yield RemoteEntry(oid, int(info.get("size") or 0), _mtime(info))
+
+    # -- transfer -------------------------------------------------------------------
+
+    def upload(self, oid: Oid, src: Path) -> bool:
+        key = self.key(oid)
+        mode = "create" if self.create_only else "overwrite"
+        try:
+            if self.create_only:
+                self.fs.put_file(str(src), key, mode=mode, chunksize=CHUNKSIZE)
+            else:
+                self.fs.put_file(str(src), key)
+        except FileExistsError:
+            return False  # create-only write: the object is already there
+        except OSError as exc:
+            if "PreconditionFailed" in str(exc):
+                return False
+            raise self._fail(exc, "uploading", key) from exc
+        except Exception as exc:
+            raise self._fail(exc, "uploading", key) from exc
+        return True
+
+    def download(self, oid: Oid, cache: LocalStore, size: int | None = None) -> int:
+        """Stream into a cache temp file (one GET, resumed by range on a dropped
+        connection), hash it, and only then rename it into place."""
+        key = self.key(oid)
+        tmp, fd = cache.new_temp()
+        os.close(fd)
+        try:
+            try:
+                self.fs.get_file(key, str(tmp), max_concurrency=1)
+            except Exception as exc:
+                raise self._fail(exc, "downloading", key) from exc
+            fd = os.open(tmp, os.O_RDONLY)
+            try:
+                actual, got = hash_fd(fd, oid.algo)
+            finally:
+                os.close(fd)
+            check_size(self.name, oid, got, size)
+            if actual != oid:
+                raise IntegrityError(
+                    f"object {oid} on remote '{self.name}' is corrupt (content hashes to "
+                    f"{actual}); nothing was stored",
+                    hint="re-push it from a machine that has it; `dvlite fsck --remote` "
+                         "checks the rest")
+            cache.commit_temp(tmp, oid)
+        finally:
+            if tmp.exists():
+                tmp.unlink()
+        return got
+
+    def read_bytes(self, oid: Oid) -> bytes:
+        key = self.key(oid)
+        try:
+            data = bytes(self.fs.cat_file(key))
+        except Exception as exc:
+            raise self._fail(exc, "downloading", key) from exc
+        check_bytes(self.name, oid, data)
+        return data
+
+    def hash_object(self, oid: Oid) -> tuple[Oid, int]:
+        from dvlite.core.oid import new_hasher
+
+        key = self.key(oid)
+        h = new_hasher(oid.algo)
+        total = 0
+        try:
+            with self.fs.open(key, "rb", block_size=CHUNK, cache_type="none") as f:
+                while chunk := f.read(CHUNK):
+                    h.update(chunk)
+                    total += len(chunk)
+        except Exception as exc:
+            raise self._fail(exc, "reading", key) from exc
+        return Oid(oid.algo, h.hexdigest()), total
+
+    def delete(self, oid: Oid) -> None:
+        key = self.key(oid)
+        try:
+            self.fs.rm_file(key)
+        except FileNotFoundError:
+            return
+        except Exception as exc:
+            raise self._fail(exc, "deleting", key) from exc
+
+    # -- format and maintenance ------------------------------------------------------
+
+    def check_format(self, create: bool) -> None:
+        path = f"{self.root}/{FORMAT_FILE}"
+        try:
+            text = bytes(self.fs.cat_file(path)).decode(errors="replace")
+        except FileNotFoundError as exc:
+            if "bucket" in str(exc).lower():
+                raise self._fail(exc, "reading", path) from exc
+            if create:
+                self._write_format(path)
+            return
+        except Exception as exc:
+            raise self._fail(exc, "reading", path) from exc
+        check_format_text(self.name, text)
+
+    def _write_format(self, path: str) -> None:
+        try:
+            if self.create_only:
+                self.fs.pipe_file(path, format_text().encode(), mode="create")
+            else:
+                self.fs.pipe_file(path, format_text().encode())
+        except FileExistsError:
+            return
+        except Exception as exc:
+            raise self._fail(exc, "writing", path) from exc
+
+    def clean_stale(self, older_than: float) -> int:
+        """Abort multipart uploads under this remote older than `older_than` seconds
+        (left by a killed push; they are invisible but billed)."""
+        if not self.create_only:
+            return 0
+        bucket, _, prefix = self.root.partition("/")
+        try:
+            from fsspec.asyn import sync
+
+            reply = sync(self.fs.loop, self.fs._call_s3, "list_multipart_uploads",
+                         Bucket=bucket, Prefix=prefix)
+            cutoff = datetime.now().timestamp() - older_than
+            aborted = 0
+            for up in reply.get("Uploads", []):
+                if _mtime({"LastModified": up.get("Initiated")}) > cutoff:
+                    continue
+                sync(self.fs.loop, self.fs._call_s3, "abort_multipart_upload",
+                     Bucket=bucket, Key=up["Key"], UploadId=up["UploadId"])
+                aborted += 1
+        except Exception as exc:
+            raise self._fail(exc, "cleaning stale uploads", self.root) from exc
+        return aborted

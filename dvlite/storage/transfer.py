@@ -1,0 +1,117 @@
+"""Concurrent transfers with a result per object: partial failure is a result, not an
+exception, so one bad object never cancels the others (unlike fsspec's bulk put)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from dvlite._fault import faultpoint
+from dvlite.core.oid import Oid
+from dvlite.errors import (
+    DvliteError,
+    IntegrityError,
+    RemoteAuthError,
+    RemoteError,
+    RemoteUnavailableError,
+    StorageError,
+)
+from dvlite.storage.progress import NULL_PROGRESS, Progress
+
+# Errors that will hit every other object the same way: stop starting new transfers.
+_FATAL = (RemoteAuthError, RemoteUnavailableError, StorageError)
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    oid: Oid
+    size: int | None
+    path: str  # what the user knows it as, for messages
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    item: Item
+    error: DvliteError
+
+    def __str__(self) -> str:
+        return f"{self.item.path} ({self.item.oid}): {self.error.msg}"
+
+    def to_dict(self) -> dict[str, object]:
+        return {"hash": str(self.item.oid), "path": self.item.path, "error": self.error.msg,
+                "integrity": isinstance(self.error, IntegrityError)}
+
+
+@dataclass
+class TransferResult:
+    moved: list[Oid] = field(default_factory=list)  # objects actually copied
+    nbytes: int = 0
+    present: int = 0  # already where they had to go
+    failed: list[Failure] = field(default_factory=list)
+
+    @property
+    def transferred(self) -> int:
+        return len(self.moved)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    def to_dict(self) -> dict[str, object]:
+        return {"transferred": self.transferred, "bytes": self.nbytes,
+                "already_present": self.present, "failed": len(self.failed),
+                "failures": [f.to_dict() for f in self.failed]}
+
+
+# One transfer: returns the bytes moved, or None when the object was already there.
+TransferFn = Callable[[Item], int | None]
+
+
+def transfer_many(items: Sequence[Item], fn: TransferFn, jobs: int, result: TransferResult,
+                  progress: Progress = NULL_PROGRESS, *, point: str = "transfer") -> list[Oid]:
+    """Run `fn` over `items` on `jobs` threads; fill `result`; return the oids now in place
+    (moved or already there)."""
+    stop = threading.Event()
+    fatal: list[DvliteError] = []
+    lock = threading.Lock()
+    done: list[Oid] = []
+
+    def one(item: Item) -> None:
+        if stop.is_set():
+            with lock:
+                result.failed.append(Failure(item, fatal[0]))
+            return
+        try:
+            moved = fn(item)
+        except DvliteError as exc:
+            _record_failure(item, exc, stop=stop, fatal=fatal, lock=lock, result=result)
+            return
+        except Exception as exc:  # an unmapped foreign error: still only this object
+            err = RemoteError(f"unexpected {type(exc).__name__} for {item.oid}: {exc}")
+            _record_failure(item, err, stop=stop, fatal=fatal, lock=lock, result=result)
+            return
+        faultpoint(f"{point}.after_object")
+        with lock:
+            done.append(item.oid)
+            if moved is None:
+                result.present += 1
+            else:
+                result.moved.append(item.oid)
+                result.nbytes += moved
+        progress.advance(files=1, nbytes=moved or 0)
+
+    with ThreadPoolExecutor(max(1, jobs)) as pool:
+        list(pool.map(one, items))
+    return done
+
+
+def _record_failure(item: Item, exc: DvliteError, *, stop: threading.Event,
+                    fatal: list[DvliteError], lock: threading.Lock,
+                    result: TransferResult) -> None:
+    with lock:
+        result.failed.append(Failure(item, exc))
+        if isinstance(exc, _FATAL) and not fatal:
+            fatal.append(exc)
+            stop.set()

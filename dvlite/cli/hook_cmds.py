@@ -1,3 +1,133 @@
-"""CLI commands for hooks (registered on the app by importing this module)."""
+"""CLI commands for git integration: install, uninstall, and the hidden `hook` and
+`merge-driver` commands that the installed hooks and git's merge machinery call."""
 
 from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import typer
+
+from dvlite.cli.app import app
+from dvlite.cli.ui import out, warn
+from dvlite.errors import DvliteError, NotARepoError
+from dvlite.repo.repo import Repo
+
+_PASS_THROUGH = {"allow_extra_args": True, "ignore_unknown_options": True}
+
+
+@app.command()
+def install() -> None:
+    """Install dvlite's git hooks (existing hooks are kept and chained) and register the
+    merge driver for pointer files and dvlite.lock."""
+    from dvlite.repo.hooks import install as do_install
+
+    report = do_install(Repo.find())
+    for reason in report.skipped:
+        warn(f"hook not installed: {reason}")
+    for name in report.chained:
+        out(f"kept the existing {name} hook: it now runs first, from {name}.dvlite-chained")
+    if report.installed:
+        out(f"installed hooks {', '.join(report.installed)} in {report.hooks_dir}")
+    elif not report.skipped:
+        out(f"hooks already installed in {report.hooks_dir}; nothing changed")
+    if report.attributes_added:
+        out("registered the dvlite merge driver in .gitattributes (commit it to share it)")
+
+
+@app.command()
+def uninstall() -> None:
+    """Remove dvlite's git hooks (restoring hooks they chained) and the merge driver."""
+    from dvlite.repo.hooks import uninstall as do_uninstall
+
+    report = do_uninstall(Repo.find())
+    for name in report.restored:
+        out(f"restored your {name} hook")
+    if report.removed:
+        out(f"removed hooks {', '.join(report.removed)} from {report.hooks_dir}")
+    else:
+        out("no dvlite hooks were installed; nothing removed")
+
+
+@app.command("hook", hidden=True, context_settings=_PASS_THROUGH)
+def hook(
+    name: str = typer.Argument(..., help="Hook name, e.g. post-checkout."),
+    args: list[str] | None = typer.Argument(None, help="The arguments git gave the hook."),
+) -> None:
+    """Run one git hook's logic (called by the scripts `dvlite install` puts in place)."""
+    if os.environ.get("DVLITE_SKIP_HOOKS") == "1":
+        return
+    stdin = b""
+    if name == "pre-push" and not sys.stdin.isatty():
+        stdin = sys.stdin.buffer.read()
+    args, stdin = _framework_input(name, args or [], stdin)
+    try:
+        repo = Repo.find()
+    except NotARepoError:
+        return  # hooks installed globally (core.hooksPath) also run in other repos
+    from dvlite.repo.hook_run import run_hook
+
+    try:
+        outcome = run_hook(repo, name, args, stdin)
+    except DvliteError as exc:
+        if name.startswith("post-"):  # never fail the git command that already happened
+            warn(f"dvlite {name} hook: {exc.msg}")
+            return
+        raise
+    finally:
+        repo.close()
+    for line in outcome.warnings:
+        warn(line)
+    for line in outcome.messages:
+        typer.echo(line, err=True)
+    if outcome.code:
+        raise typer.Exit(outcome.code)
+
+
+def _framework_input(name: str, args: list[str], stdin: bytes) -> tuple[list[str], bytes]:
+    """The pre-commit framework passes refs in PRE_COMMIT_* variables, not as git does."""
+    env = os.environ
+    if name == "post-checkout" and not args and "PRE_COMMIT_CHECKOUT_TYPE" in env:
+        args = [env.get("PRE_COMMIT_FROM_REF", ""), env.get("PRE_COMMIT_TO_REF", ""),
+                env["PRE_COMMIT_CHECKOUT_TYPE"]]
+    elif name == "pre-push" and not stdin.strip() and env.get("PRE_COMMIT_TO_REF"):
+        remote_sha = env.get("PRE_COMMIT_FROM_REF") or "0" * 40
+        line = (f"{env.get('PRE_COMMIT_LOCAL_BRANCH', 'HEAD')} {env['PRE_COMMIT_TO_REF']} "
+                f"{env.get('PRE_COMMIT_REMOTE_BRANCH', 'HEAD')} {remote_sha}\n")
+        stdin = line.encode()
+        args = [env.get("PRE_COMMIT_REMOTE_NAME", "origin"), env.get("PRE_COMMIT_REMOTE_URL", "")]
+    return args, stdin
+
+
+@app.command("merge-driver", hidden=True)
+def merge_driver(
+    base: Path = typer.Argument(..., help="%O: the common ancestor's version."),
+    ours: Path = typer.Argument(..., help="%A: our version; receives the result."),
+    theirs: Path = typer.Argument(..., help="%B: their version."),
+    path: str = typer.Argument(..., help="%P: the path in the repository."),
+) -> None:
+    """Merge a pointer file or dvlite.lock three-way (git calls this during merges)."""
+    from dvlite.repo.merge import MergeResult, conflict_text, merge_pointer
+    from dvlite.repo.merge_lock import merge_lock
+    from dvlite.storage.atomic import atomic_write
+
+    o_data, a_data, b_data = (p.read_bytes() for p in (base, ours, theirs))
+    result: MergeResult
+    if path.rsplit("/", 1)[-1] == "dvlite.lock":
+        result = merge_lock(o_data, a_data, b_data, path)
+    elif path.endswith(".dvl"):
+        repo = Repo.find()
+        try:
+            result = merge_pointer(repo, o_data, a_data, b_data, path)
+        finally:
+            repo.close()
+    else:
+        why = "not a dvlite pointer or lockfile"
+        result = MergeResult(conflict_text(a_data, b_data, why), [why])
+    atomic_write(ours, result.data, fsync=False)
+    if not result.clean:
+        typer.echo(f"dvlite: merge conflict in {path}:", err=True)
+        for item in result.conflicts:
+            typer.echo(f"  {item}", err=True)
+        raise typer.Exit(1)

@@ -1,3 +1,183 @@
-"""CLI commands for pipelines (registered on the app by importing this module)."""
+"""CLI commands for pipelines (registered on the app by importing this module): repro,
+dag, stage add, params diff, metrics show/diff."""
 
 from __future__ import annotations
+
+import json
+from typing import Any
+
+import typer
+
+from dvlite.cli.app import app
+from dvlite.cli.ui import emit_json, out
+from dvlite.repo.repo import Repo
+
+JSON = typer.Option(False, "--json", help="Print machine-readable JSON.")
+REV_A = typer.Argument(None, help="Old revision (default: HEAD).", show_default=False)
+REV_B = typer.Argument(None, help="New revision (default: the workspace).", show_default=False)
+
+stage_app = typer.Typer(help="Edit pipeline stages.", no_args_is_help=True)
+params_app = typer.Typer(help="Pipeline parameters.", no_args_is_help=True)
+metrics_app = typer.Typer(help="Pipeline metrics.", no_args_is_help=True)
+app.add_typer(stage_app, name="stage")
+app.add_typer(params_app, name="params")
+app.add_typer(metrics_app, name="metrics")
+
+
+def _say(event: str, stage: str, detail: str) -> None:
+    lines = {
+        "skip": f"Stage '{stage}' is up to date",
+        "frozen": f"Stage '{stage}' is frozen, skipping",
+        "run": f"Running stage '{stage}' ({detail})",
+        "would-run": f"would run '{stage}': {detail}",
+        "restored": f"restored {stage} from run cache",
+        "done": f"Stage '{stage}' done",
+    }
+    out(lines.get(event, f"{event} {stage} {detail}"))
+
+
+@app.command()
+def repro(
+    stages: list[str] | None = typer.Argument(None, help="Stages to bring up to date, with "
+                                              "their upstream (default: all).",
+                                              show_default=False),
+    force: bool = typer.Option(False, "--force", "-f", help="Run even unchanged stages."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print what would run and why."),
+    jobs: int = typer.Option(1, "-j", "--jobs", min=1, help="Stages to run in parallel."),
+    as_json: bool = JSON,
+) -> None:
+    """Run out-of-date pipeline stages in dependency order and record dvlite.lock."""
+    from dvlite.pipeline.repro import repro as do_repro
+
+    repo = Repo.find()
+    result = do_repro(repo, stages or [], force=force, dry_run=dry_run, jobs=jobs,
+                      report=_no_say if as_json else _say)
+    if as_json:
+        emit_json({"ran": result.ran, "restored": result.restored, "skipped": result.skipped,
+                   "would_run": result.would_run})
+    elif not (result.ran or result.restored or result.would_run):
+        out("Pipeline is up to date; nothing to run.")
+
+
+def _no_say(event: str, stage: str, detail: str) -> None:
+    del event, stage, detail
+
+
+@app.command()
+def dag(
+    mermaid: bool = typer.Option(False, "--mermaid", help="Print a Mermaid flowchart."),
+    dot: bool = typer.Option(False, "--dot", help="Print a Graphviz graph."),
+) -> None:
+    """Show the stage graph (each stage with the stages it reads from)."""
+    from dvlite.errors import UsageError
+    from dvlite.pipeline.dag import render
+    from dvlite.pipeline.load import load_pipeline
+
+    if mermaid and dot:
+        raise UsageError("choose one of --mermaid and --dot")
+    pipeline = load_pipeline(Repo.find(), check_workspace=False)
+    text = render(pipeline.graph, "mermaid" if mermaid else "dot" if dot else "text")
+    if text:
+        out(text)
+
+
+@stage_app.command("add")
+def stage_add(
+    cmd: list[str] = typer.Argument(..., help="The command (quote it, or put it after --).",
+                                    show_default=False),
+    *,
+    name: str = typer.Option(..., "-n", "--name", help="Stage name."),
+    deps: list[str] = typer.Option([], "-d", "--deps", help="A dependency (repeatable)."),
+    outs: list[str] = typer.Option([], "-o", "--outs", help="An output (repeatable)."),
+    metrics: list[str] = typer.Option([], "-m", "--metrics", help="A metrics file."),
+    params: list[str] = typer.Option([], "-p", "--params",
+                                     help="KEY of params.yaml, or FILE:KEY[,KEY...]."),
+) -> None:
+    """Add a stage to dvlite.yaml (validated; refuses duplicates)."""
+    from dvlite.pipeline.edit import StageSpec, add_stage
+
+    spec = StageSpec(name, " ".join(cmd), deps, outs, metrics, params)
+    stage = add_stage(Repo.find(), spec)
+    out(f"Added stage '{stage.name}' to {stage.dvfile}")
+    out(f"To run it: dvlite repro {stage.name}")
+
+
+def _revs(a: str | None, b: str | None) -> tuple[str | None, str | None]:
+    """(old, new): None for the workspace. Defaults: HEAD vs the workspace."""
+    return (a or "HEAD"), b
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def _print_changes(changes: list[Any], as_json: bool, empty: str) -> None:
+    if as_json:
+        doc: dict[str, dict[str, Any]] = {}
+        for c in changes:
+            doc.setdefault(c.file, {})[c.key] = c.to_dict()
+        emit_json(doc)
+        return
+    if not changes:
+        out(empty)
+        return
+    rows = [("Path", "Key", "Old", "New", "Change")]
+    rows += [(c.file, c.key, _cell(c.old), _cell(c.new),
+              "-" if c.delta is None else f"{c.delta:+.6g}") for c in changes]
+    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+    for r in rows:
+        out("  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip())
+
+
+@params_app.command("diff")
+def params_diff(a: str | None = REV_A, b: str | None = REV_B, as_json: bool = JSON,
+                show_all: bool = typer.Option(False, "--all", help="Unchanged ones too.")) -> None:
+    """Parameters that differ between two revisions (default: HEAD vs the workspace)."""
+    from dvlite.pipeline.metrics import diff_values, params_at
+
+    repo = Repo.find()
+    old, new = _revs(a, b)
+    changes = diff_values(params_at(repo, old), params_at(repo, new), show_all)
+    _print_changes(changes, as_json, "No parameter changed.")
+
+
+@metrics_app.command("diff")
+def metrics_diff(a: str | None = REV_A, b: str | None = REV_B, as_json: bool = JSON,
+                 show_all: bool = typer.Option(False, "--all", help="Unchanged ones too.")
+                 ) -> None:
+    """Metrics that differ between two revisions, with numeric deltas."""
+    from dvlite.pipeline.metrics import diff_values, metrics_at
+
+    repo = Repo.find()
+    old, new = _revs(a, b)
+    changes = diff_values(metrics_at(repo, old), metrics_at(repo, new), show_all)
+    _print_changes(changes, as_json, "No metric changed.")
+
+
+@metrics_app.command("show")
+def metrics_show(
+    all_commits: bool = typer.Option(False, "--all-commits", help="Every commit, too."),
+    as_json: bool = JSON,
+) -> None:
+    """Metrics of the workspace (and of every commit with --all-commits)."""
+    from dvlite.pipeline.metrics import metrics_at
+
+    repo = Repo.find()
+    revs: list[str | None] = [None]
+    if all_commits and repo.scm is not None and repo.scm.has_commits():
+        revs += list(repo.scm.all_commits())
+    shown = {("workspace" if r is None else r): metrics_at(repo, r) for r in revs}
+    if as_json:
+        emit_json(shown)
+        return
+    if not any(shown.values()):
+        out("No metrics.")
+        return
+    for rev, values in shown.items():
+        if len(revs) > 1:
+            out(rev if rev == "workspace" else rev[:12])
+        for file, keys in values.items():
+            for key, value in keys.items():
+                out(f"{file}  {key}  {_cell(value)}")

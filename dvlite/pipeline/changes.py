@@ -1,0 +1,69 @@
+"""Why a stage must run: its command, a dependency, a parameter or an output differs
+from (or is missing in) its `dvlite.lock` entry."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dvlite.pipeline.hashing import WorkspaceHashes
+from dvlite.pipeline.lockfile import HashInfo, LockEntry
+from dvlite.pipeline.schema import Stage
+
+
+def _same(a: HashInfo | None, b: HashInfo | None) -> bool:
+    return a is not None and b is not None and a.oid == b.oid
+
+
+def stage_changes(stage: Stage, entry: LockEntry | None, hashes: WorkspaceHashes,
+                  params: dict[str, dict[str, Any]]) -> list[str]:
+    """Reasons to run `stage` (empty: up to date). Frozen stages are the caller's call."""
+    if stage.always_changed:
+        return ["always_changed is set"]
+    if entry is None:
+        return ["no entry in dvlite.lock"]
+    reasons: list[str] = []
+    if entry.cmd != stage.cmd:
+        reasons.append("command changed")
+    locked_deps = {h.path: h for h in entry.deps}
+    for dep in stage.deps:
+        current = hashes.get(dep.path)
+        if current is None:
+            reasons.append(f"dependency '{dep.path}' is missing")
+        elif not _same(current, locked_deps.get(dep.path)):
+            reasons.append(f"dependency '{dep.path}' changed")
+    if set(locked_deps) - {d.path for d in stage.deps}:
+        reasons.append("dependencies were removed")
+    reasons.extend(_param_changes(params, entry.params))
+    reasons.extend(_out_changes(stage, entry, hashes))
+    return reasons
+
+
+def _out_changes(stage: Stage, entry: LockEntry, hashes: WorkspaceHashes) -> list[str]:
+    reasons = []
+    locked_outs = {h.path: h for h in entry.outs}
+    for out in stage.outs:
+        current = hashes.get(out.path)
+        if current is None:
+            reasons.append(f"output '{out.path}' is missing")
+        elif not _same(current, locked_outs.get(out.path)):
+            reasons.append(f"output '{out.path}' changed")
+    if set(locked_outs) - {o.path for o in stage.outs}:
+        reasons.append("outputs were removed")
+    return reasons
+
+
+def _param_changes(now: dict[str, dict[str, Any]],
+                   locked: dict[str, dict[str, Any]]) -> list[str]:
+    reasons = []
+    for file, values in sorted(now.items()):
+        old = locked.get(file, {})
+        for key, value in sorted(values.items()):
+            if key not in old:
+                reasons.append(f"parameter '{key}' is new")
+            elif old[key] != value or type(old[key]) is not type(value):
+                reasons.append(f"parameter '{key}' changed ({old[key]!r} -> {value!r})")
+    dropped = {(f, k) for f, v in locked.items() for k in v} - {
+        (f, k) for f, v in now.items() for k in v}
+    if dropped:
+        reasons.append("parameters were removed")
+    return reasons

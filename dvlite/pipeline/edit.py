@@ -1,0 +1,95 @@
+"""`dvlite stage add`: append a stage to `dvlite.yaml`, keeping the user's comments and
+layout, after validating the whole resulting pipeline."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from dvlite.core import strictyaml
+from dvlite.errors import PipelineError, UsageError
+from dvlite.pipeline.load import check_against_workspace, parse_files, pipeline_files, read_texts
+from dvlite.pipeline.schema import PIPELINE_FILE, Stage
+from dvlite.repo.repo import Repo
+from dvlite.storage.atomic import atomic_write
+
+_STAGES_LINE = re.compile(r"^stages:[ \t]*(#.*)?$", re.M)
+
+
+@dataclass(frozen=True)
+class StageSpec:
+    name: str
+    cmd: str
+    deps: list[str] = field(default_factory=list)
+    outs: list[str] = field(default_factory=list)
+    metrics: list[str] = field(default_factory=list)
+    params: list[str] = field(default_factory=list)  # "key", or "file:key1,key2"
+
+    def body(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"cmd": self.cmd}
+        if self.deps:
+            body["deps"] = list(self.deps)
+        if self.params:
+            body["params"] = _params(self.params)
+        if self.outs:
+            body["outs"] = list(self.outs)
+        if self.metrics:
+            body["metrics"] = list(self.metrics)
+        return body
+
+
+def _params(specs: list[str]) -> list[Any]:
+    items: list[Any] = []
+    for spec in specs:
+        file, sep, keys = spec.rpartition(":")
+        if not sep:
+            items.extend(k for k in keys.split(",") if k)
+            continue
+        names = [k for k in keys.split(",") if k]
+        if not file or not names:
+            raise UsageError(f"invalid -p '{spec}': use KEY or FILE:KEY[,KEY...]")
+        items.append({file: names})
+    return items
+
+
+def add_stage(repo: Repo, spec: StageSpec) -> Stage:
+    """Add `spec` to the root dvlite.yaml; refuses a duplicate name or an invalid result."""
+    path = repo.root / PIPELINE_FILE
+    texts = read_texts(repo, pipeline_files(repo))
+    text = texts.get(PIPELINE_FILE, b"").decode()
+    for other in parse_files(texts).stages:
+        if other.name == spec.name:
+            raise PipelineError(f"stage '{spec.name}' already exists ({other.where})",
+                                hint="choose another name, or edit dvlite.yaml")
+    new_text = _append(text, spec.name, spec.body())
+    texts[PIPELINE_FILE] = new_text.encode()
+    pipeline = parse_files(texts)
+    check_against_workspace(repo, pipeline.stages)
+    with repo.lock():
+        atomic_write(path, new_text.encode())
+    return pipeline.graph.stages[spec.name]
+
+
+def _append(text: str, name: str, body: dict[str, Any]) -> str:
+    doc = strictyaml.load(text, PIPELINE_FILE) if text.strip() else None
+    stages = doc.get("stages") if isinstance(doc, dict) else None
+    if not isinstance(stages, dict) or not stages or not _STAGES_LINE.search(text):
+        # Nothing to keep (or a flow-style file): write the document out anew.
+        merged = dict(doc) if isinstance(doc, dict) else {}
+        merged["stages"] = {**(stages if isinstance(stages, dict) else {}), name: body}
+        return _dump(merged, 2)
+    first = next(iter(stages))
+    line = strictyaml.node_lines(text, PIPELINE_FILE)[("stages", str(first))]
+    current = text.splitlines()[line - 1]
+    indent = len(current) - len(current.lstrip(" ")) or 2
+    sep = "" if text.endswith("\n") else "\n"
+    return text + sep + _dump({name: body}, indent, prefix=" " * indent)
+
+
+def _dump(doc: dict[str, Any], indent: int, prefix: str = "") -> str:
+    text = yaml.safe_dump(doc, sort_keys=False, default_flow_style=False, indent=indent,
+                          allow_unicode=True, width=1 << 16)
+    return "".join(f"{prefix}{line}\n" for line in text.splitlines())

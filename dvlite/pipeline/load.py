@@ -1,0 +1,107 @@
+"""Loading the pipeline of a workspace (or of a git revision) and checking it against
+the workspace: every dependency exists or is produced, no output is also a `.dvl`."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from dvlite.core.paths import is_within
+from dvlite.errors import FormatError, PipelineError, UsageError, storage_error
+from dvlite.pipeline.dag import Graph, build_graph, overlaps
+from dvlite.pipeline.schema import PIPELINE_FILE, Stage, parse_pipeline
+from dvlite.repo.outputs import all_outputs
+from dvlite.repo.repo import Repo
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    stages: list[Stage]
+    graph: Graph
+    files: tuple[str, ...]  # repository-relative dvlite.yaml paths
+
+
+def pipeline_files(repo: Repo) -> list[str]:
+    """Repository-relative paths of every dvlite.yaml in the workspace."""
+    if repo.scm is not None:
+        found = repo.scm.ls_files([PIPELINE_FILE, f"*/{PIPELINE_FILE}"])
+        paths = [repo.rel(repo.scm.root / p) for p in found]
+        return sorted(p for p in paths if not p.startswith("../") and (repo.root / p).is_file())
+    result = []
+    for folder, dirs, files in os.walk(repo.root):
+        dirs[:] = sorted(d for d in dirs if d not in (".git", ".dvlite"))
+        if PIPELINE_FILE in files:
+            result.append(repo.rel(Path(folder) / PIPELINE_FILE))
+    return sorted(result)
+
+
+def parse_files(texts: dict[str, bytes]) -> Pipeline:
+    """Parse and link pipeline files given as {repository-relative path: bytes}."""
+    stages: list[Stage] = []
+    seen: dict[str, Stage] = {}
+    for path in sorted(texts):
+        for stage in parse_pipeline(texts[path], path):
+            if stage.name in seen:
+                raise FormatError(f"{stage.where}: stage '{stage.name}' is already defined "
+                                  f"at {seen[stage.name].where}")
+            seen[stage.name] = stage
+            stages.append(stage)
+    return Pipeline(stages, build_graph(stages), tuple(sorted(texts)))
+
+
+def read_texts(repo: Repo, files: list[str]) -> dict[str, bytes]:
+    texts = {}
+    for rel in files:
+        try:
+            texts[rel] = (repo.root / rel).read_bytes()
+        except OSError as exc:
+            raise storage_error(exc, f"reading {rel}") from exc
+    return texts
+
+
+def load_pipeline(repo: Repo, check_workspace: bool = True) -> Pipeline:
+    """The workspace's pipeline, validated (and, by default, checked against the files)."""
+    pipeline = parse_files(read_texts(repo, pipeline_files(repo)))
+    if check_workspace:
+        check_against_workspace(repo, pipeline.stages)
+    return pipeline
+
+
+def check_against_workspace(repo: Repo, stages: list[Stage]) -> None:
+    outs = [(o.path, s) for s in stages for o in s.outs]
+    for stage in stages:
+        for dep in stage.deps:
+            produced = any(overlaps(dep.path, path) for path, _ in outs)
+            if not produced and not os.path.lexists(repo.root / dep.path):
+                raise PipelineError(
+                    f"{stage.dvfile}:{dep.line}: stage '{stage.name}': dependency "
+                    f"'{dep.path}' does not exist and no stage produces it")
+        if stage.wdir and not (repo.root / stage.wdir).is_dir():
+            raise PipelineError(f"{stage.where}: stage '{stage.name}': wdir '{stage.wdir}' "
+                                "is not a folder")
+    if not outs:
+        return
+    for tracked in all_outputs(repo):
+        for stage in stages:
+            for out in stage.outs:
+                if overlaps(tracked.rel, out.path):
+                    raise PipelineError(
+                        f"{stage.dvfile}:{out.line}: stage '{stage.name}': output "
+                        f"'{out.path}' is also tracked by '{repo.rel(tracked.pointer_file)}'",
+                        hint=f"dvlite remove {tracked.rel}, then let the stage produce it")
+
+
+def load_at(repo: Repo, rev: str) -> Pipeline:
+    """The pipeline as committed at git revision `rev` (read from git, no checkout)."""
+    if repo.scm is None:
+        raise UsageError("revisions need git; this repository was initialised with --no-scm")
+    texts = {}
+    for gpath, data in repo.scm.files_at(rev, suffixes=(), names=[PIPELINE_FILE]).items():
+        full = repo.scm.root / gpath
+        if is_within(full, repo.root) and full.name == PIPELINE_FILE:
+            texts[repo.rel(full)] = data
+    try:
+        return parse_files(texts)
+    except FormatError as exc:
+        raise type(exc)(f"at {rev}: {exc.msg}", hint=exc.hint) from None

@@ -1,0 +1,119 @@
+"""Parameters and metrics across revisions: read from the workspace or from git (no
+checkout), flattened to dotted keys, and compared with numeric deltas."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from dvlite.core.oid import Oid
+from dvlite.errors import DvliteError, MissingObjectsError, UsageError
+from dvlite.pipeline.load import Pipeline, load_at, load_pipeline
+from dvlite.pipeline.lockfile import LOCK_FILE, loads
+from dvlite.pipeline.params import flatten, parse_values
+from dvlite.pipeline.schema import DEFAULT_PARAMS
+from dvlite.repo.repo import Repo
+
+Values = dict[str, dict[str, Any]]  # file -> dotted key -> value
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    file: str
+    key: str
+    old: Any
+    new: Any
+
+    @property
+    def delta(self) -> float | int | None:
+        if _number(self.old) and _number(self.new):
+            result: float | int = self.new - self.old
+            # 0.3 - 0.1 is 0.19999999999999998 in binary; show what a person expects.
+            return float(f"{result:.12g}") if isinstance(result, float) else result
+        return None
+
+    def to_dict(self) -> dict[str, Any]:
+        d = {"old": self.old, "new": self.new}
+        if self.delta is not None:
+            d["diff"] = self.delta
+        return d
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _pipeline(repo: Repo, rev: str | None) -> Pipeline:
+    return load_pipeline(repo, check_workspace=False) if rev is None else load_at(repo, rev)
+
+
+def _read(repo: Repo, rev: str | None, paths: list[str]) -> dict[str, bytes]:
+    """Bytes of repository-relative `paths` in the workspace (rev None) or at `rev`."""
+    if rev is None:
+        found = {}
+        for rel in paths:
+            try:
+                found[rel] = (repo.root / rel).read_bytes()
+            except OSError:
+                continue
+        return found
+    if repo.scm is None:
+        raise UsageError("revisions need git; this repository was initialised with --no-scm")
+    git_paths = {os.path.relpath(repo.root / p, repo.scm.root).replace(os.sep, "/"): p
+                 for p in paths}
+    blobs = repo.scm.files_at(rev, suffixes=(), names=list(git_paths))
+    return {git_paths[g]: data for g, data in blobs.items() if g in git_paths}
+
+
+def params_at(repo: Repo, rev: str | None) -> Values:
+    """Every parameter of the files the pipeline's stages read (plus params.yaml)."""
+    pipeline = _pipeline(repo, rev)
+    files = sorted({r.file for s in pipeline.stages for r in s.params} | {DEFAULT_PARAMS})
+    return {path: flatten(parse_values(data, path))
+            for path, data in sorted(_read(repo, rev, files).items())}
+
+
+def metrics_at(repo: Repo, rev: str | None) -> Values:
+    """Values of every metrics file (stages' `metrics`); cached ones are read from the cache
+    through the lock file when git does not hold them."""
+    pipeline = _pipeline(repo, rev)
+    paths = sorted({o.path for s in pipeline.stages for o in s.outs if o.metric})
+    found = _read(repo, rev, paths)
+    missing = [p for p in paths if p not in found]
+    if missing and rev is not None:
+        found.update(_from_cache(repo, rev, pipeline, missing))
+    result: Values = {}
+    for path, data in sorted(found.items()):
+        try:
+            result[path] = flatten(parse_values(data, path))
+        except DvliteError:
+            continue  # an unreadable metrics file is shown as absent, not fatal
+    return result
+
+
+def _from_cache(repo: Repo, rev: str, pipeline: Pipeline, paths: list[str]) -> dict[str, bytes]:
+    locks = [f.rsplit("/", 1)[0] + "/" + LOCK_FILE if "/" in f else LOCK_FILE
+             for f in pipeline.files]
+    oids: dict[str, Oid] = {}
+    for rel, data in _read(repo, rev, locks).items():
+        for entry in loads(data, rel).values():
+            oids.update({h.path: h.oid for h in entry.outs if h.path in paths})
+    found = {}
+    for path, oid in oids.items():
+        try:
+            found[path] = repo.cache.read_bytes(oid)
+        except MissingObjectsError:
+            continue
+    return found
+
+
+def diff_values(old: Values, new: Values, all_keys: bool = False) -> list[Change]:
+    changes = []
+    for file in sorted(set(old) | set(new)):
+        a, b = old.get(file, {}), new.get(file, {})
+        for key in sorted(set(a) | set(b)):
+            change = Change(file, key, a.get(key), b.get(key))
+            if all_keys or change.old != change.new or key not in a or key not in b:
+                changes.append(change)
+    return changes

@@ -1,0 +1,95 @@
+"""Stage outputs around a run: cleared before, cached after, restored from the run cache.
+
+Clearing never loses data: an output whose current bytes are not in the cache is saved
+into the cache before it is removed (it may be a user's edit of a result).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from dvlite.core.paths import check_parent_inside
+from dvlite.core.pointer import Pointer
+from dvlite.errors import PipelineError, storage_error
+from dvlite.pipeline.hashing import WorkspaceHashes
+from dvlite.pipeline.lockfile import HashInfo
+from dvlite.pipeline.schema import Stage
+from dvlite.repo import gitignore
+from dvlite.repo.add import store_path
+from dvlite.repo.checkout import checkout_outputs
+from dvlite.repo.outputs import Output, pointer_file_for
+from dvlite.repo.repo import Repo
+
+
+def prepare(repo: Repo, stage: Stage, hashes: WorkspaceHashes) -> None:
+    """Remove the stage's outputs (but persistent ones) and create their parent folders."""
+    for out in stage.outs:
+        path = repo.root / out.path
+        check_parent_inside(repo.root, path)
+        if not out.persist and os.path.lexists(path):
+            current = hashes.get(out.path) if not path.is_symlink() else None
+            if current is not None and not repo.cache.exists(current.oid):
+                store_path(repo, path)  # keep a copy of bytes that exist nowhere else
+            _remove(path)
+            hashes.forget([out.path])
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise storage_error(exc, f"creating the folder of {out.path}") from exc
+
+
+def _remove(path: Path) -> None:
+    try:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        raise storage_error(exc, f"removing {path}") from exc
+
+
+def run_cacheable(stage: Stage) -> bool:
+    """Outputs can be restored only if all are cached (metrics files are cached for it)."""
+    return all(o.cache or o.metric for o in stage.outs)
+
+
+def collect(repo: Repo, stage: Stage, hashes: WorkspaceHashes) -> list[HashInfo]:
+    """Cache the stage's outputs after a successful run; returns their hashes."""
+    infos = []
+    for out in stage.outs:
+        path = repo.root / out.path
+        if not os.path.lexists(path):
+            raise PipelineError(f"{stage.dvfile}:{out.line}: stage '{stage.name}' did not "
+                                f"produce its output '{out.path}'")
+        hashes.forget([out.path])
+        if not (out.cache or out.metric):
+            info = hashes.get(out.path)
+            assert info is not None
+            infos.append(info)
+            continue
+        # Uncached metrics still go into the cache, so the run cache can restore them.
+        pointer = store_path(repo, path)
+        if out.cache:
+            gitignore.add_entry(path)
+        infos.append(HashInfo(out.path, pointer.oid, pointer.size, pointer.nfiles))
+    return infos
+
+
+def restore(repo: Repo, stage: Stage, outs: list[HashInfo]) -> None:
+    """Put recorded outputs back into the workspace from the cache."""
+    wanted = []
+    for info in outs:
+        path = repo.root / info.path
+        kind = "dir" if info.nfiles is not None else "file"
+        pointer = Pointer(path.name, kind, info.oid, info.size, info.nfiles)
+        wanted.append(Output(pointer_file_for(path), pointer, path, info.path))
+        check_parent_inside(repo.root, path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+    checkout_outputs(repo, wanted, force=True)
+    for out in stage.outs:
+        if out.cache:
+            gitignore.add_entry(repo.root / out.path)

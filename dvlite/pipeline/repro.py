@@ -1,0 +1,220 @@
+"""`dvlite repro`: bring stages up to date, in dependency order, some in parallel.
+
+Decisions and bookkeeping happen in the calling thread (the state db and the lock file
+are single-writer); only the commands run in worker threads. After each successful
+stage: outputs into the cache, then its `dvlite.lock` entry (atomically, under the
+repository lock), then a run-cache record. A failure or an interrupt stops scheduling;
+entries of stages that already finished stay.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Any
+
+from dvlite._fault import faultpoint
+from dvlite.errors import PipelineError, StageFailedError
+from dvlite.pipeline import outputs as stage_outputs
+from dvlite.pipeline import runcache
+from dvlite.pipeline.changes import stage_changes
+from dvlite.pipeline.hashing import WorkspaceHashes
+from dvlite.pipeline.load import Pipeline, load_pipeline
+from dvlite.pipeline.lockfile import HashInfo, LockEntry, read_lock, write_entry
+from dvlite.pipeline.params import stage_params
+from dvlite.pipeline.runner import Runner
+from dvlite.pipeline.schema import Stage
+from dvlite.repo.repo import Repo
+
+# event, stage name, detail: "skip", "frozen", "run", "would-run", "restored", "done"
+Report = Callable[[str, str, str], None]
+
+
+def _no_report(event: str, stage: str, detail: str) -> None:
+    del event, stage, detail
+
+
+@dataclass
+class ReproResult:
+    ran: list[str] = field(default_factory=list)
+    restored: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    would_run: dict[str, list[str]] = field(default_factory=dict)
+
+
+@dataclass
+class _Job:
+    stage: Stage
+    deps: list[HashInfo]
+    params: dict[str, dict[str, Any]]
+
+
+class _Repro:
+    def __init__(self, repo: Repo, pipeline: Pipeline, force: bool, dry_run: bool,
+                 report: Report) -> None:
+        self.repo = repo
+        self.pipeline = pipeline
+        self.force = force
+        self.dry_run = dry_run
+        self.report = report
+        self.hashes = WorkspaceHashes(repo)
+        self.locks = {f: read_lock(repo.root, f) for f in pipeline.files}
+        self.param_docs: dict[str, Any] = {}
+        self.result = ReproResult()
+        self.runner = Runner()
+
+    # -- deciding ----------------------------------------------------------------------
+
+    def decide(self, name: str) -> _Job | None:
+        """Returns the job when the stage must run; handles skip and run-cache restore."""
+        stage = self.pipeline.graph.stages[name]
+        if stage.frozen:
+            self.report("frozen", name, "frozen, not checked")
+            self.result.skipped.append(name)
+            return None
+        params = stage_params(self.repo.root, stage, self.param_docs)
+        entry = self.locks[stage.dvfile].get(name)
+        reasons = stage_changes(stage, entry, self.hashes, params)
+        upstream = [u for u in self.pipeline.graph.upstream[name] if u in self.result.would_run]
+        if self.dry_run and upstream:
+            reasons.append(f"upstream stage '{upstream[0]}' would run")
+        if self.force and not reasons:
+            reasons = ["--force"]
+        if not reasons:
+            self.report("skip", name, "up to date")
+            self.result.skipped.append(name)
+            return None
+        if self.dry_run:
+            self.result.would_run[name] = reasons
+            self.report("would-run", name, "; ".join(reasons))
+            return None
+        deps = self._deps(stage)
+        job = _Job(stage, deps, params)
+        if not self.force and not stage.always_changed and self._restore(job):
+            return None
+        self.report("run", name, "; ".join(reasons))
+        stage_outputs.prepare(self.repo, stage, self.hashes)
+        return job
+
+    def _deps(self, stage: Stage) -> list[HashInfo]:
+        deps = []
+        for dep in stage.deps:
+            info = self.hashes.get(dep.path)
+            if info is None:
+                raise PipelineError(f"{stage.dvfile}:{dep.line}: stage '{stage.name}': "
+                                    f"dependency '{dep.path}' does not exist")
+            deps.append(info)
+        return deps
+
+    def _restore(self, job: _Job) -> bool:
+        stage = job.stage
+        key = runcache.run_key(stage, job.deps, job.params)
+        outs = runcache.lookup(self.repo, key)
+        if outs is None or {h.path for h in outs} != {o.path for o in stage.outs}:
+            return False
+        if not runcache.restorable(self.repo, outs):
+            return False
+        stage_outputs.restore(self.repo, stage, outs)
+        self._record(job, outs, key=None)
+        self.report("restored", stage.name, "restored from run cache")
+        self.result.restored.append(stage.name)
+        return True
+
+    # -- finishing -------------------------------------------------------------------
+
+    def finish(self, job: _Job) -> None:
+        stage = job.stage
+        outs = stage_outputs.collect(self.repo, stage, self.hashes)
+        key = runcache.run_key(stage, job.deps, job.params)
+        self._record(job, outs, key if stage_outputs.run_cacheable(stage) else None)
+        self.result.ran.append(stage.name)
+        self.report("done", stage.name, "")
+
+    def _record(self, job: _Job, outs: list[HashInfo], key: str | None) -> None:
+        stage = job.stage
+        self.hashes.forget(o.path for o in stage.outs)
+        for info in outs:
+            self.hashes.remember(info)
+        entry = LockEntry(stage.name, stage.cmd, tuple(job.deps), tuple(outs), job.params)
+        keep = {s.name for s in self.pipeline.stages if s.dvfile == stage.dvfile}
+        faultpoint("repro.before_lock")
+        with self.repo.lock():
+            write_entry(self.repo.root, stage.dvfile, entry, keep)
+        self.locks[stage.dvfile][stage.name] = entry
+        if key is not None:
+            runcache.save(self.repo, key, stage, outs)
+
+
+def repro(repo: Repo, targets: list[str] | None = None, *, force: bool = False,
+          dry_run: bool = False, jobs: int = 1, report: Report = _no_report) -> ReproResult:
+    """Run what is out of date among `targets` (default: all) and their upstream stages.
+
+    Raises `StageFailedError` (the command's exit code) when a command fails, after the
+    other running commands finished; `KeyboardInterrupt` after forwarding it to them.
+    """
+    pipeline = load_pipeline(repo)
+    order = pipeline.graph.order(targets or None)
+    state = _Repro(repo, pipeline, force, dry_run, report)
+    stages = [pipeline.graph.stages[n] for n in order]
+    state.hashes.prefetch([p for s in stages for p in
+                           [*(d.path for d in s.deps), *(o.path for o in s.outs)]])
+    _schedule(state, order, max(1, jobs))
+    return state.result
+
+
+@dataclass
+class _Queue:
+    order: list[str]
+    pending: list[str]
+    done: set[str] = field(default_factory=set)
+    running: dict[Future[int], _Job] = field(default_factory=dict)
+
+
+def _launch(state: _Repro, queue: _Queue, pool: ThreadPoolExecutor, jobs: int) -> None:
+    """Decide every stage whose upstream is done, starting commands up to `jobs`."""
+    upstream = state.pipeline.graph.upstream
+    for name in list(queue.pending):
+        if len(queue.running) >= jobs:
+            return
+        if not all(u in queue.done for u in upstream[name] if u in queue.order):
+            continue
+        queue.pending.remove(name)
+        job = state.decide(name)
+        if job is None:
+            queue.done.add(name)
+            continue
+        cwd = state.repo.root / job.stage.wdir
+        queue.running[pool.submit(state.runner.run, job.stage.cmd, cwd, _env(state))] = job
+
+
+def _schedule(state: _Repro, order: list[str], jobs: int) -> None:
+    queue = _Queue(order, list(order))
+    running = queue.running
+    failure: StageFailedError | None = None
+    with ThreadPoolExecutor(jobs) as pool:
+        try:
+            while queue.pending or running:
+                if failure is None:
+                    _launch(state, queue, pool, jobs)
+                if not running:
+                    break
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                for fut in finished:
+                    job = running.pop(fut)
+                    code = fut.result()
+                    if code != 0:
+                        failure = failure or StageFailedError(job.stage.name, code)
+                        continue
+                    state.finish(job)
+                    queue.done.add(job.stage.name)
+        except BaseException:
+            state.runner.interrupt_all()
+            raise
+    if failure is not None:
+        raise failure
+
+
+def _env(state: _Repro) -> dict[str, str]:
+    return {**os.environ, "DVLITE_ROOT": str(state.repo.root)}

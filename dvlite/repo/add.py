@@ -22,7 +22,14 @@ from dvlite.repo import gitignore
 from dvlite.repo.checkout import checkout_outputs
 from dvlite.repo.outputs import Output, all_outputs, pointer_file_for
 from dvlite.repo.repo import Repo
-from dvlite.repo.workspace import WorkFile, dir_manifest, hash_files, scan_dir, unsupported
+from dvlite.repo.workspace import (
+    WorkFile,
+    cache_link,
+    dir_manifest,
+    hash_files,
+    scan_dir,
+    unsupported,
+)
 from dvlite.storage.atomic import atomic_write
 from dvlite.storage.progress import NULL_PROGRESS, Progress
 
@@ -44,12 +51,14 @@ def store_path(
         raise UsageError(f"'{repo.rel(path)}' does not exist") from None
     except OSError as exc:
         raise storage_error(exc, f"reading {path}") from exc
-    if st_mod.S_ISREG(st.st_mode):
-        oids = hash_files(repo, [WorkFile("", path, st)], store=True, progress=progress)
-        return Pointer(path.name, "file", oids[""], st.st_size)
+    link = cache_link(repo.cache.root, path) if st_mod.S_ISLNK(st.st_mode) else None
+    if st_mod.S_ISREG(st.st_mode) or link is not None:
+        work = WorkFile("", *link) if link is not None else WorkFile("", path, st)
+        oids = hash_files(repo, [work], store=True, progress=progress)
+        return Pointer(path.name, "file", oids[""], work.stat.st_size)
     if not st_mod.S_ISDIR(st.st_mode):
         raise unsupported(path, st)
-    files = scan_dir(path)
+    files = scan_dir(path, repo.cache.root)
     clashes = case_collisions(f.relpath for f in files)
     if clashes and warnings is not None:
         a, b = clashes[0]

@@ -168,6 +168,10 @@ def _place(repo: Repo, write: Write) -> os.stat_result | None:
         kind = repo.linker.place(repo.cache.path(write.oid), tmp, write.isexec)
         faultpoint("checkout.before_rename")
         os.replace(tmp, dest)
+        if kind == "hardlink" and os.path.lexists(tmp):
+            # rename(2) is a no-op when both names are links to one inode: the file was
+            # already linked to this object, so only the temp name has to go
+            os.unlink(tmp)
         faultpoint("checkout.after_rename")
     except OSError as exc:
         raise storage_error(exc, f"checking out {write.rel}") from exc

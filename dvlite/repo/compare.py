@@ -12,7 +12,14 @@ from dvlite.core.oid import Oid
 from dvlite.errors import MissingObjectsError
 from dvlite.repo.outputs import Output, load_manifest
 from dvlite.repo.repo import Repo
-from dvlite.repo.workspace import WorkFile, dir_manifest, hash_files, scan_dir
+from dvlite.repo.workspace import (
+    WorkFile,
+    cache_link,
+    dir_manifest,
+    hash_files,
+    is_cache_link,
+    scan_dir,
+)
 from dvlite.storage.progress import NULL_PROGRESS, Progress
 
 
@@ -71,14 +78,15 @@ def output_state(
         state.exists = False
         state.changes = compare(state.expected or {}, {})
         return state
-    if st_mod.S_ISLNK(st.st_mode):
-        state.obstacle = "symlink"
+    kind = _kind(repo, out, st)
+    if isinstance(kind, str):
+        if kind == "gone":  # a link to a cache object that is gone: re-create it
+            state.exists = False
+            state.changes = compare(state.expected or {}, {})
+        else:
+            state.obstacle = kind
         return state
-    want_dir = out.is_dir
-    if want_dir != st_mod.S_ISDIR(st.st_mode) or not (want_dir or st_mod.S_ISREG(st.st_mode)):
-        state.obstacle = "type"
-        return state
-    files = scan_dir(out.path) if want_dir else [WorkFile("", out.path, st)]
+    files = scan_dir(out.path, repo.cache.root) if out.is_dir else [kind]
     state.files = {f.relpath: f for f in files}
     state.actual = hash_files(repo, files, progress=progress)
     if state.expected is None:
@@ -86,6 +94,20 @@ def output_state(
     else:
         state.changes = compare(state.expected, state.actual)
     return state
+
+
+def _kind(repo: Repo, out: Output, st: os.stat_result) -> WorkFile | str:
+    """What is at an output's path: the file to hash (the folder itself for a dir), or
+    'symlink' / 'type' (something in the way), or 'gone' (a link to a missing object)."""
+    if st_mod.S_ISLNK(st.st_mode):
+        link = None if out.is_dir else cache_link(repo.cache.root, out.path)
+        if link is not None:
+            return WorkFile("", *link)
+        if not out.is_dir and is_cache_link(repo.cache.root, out.path):
+            return "gone"
+        return "symlink"
+    ok = st_mod.S_ISDIR(st.st_mode) if out.is_dir else st_mod.S_ISREG(st.st_mode)
+    return WorkFile("", out.path, st) if ok else "type"
 
 
 def missing_objects(repo: Repo, state: OutputState) -> list[Oid]:

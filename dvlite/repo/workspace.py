@@ -47,8 +47,37 @@ def unsupported(path: Path, st: os.stat_result) -> UsageError:
     return UsageError(f"unsupported file type: '{path}' is not a regular file or folder")
 
 
-def scan_dir(top: Path) -> list[WorkFile]:
-    """Every regular file under `top`, sorted; symlinks and special files are errors."""
+def cache_link(cache_root: Path, path: Path) -> tuple[Path, os.stat_result] | None:
+    """For a workspace symlink to a cache object (`cache.type = symlink`): the object's path
+    and stat. None for any other symlink, and for a link whose object is gone (the file
+    then counts as missing, so checkout re-creates it)."""
+    try:
+        target = Path(os.path.normpath(path.parent / os.readlink(path)))
+        parts = target.relative_to(cache_root).parts
+    except (OSError, ValueError):
+        return None
+    if len(parts) != 3 or not parts[2].startswith(parts[1]):
+        return None
+    try:
+        st = os.stat(target, follow_symlinks=False)
+    except OSError:
+        return None
+    return (target, st) if st_mod.S_ISREG(st.st_mode) else None
+
+
+def is_cache_link(cache_root: Path, path: Path) -> bool:
+    """A symlink pointing into the cache, whether or not its object still exists."""
+    try:
+        target = Path(os.path.normpath(path.parent / os.readlink(path)))
+    except OSError:
+        return False
+    return target.is_relative_to(cache_root)
+
+
+def scan_dir(top: Path, cache_root: Path | None = None) -> list[WorkFile]:
+    """Every regular file under `top`, sorted; symlinks and special files are errors,
+    except links to cache objects under `cache_root`, which stand for the object (read
+    through the link, so an in-place edit of the object shows as a change)."""
     out: list[WorkFile] = []
     stack = [(top, "")]
     while stack:
@@ -65,6 +94,13 @@ def scan_dir(top: Path) -> list[WorkFile]:
                 stack.append((Path(entry.path), rel + "/"))
                 continue
             est = entry.stat(follow_symlinks=False)
+            if st_mod.S_ISLNK(est.st_mode) and cache_root is not None:
+                link = cache_link(cache_root, Path(entry.path))
+                if link is not None:
+                    out.append(WorkFile(rel, *link))
+                elif not is_cache_link(cache_root, Path(entry.path)):
+                    raise unsupported(Path(entry.path), est)
+                continue
             if not st_mod.S_ISREG(est.st_mode):
                 raise unsupported(Path(entry.path), est)
             out.append(WorkFile(rel, Path(entry.path), est))

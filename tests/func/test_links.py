@@ -1,0 +1,119 @@
+"""cache.type: copies by default (in-place edits never touch the cache); hardlink and
+symlink opt-in, read-only, and an in-place edit through them is caught by status and fsck."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import check_repo, gen, object_path, read_pointer, run
+
+IS_ROOT = os.geteuid() == 0
+
+
+def edit_in_place(path: Path) -> None:
+    """Like np.save on an open file: overwrite bytes without replacing the inode."""
+    with open(path, "r+b") as f:
+        f.write(b"XX")
+
+
+def truncate_write(path: Path) -> None:
+    """Like torch.save(path) / np.save(path): open for writing (O_TRUNC), write."""
+    with open(path, "wb") as f:
+        f.write(b"new model weights")
+
+
+def test_default_is_reflink_then_copy(repo: Path) -> None:
+    assert run("config", "cache.type").stdout == "reflink,copy\n"
+
+
+@pytest.mark.parametrize("editor", [edit_in_place, truncate_write])
+def test_copy_mode_edit_never_touches_cache(repo: Path, editor: object) -> None:
+    gen(repo, {"m.bin": "original", "d": {"a": "aaaa"}})
+    assert run("add", "m.bin", "d").exit_code == 0
+    for p in (repo / "m.bin", repo / "d" / "a"):
+        assert p.stat().st_ino != object_path(repo, _oid_of(repo, p)).stat().st_ino
+        assert callable(editor)
+        editor(p)
+    check_repo(repo)  # every object still hashes to its name
+    r = run("status")
+    assert "modified:     m.bin" in r.stdout and "modified:     d/a" in r.stdout
+    assert run("checkout", "--force").exit_code == 0
+    assert (repo / "m.bin").read_text() == "original"
+    assert run("fsck").exit_code == 0
+
+
+def _oid_of(repo: Path, path: Path) -> object:
+    from dvlite.storage.hashing import hash_file
+
+    return hash_file(path, "xxh128")[0]
+
+
+@pytest.mark.parametrize("kind", ["hardlink", "symlink"])
+def test_link_modes_are_read_only_links(repo: Path, kind: str) -> None:
+    assert run("config", "cache.type", kind).exit_code == 0
+    gen(repo, {"m.bin": "original", "d": {"a": "aaaa", "s": {"b": "b"}}})
+    assert run("add", "m.bin", "d").exit_code == 0
+    oid = read_pointer(repo / "m.bin.dvl").oid
+    obj = object_path(repo, oid)
+    ws = repo / "m.bin"
+    if kind == "hardlink":
+        assert ws.stat().st_ino == obj.stat().st_ino and not ws.is_symlink()
+    else:
+        assert os.readlink(ws) == str(obj)
+        assert os.readlink(repo / "d" / "s" / "b").startswith(str(repo / ".dvlite" / "cache"))
+    assert not ws.stat().st_mode & 0o222
+    assert run("status", "--exit-code").exit_code == 0
+    assert run("add", "m.bin", "d").exit_code == 0  # re-adding links is fine
+    assert run("status", "--exit-code").exit_code == 0
+    (repo / "m.bin").unlink()
+    assert run("checkout").exit_code == 0
+    assert (repo / "m.bin").read_text() == "original"
+    check_repo(repo)
+
+
+@pytest.mark.parametrize("kind", ["hardlink", "symlink"])
+def test_link_modes_in_place_edit_is_detected(repo: Path, kind: str) -> None:
+    assert run("config", "cache.type", kind).exit_code == 0
+    gen(repo, {"m.bin": "original", "d": {"a": "aaaa"}})
+    assert run("add", "m.bin", "d").exit_code == 0
+    oid = read_pointer(repo / "m.bin.dvl").oid
+    if not IS_ROOT:
+        with pytest.raises(PermissionError):
+            edit_in_place(repo / "m.bin")
+        return
+    # root ignores the read-only mode: the edit lands in the cache object itself
+    edit_in_place(repo / "m.bin")
+    r = run("status", "--exit-code")
+    assert r.exit_code == 1 and "modified:     m.bin" in r.stdout
+    r = run("fsck", "--json")
+    assert r.exit_code == 3
+    assert json.loads(r.stdout)["corrupt"] == [str(oid)]
+    assert not object_path(repo, oid).exists()
+    assert (repo / ".dvlite" / "cache" / "bad" / oid.hex).exists()
+    r = run("checkout")
+    assert r.exit_code == 1 and "not in the cache" in r.stderr
+
+
+def test_symlink_mode_link_to_missing_object_is_recreated(repo: Path) -> None:
+    assert run("config", "cache.type", "symlink").exit_code == 0
+    gen(repo, {"d": {"a": "aaaa"}})
+    assert run("add", "d").exit_code == 0
+    # the object vanishes (gc, fsck quarantine) and comes back (pull): checkout repairs
+    obj = Path(os.readlink(repo / "d" / "a"))
+    data = obj.read_bytes()
+    obj.unlink()
+    assert "modified:     d/a" in run("status").stdout
+    obj.write_bytes(data)
+    obj.chmod(0o444)
+    assert run("status", "--exit-code").exit_code == 0
+
+
+def test_invalid_cache_type(repo: Path) -> None:
+    assert run("config", "cache.type", "teleport").exit_code == 0
+    gen(repo, {"f": "1"})
+    r = run("add", "f")
+    assert r.exit_code == 1 and "invalid cache.type 'teleport'" in r.stderr

@@ -1,0 +1,151 @@
+"""post-checkout and post-merge on real git: clones get the exact data of each commit."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from dvlite.config import edit
+from tests.helpers import check_repo, gen, git, read_pointer, run
+from tests.hooks.conftest import World, copy_cache, sh
+
+
+def commit_data(repo: Path, tree: dict[str, object], msg: str, *paths: str) -> None:
+    gen(repo, tree)
+    r = run("add", *paths, cwd=repo)
+    assert r.exit_code == 0, r.stderr
+    sh(repo, "commit", "-q", "-m", msg)
+
+
+V1 = {"model.bin": b"weights v1" * 100, "images": {"a.png": b"A1", "sub": {"b.png": b"B1"}}}
+V2 = {"model.bin": b"weights v2" * 100, "images": {"a.png": b"A2", "c.png": b"C2"}}
+
+
+def tree_bytes(root: Path) -> dict[str, bytes]:
+    out = {"model.bin": (root / "model.bin").read_bytes()}
+    for p in sorted((root / "images").rglob("*")):
+        if p.is_file():
+            out["images/" + p.relative_to(root / "images").as_posix()] = p.read_bytes()
+    return out
+
+
+def v2(root: Path) -> None:
+    shutil.rmtree(root / "images")
+    commit_data(root, V2, "v2", "model.bin", "images")
+
+
+@pytest.fixture
+def pushed(world: World) -> World:
+    """A has committed and pushed V1 then V2 (the pre-push hook uploaded the data)."""
+    commit_data(world.a, V1, "v1", "model.bin", "images")
+    v2(world.a)
+    proc = sh(world.a, "push", "-q", "origin", "main")
+    assert "uploaded" in proc.stderr
+    return world
+
+
+def test_pull_fetches_and_checks_out_the_new_data(world: World) -> None:
+    b = world.clone("b")
+    commit_data(world.a, V1, "v1", "model.bin", "images")
+    sh(world.a, "push", "-q", "origin", "main")
+    proc = sh(b, "pull", "-q", "origin", "main")
+    assert "dvlite: checked out" in proc.stderr
+    assert tree_bytes(b) == tree_bytes(world.a)
+    v2(world.a)
+    sh(world.a, "push", "-q", "origin", "main")
+    sh(b, "pull", "-q", "origin", "main")
+    assert tree_bytes(b) == tree_bytes(world.a)
+    assert not (b / "images" / "sub").exists()
+    assert run("status", "--exit-code", cwd=b).exit_code == 0
+    check_repo(b)
+
+
+def test_checkout_of_older_commit_restores_older_bytes(pushed: World) -> None:
+    b = pushed.clone("b")
+    assert run("pull", cwd=b).exit_code == 0
+    new = tree_bytes(b)
+    sh(b, "checkout", "-q", "HEAD~1")
+    assert tree_bytes(b) == {"model.bin": b"weights v1" * 100, "images/a.png": b"A1",
+                             "images/sub/b.png": b"B1"}
+    sh(b, "checkout", "-q", "main")
+    assert tree_bytes(b) == new
+    check_repo(b)
+
+
+def test_from_cache_only_when_fetch_is_off(pushed: World) -> None:
+    b = pushed.clone("b")
+    edit(b / ".dvlite" / "config.local", "hooks.fetch", False)
+    proc = sh(b, "checkout", "-q", "-b", "other")
+    assert "warning: dvlite could not update the data" in proc.stderr
+    assert not (b / "model.bin").exists()
+    copy_cache(pushed.a, b)  # the objects arrive by other means
+    sh(b, "checkout", "-q", "HEAD~1")
+    assert (b / "model.bin").read_bytes() == b"weights v1" * 100
+
+
+def test_unreachable_remote_warns_but_never_fails(pushed: World, tmp_path: Path) -> None:
+    b = pushed.clone("b")
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("x")
+    edit(b / ".dvlite" / "config.local", "remote.origin.url", str(blocker / "store"))
+    proc = sh(b, "checkout", "-q", "HEAD~1")
+    assert proc.returncode == 0
+    assert "warning: dvlite could not fetch data" in proc.stderr
+    assert git(b, "rev-parse", "HEAD") == git(pushed.a, "rev-parse", "HEAD~1")
+
+
+def test_file_checkout_does_not_touch_data(pushed: World) -> None:
+    b = pushed.clone("b")
+    assert run("pull", cwd=b).exit_code == 0
+    (b / "model.bin").unlink()
+    (b / "notes.txt").write_text("x")
+    sh(b, "add", "notes.txt")
+    sh(b, "commit", "-q", "-m", "notes")
+    (b / "notes.txt").write_text("changed")
+    proc = sh(b, "checkout", "--", "notes.txt")  # post-checkout with flag 0
+    assert "dvlite" not in proc.stderr
+    assert not (b / "model.bin").exists()
+    sh(b, "checkout", "-q", "-b", "again")  # a branch checkout does restore it
+    assert (b / "model.bin").read_bytes() == b"weights v2" * 100
+
+
+def test_rebase_does_not_check_out_data(pushed: World) -> None:
+    a = pushed.a
+    sh(a, "checkout", "-q", "-b", "feature", "HEAD~1")
+    assert (a / "model.bin").read_bytes() == b"weights v1" * 100
+    (a / "README").write_text("feature")
+    sh(a, "add", "README")
+    sh(a, "commit", "-q", "-m", "readme")
+    (a / "model.bin").chmod(0o644)
+    (a / "model.bin").write_bytes(b"local edit")  # a checkout would refuse or warn
+    proc = sh(a, "rebase", "main")
+    assert "dvlite" not in proc.stderr
+    assert (a / "model.bin").read_bytes() == b"local edit"
+    assert read_pointer(a / "model.bin.dvl").size == len(b"weights v2" * 100)
+
+
+def test_skip_hooks_env(pushed: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    b = pushed.clone("b")
+    monkeypatch.setenv("DVLITE_SKIP_HOOKS", "1")
+    proc = sh(b, "checkout", "-q", "-b", "other")
+    assert proc.stderr == ""
+    assert not (b / "model.bin").exists()
+
+
+def test_output_dropped_by_the_new_commit_is_removed(world: World) -> None:
+    a = world.a
+    commit_data(a, {"keep.bin": b"k"}, "keep", "keep.bin")
+    commit_data(a, {"extra.bin": b"e", "scratch": {"x": b"x"}}, "extra", "extra.bin", "scratch")
+    sh(a, "checkout", "-q", "HEAD~1")
+    assert not (a / "extra.bin").exists()
+    assert not (a / "scratch").exists()
+    assert (a / "keep.bin").read_bytes() == b"k"
+    sh(a, "checkout", "-q", "main")
+    assert (a / "extra.bin").read_bytes() == b"e"
+    (a / "extra.bin").chmod(0o644)
+    (a / "extra.bin").write_bytes(b"unsaved work")
+    proc = sh(a, "checkout", "-q", "HEAD~1")
+    assert "extra.bin is no longer tracked here" in proc.stderr
+    assert (a / "extra.bin").read_bytes() == b"unsaved work"

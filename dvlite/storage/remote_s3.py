@@ -52,7 +52,6 @@ def s3_kwargs(opts: dict[str, Any], jobs: int) -> dict[str, Any]:
         "skip_instance_cache": True,
         "use_listings_cache": False,
         "max_concurrency": PART_CONCURRENCY,
-        "retries": max(1, attempts),
         "client_kwargs": client,
         "config_kwargs": {
             "retries": {"mode": "standard", "max_attempts": max(1, attempts)},
@@ -101,6 +100,7 @@ class FsspecRemote:
             import s3fs
 
             fs = s3fs.S3FileSystem(**s3_kwargs(cfg.options, jobs))
+            fs.retries = max(1, int(cfg.options.get("retries", 5)))  # s3fs's own layer
             remote = cls(cfg.name, cfg.url, fs, path, algo, jobs=jobs, create_only=True)
             remote.endpoint = str(cfg.options.get("endpoint_url", ""))
             return remote
@@ -121,8 +121,11 @@ class FsspecRemote:
     def key(self, oid: Oid) -> str:
         return f"{self.root}/{oid.algo}/{oid.hex[:2]}/{oid.hex}"
 
-    def _fail(self, exc: BaseException, what: str, key: str = "") -> DvliteError:
-        return map_error(exc, self.name, key or f"{self.url}", what)
+    def _fail(self, exc: BaseException, what: str, key: str = "",
+              oid: Oid | None = None) -> DvliteError:
+        proto = self.url.split("://", 1)[0]
+        where = f"{proto}://{key}" if key else self.url
+        return map_error(exc, self.name, f"{oid} ({where})" if oid else where, what)
 
     # -- existence ------------------------------------------------------------------
 
@@ -181,10 +184,10 @@ class FsspecRemote:
             info = self.fs.info(key)
         except FileNotFoundError as exc:
             if "bucket" in str(exc).lower():
-                raise self._fail(exc, "checking", key) from exc
+                raise self._fail(exc, "checking", key, oid) from exc
             return None
         except Exception as exc:
-            raise self._fail(exc, "checking", key) from exc
+            raise self._fail(exc, "checking", key, oid) from exc
         return RemoteEntry(oid, int(info.get("size") or 0), _mtime(info))
 
     def list_entries(self) -> Iterator[RemoteEntry]:
@@ -213,9 +216,9 @@ class FsspecRemote:
         except OSError as exc:
             if "PreconditionFailed" in str(exc):
                 return False
-            raise self._fail(exc, "uploading", key) from exc
+            raise self._fail(exc, "uploading", key, oid) from exc
         except Exception as exc:
-            raise self._fail(exc, "uploading", key) from exc
+            raise self._fail(exc, "uploading", key, oid) from exc
         return True
 
     def download(self, oid: Oid, cache: LocalStore, size: int | None = None) -> int:
@@ -228,7 +231,7 @@ class FsspecRemote:
             try:
                 self.fs.get_file(key, str(tmp), max_concurrency=1)
             except Exception as exc:
-                raise self._fail(exc, "downloading", key) from exc
+                raise self._fail(exc, "downloading", key, oid) from exc
             fd = os.open(tmp, os.O_RDONLY)
             try:
                 actual, got = hash_fd(fd, oid.algo)
@@ -252,7 +255,7 @@ class FsspecRemote:
         try:
             data = bytes(self.fs.cat_file(key))
         except Exception as exc:
-            raise self._fail(exc, "downloading", key) from exc
+            raise self._fail(exc, "downloading", key, oid) from exc
         check_bytes(self.name, oid, data)
         return data
 
@@ -268,7 +271,7 @@ class FsspecRemote:
                     h.update(chunk)
                     total += len(chunk)
         except Exception as exc:
-            raise self._fail(exc, "reading", key) from exc
+            raise self._fail(exc, "reading", key, oid) from exc
         return Oid(oid.algo, h.hexdigest()), total
 
     def delete(self, oid: Oid) -> None:
@@ -278,7 +281,7 @@ class FsspecRemote:
         except FileNotFoundError:
             return
         except Exception as exc:
-            raise self._fail(exc, "deleting", key) from exc
+            raise self._fail(exc, "deleting", key, oid) from exc
 
     # -- format and maintenance ------------------------------------------------------
 

@@ -1,0 +1,164 @@
+"""One conformance suite for every remote store: a local folder and S3 (moto over HTTP)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from dvlite.config import RemoteConfig
+from dvlite.core.oid import Oid, hash_bytes
+from dvlite.errors import ConfigError, IntegrityError, MissingObjectsError
+from dvlite.storage import remote_s3
+from dvlite.storage.odb import LocalStore
+from dvlite.storage.remote import FORMAT_FILE, Remote, open_remote
+from tests.remote.s3fixtures import BUCKET, S3, s3_remote_options
+
+ALGO = "xxh128"
+
+
+@pytest.fixture(params=["local", "s3"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[Remote, object]:
+    if request.param == "local":
+        root = tmp_path / "remote"
+        return open_remote(RemoteConfig("r", str(root), {}), tmp_path, ALGO), root
+    s3: S3 = request.getfixturevalue("s3")
+    cfg = RemoteConfig("r", f"s3://{BUCKET}/p", s3_remote_options(s3.endpoint))
+    return open_remote(cfg, tmp_path, ALGO), s3
+
+
+@pytest.fixture
+def cache(tmp_path: Path) -> LocalStore:
+    return LocalStore(tmp_path / "cache", ALGO)
+
+
+def _put_raw(backend: object, oid: Oid, data: bytes) -> None:
+    """Write bytes at an object's key behind the store's back."""
+    key = f"{ALGO}/{oid.hex[:2]}/{oid.hex}"
+    if isinstance(backend, Path):
+        path = backend / key
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.exists():
+            path.chmod(0o644)
+        path.write_bytes(data)
+    else:
+        assert isinstance(backend, S3)
+        backend.client().put_object(Bucket=BUCKET, Key=f"p/{key}", Body=data)
+
+
+def _src(tmp_path: Path, data: bytes) -> tuple[Oid, Path]:
+    path = tmp_path / f"src-{hash_bytes(ALGO, data).hex}"
+    path.write_bytes(data)
+    return hash_bytes(ALGO, data), path
+
+
+def test_upload_exists_download_list_delete(store, cache, tmp_path):
+    remote, _ = store
+    blobs = [b"alpha", b"", "unicodé ✓".encode(), os.urandom(70_000)]
+    oids = []
+    for data in blobs:
+        oid, src = _src(tmp_path, data)
+        assert remote.upload(oid, src) is True
+        oids.append(oid)
+    absent = hash_bytes(ALGO, b"never uploaded")
+    assert remote.exists_many([*oids, absent]) == set(oids)
+    for oid, data in zip(oids, blobs, strict=True):
+        assert remote.download(oid, cache, len(data)) == len(data)
+        assert cache.read_bytes(oid) == data
+        assert remote.read_bytes(oid) == data
+        assert remote.hash_object(oid) == (oid, len(data))
+        entry = remote.stat(oid)
+        assert entry is not None and entry.size == len(data) and entry.mtime > 0
+    assert sorted(e.oid for e in remote.list_entries()) == sorted(oids)
+    remote.delete(oids[0])
+    remote.delete(oids[0])  # deleting twice is fine
+    assert remote.stat(oids[0]) is None
+    assert remote.exists_many(oids) == set(oids[1:])
+
+
+def test_upload_is_create_only_and_idempotent(store, tmp_path):
+    remote, _ = store
+    oid, src = _src(tmp_path, b"same bytes")
+    assert remote.upload(oid, src) is True
+    assert remote.upload(oid, src) is False
+    assert remote.read_bytes(oid) == b"same bytes"
+
+
+def test_corrupt_object_is_refused_and_nothing_stored(store, cache, tmp_path):
+    remote, backend = store
+    oid, src = _src(tmp_path, b"the real content")
+    remote.upload(oid, src)
+    _put_raw(backend, oid, b"the evil content")
+    with pytest.raises(IntegrityError, match=str(oid)) as err:
+        remote.download(oid, cache)
+    assert "remote 'r'" in err.value.msg
+    assert not cache.exists(oid)
+    assert not list((cache.root / "tmp").glob("*"))
+    with pytest.raises(IntegrityError):
+        remote.read_bytes(oid)
+
+
+def test_wrong_size_is_refused(store, cache, tmp_path):
+    remote, _ = store
+    oid, src = _src(tmp_path, b"twelve bytes")
+    remote.upload(oid, src)
+    with pytest.raises(IntegrityError, match="12 bytes"):
+        remote.download(oid, cache, 13)
+    assert not cache.exists(oid)
+
+
+def test_missing_object(store, cache):
+    remote, _ = store
+    oid = hash_bytes(ALGO, b"nope")
+    with pytest.raises(MissingObjectsError, match=str(oid)):
+        remote.download(oid, cache)
+    assert remote.stat(oid) is None
+    assert not cache.exists(oid)
+
+
+def test_exists_many_by_listing(store, tmp_path, monkeypatch):
+    remote, _ = store
+    monkeypatch.setattr(remote_s3, "HEAD_MAX", 4)
+    oids = []
+    for i in range(40):
+        oid, src = _src(tmp_path, f"object {i}".encode())
+        remote.upload(oid, src)
+        oids.append(oid)
+    others = [hash_bytes(ALGO, f"other {i}".encode()) for i in range(30)]
+    assert remote.exists_many(oids + others) == set(oids)
+
+
+def test_format_file(store, tmp_path):
+    remote, backend = store
+    remote.check_format(create=True)
+    remote.check_format(create=False)
+    if isinstance(backend, Path):
+        (backend / FORMAT_FILE).write_text("dvlite remote layout 99\n")
+    else:
+        backend.client().put_object(Bucket=BUCKET, Key=f"p/{FORMAT_FILE}", Body=b"layout 99\n")
+    with pytest.raises(ConfigError, match="version '99'"):
+        remote.check_format(create=False)
+
+
+def test_multipart_upload_round_trip(store, cache, tmp_path, monkeypatch):
+    remote, backend = store
+    monkeypatch.setattr(remote_s3, "CHUNKSIZE", 5 << 20)
+    data = os.urandom(11 << 20)
+    oid, src = _src(tmp_path, data)
+    assert remote.upload(oid, src) is True
+    assert remote.upload(oid, src) is False
+    assert remote.download(oid, cache, len(data)) == len(data)
+    assert cache.read_bytes(oid) == data
+    if isinstance(backend, S3):
+        uploads = backend.client().list_multipart_uploads(Bucket=BUCKET)
+        assert not uploads.get("Uploads")
+
+
+def test_local_remote_leaves_no_partial_object(tmp_path):
+    remote = open_remote(RemoteConfig("r", "rel/store", {}), tmp_path, ALGO)
+    oid, src = _src(tmp_path, b"x" * 1000)
+    remote.upload(oid, src)
+    final = tmp_path / "rel" / "store" / ALGO / oid.hex[:2] / oid.hex
+    assert final.read_bytes() == b"x" * 1000  # relative url resolved against the base
+    assert not final.stat().st_mode & 0o222

@@ -77,9 +77,14 @@ class Pointer:
             raise type(exc)(f"{source}: {exc.msg}") from None
 
 
+MAX_COUNT = 2**63 - 1  # what a filesystem (and sqlite) can represent
+
+
 def _check_count(name: str, value: object) -> None:
     if type(value) is not int or value < 0:
         raise FormatError(f"invalid {name} {value!r}: expected a non-negative integer")
+    if value > MAX_COUNT:
+        raise FormatError(f"invalid {name} {value}: too large")
 
 
 def _scalar(text: str) -> str:

@@ -33,6 +33,8 @@ from dvlite.repo.workspace import (
 from dvlite.storage.atomic import atomic_write
 from dvlite.storage.progress import NULL_PROGRESS, Progress
 
+NAME_MAX = 255
+
 
 @dataclass
 class AddResult:
@@ -78,6 +80,9 @@ def _check_target(repo: Repo, path: Path, outputs: list[Output]) -> None:
     check_parent_inside(repo.root, path)
     if path.name.endswith(POINTER_SUFFIX):
         raise UsageError(f"cannot add '{rel}': it is a pointer file")
+    if len(os.fsencode(path.name + POINTER_SUFFIX)) > NAME_MAX:
+        raise UsageError(f"cannot add '{rel}': its pointer file name would be longer than "
+                         f"{NAME_MAX} bytes", hint="rename it, or track its folder instead")
     for out in outputs:
         if out.path != path and is_within(path, out.path):
             raise UsageError(f"cannot add '{rel}': it is inside tracked folder '{out.rel}'",

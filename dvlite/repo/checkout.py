@@ -11,8 +11,9 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import stat
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from dvlite._fault import faultpoint
@@ -27,7 +28,7 @@ from dvlite.errors import (
 from dvlite.repo.compare import OutputState, output_state
 from dvlite.repo.outputs import Output, Target, collect_targets
 from dvlite.repo.repo import Repo
-from dvlite.repo.workspace import WORKERS, WorkFile, hash_files
+from dvlite.repo.workspace import WORKERS, WorkFile, hash_files, scan_dir
 from dvlite.storage.atomic import TMP_MARK, temp_path_for
 from dvlite.storage.progress import NULL_PROGRESS, Progress
 
@@ -48,6 +49,7 @@ class Plan:
     conflicts: list[str] = field(default_factory=list)
     unsaved: list[WorkFile] = field(default_factory=list)  # uncached data to save first
     missing: list[str] = field(default_factory=list)
+    mkdirs: list[Path] = field(default_factory=list)
 
 
 @dataclass
@@ -71,15 +73,27 @@ def _plan_output(repo: Repo, st: OutputState, sub: str | None, plan: Plan, mode:
             plan.conflicts.append(f"{out.rel} ({what})")
             return
         plan.replace_roots.append(out.path)
+        if st.obstacle == "type":
+            plan.unsaved.extend(_files_at(out.path))  # saved to the cache before removal
         st.actual, st.files = {}, {}
     if st.expected is None:
         plan.missing.append(out.rel)
         return
+    if out.is_dir and sub is None and (not st.exists or st.obstacle is not None):
+        plan.mkdirs.append(out.path)  # an empty folder has no file to bring it back
     _plan_writes(repo, st, sub, plan, mode)
     for rel in st.actual:
         if rel not in st.expected and (sub is None or _under(rel, sub)):
             _guard(repo, st, rel, plan, mode.force)
             plan.deletes.append(_dest(out, rel))
+
+
+def _files_at(path: Path) -> list[WorkFile]:
+    """The regular files a forced checkout would remove at `path` (a file or a folder)."""
+    st = os.stat(path, follow_symlinks=False)
+    if stat.S_ISREG(st.st_mode):
+        return [WorkFile("", path, st)]
+    return scan_dir(path) if stat.S_ISDIR(st.st_mode) else []
 
 
 def _plan_writes(repo: Repo, st: OutputState, sub: str | None, plan: Plan, mode: Mode) -> None:
@@ -136,12 +150,21 @@ def plan_checkout(repo: Repo, targets: list[Target], mode: Mode,
 def apply_plan(repo: Repo, plan: Plan, progress: Progress = NULL_PROGRESS) -> CheckoutResult:
     if plan.unsaved:
         # --force never destroys the only copy: the replaced bytes go into the cache first.
-        hash_files(repo, plan.unsaved, store=True)
+        # hash_files keys by relpath, which repeats across outputs ("" for every file
+        # output): number them so that each one is stored
+        hash_files(repo, [replace(f, relpath=str(i)) for i, f in enumerate(plan.unsaved)],
+                   store=True)
     for root in plan.replace_roots:
         _remove_any(root)
     for path in plan.deletes:
         _remove_any(path)
     _prune_empty_dirs(plan.deletes)
+    for folder in plan.mkdirs:
+        check_parent_inside(repo.root, folder)
+        try:
+            os.makedirs(folder, exist_ok=True)
+        except OSError as exc:
+            raise storage_error(exc, f"creating {folder}") from exc
     _remove_stale_temps({w.dest.parent for w in plan.writes})
     faultpoint("checkout.before_writes")
     progress.begin("Checking out", len(plan.writes), 0)

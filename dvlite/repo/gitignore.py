@@ -11,7 +11,8 @@ _SPECIAL = re.compile(r"([*?\[\]\\!#])")
 
 
 def entry_for(name: str) -> str:
-    escaped = _SPECIAL.sub(r"\\\1", name)
+    # a line break cannot be written in a pattern: '?' (any one character) stands for it
+    escaped = _SPECIAL.sub(r"\\\1", name).replace("\n", "?").replace("\r", "?")
     if escaped.endswith(" "):
         escaped = escaped[:-1] + "\\ "
     return "/" + escaped

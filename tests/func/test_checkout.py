@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -142,3 +143,53 @@ def test_stale_temp_files_from_a_killed_checkout_are_removed(tracked: Path) -> N
     assert run("checkout").exit_code == 0
     assert not stale.exists()
     check_repo(tracked)
+
+
+def test_force_saves_every_modified_file_output(repo: Path) -> None:
+    gen(repo, {"a.bin": "a", "b.bin": "b", "c.bin": "c"})
+    assert run("add", "a.bin", "b.bin", "c.bin").exit_code == 0
+    old = time.time_ns() - 10**10
+    for name in ("a.bin", "b.bin", "c.bin"):
+        (repo / name).write_text(f"edited {name}")
+        os.utime(repo / name, ns=(old, old))  # old enough for the state db to remember
+    assert run("status", "--exit-code").exit_code == 1  # records the edited hashes
+    edited = [hash_file(repo / n, "xxh128")[0] for n in ("a.bin", "b.bin", "c.bin")]
+    assert run("checkout", "--force").exit_code == 0
+    for oid, name in zip(edited, ("a.bin", "b.bin", "c.bin"), strict=True):
+        assert object_path(repo, oid).read_text() == f"edited {name}"
+
+
+def test_force_over_wrong_type_saves_the_data_first(tracked: Path) -> None:
+    (tracked / "model.bin").unlink()
+    gen(tracked, {"model.bin": {"notes.txt": "precious notes"}})
+    shutil.rmtree(tracked / "data")
+    (tracked / "data").write_text("precious file")
+    assert run("checkout").exit_code == 1
+    assert run("checkout", "--force").exit_code == 0
+    for text in ("precious notes", "precious file"):
+        oid, _ = hash_file(_write_tmp(tracked, text), "xxh128")
+        assert object_path(tracked, oid).read_text() == text
+    check_repo(tracked)
+
+
+def _write_tmp(repo: Path, text: str) -> Path:
+    p = repo.parent / "probe"
+    p.write_text(text)
+    return p
+
+
+def test_empty_folder_roundtrip(repo: Path) -> None:
+    gen(repo, {"e": {"only": {"empty": {}}}, "empty.bin": b""})
+    assert run("add", "e", "empty.bin").exit_code == 0
+    p = read_pointer(repo / "e.dvl")
+    assert (p.size, p.nfiles) == (0, 0)
+    assert str(read_pointer(repo / "empty.bin.dvl").oid) == (
+        "xxh128:99aa06d3014798d86001c324468d497f")
+    shutil.rmtree(repo / "e")
+    (repo / "empty.bin").unlink()
+    assert run("status", "--exit-code").exit_code == 1
+    assert run("checkout").exit_code == 0
+    assert (repo / "e").is_dir() and list((repo / "e").iterdir()) == []  # empty subfolders
+    assert (repo / "empty.bin").read_bytes() == b""                      # are not tracked
+    assert run("status", "--exit-code").exit_code == 0
+    check_repo(repo)

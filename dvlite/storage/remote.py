@@ -192,6 +192,10 @@ class LocalRemote:
         fd = self._open(oid)
         try:
             check_size(self.name, oid, os.fstat(fd).st_size, size)
+        except IntegrityError:
+            os.close(fd)
+            raise
+        try:
             _, size = cache.add_fd(fd, expected=oid)
         except IntegrityError as exc:
             raise remote_integrity(self.name, oid, exc) from exc

@@ -14,6 +14,7 @@ from dvlite.repo.repo import Repo
 
 TARGETS = typer.Argument(None, help="Tracked files or folders (default: all).", show_default=False)
 JSON = typer.Option(False, "--json", help="Print machine-readable JSON.")
+REMOTE_NAME = typer.Option(None, "-r", help="Remote name for --remote (default: core.remote).")
 
 
 @app.command()
@@ -67,10 +68,17 @@ def status(
     as_json: bool = JSON,
     exit_code: bool = typer.Option(False, "--exit-code",
                                    help="Exit 1 when anything is out of date."),
+    remote: bool = typer.Option(False, "--remote", help="Objects not yet pushed."),
+    remote_name: str | None = REMOTE_NAME,
 ) -> None:
     """Compare the workspace with the pointers: modified, missing, not in cache."""
     from dvlite.repo.status import status as do_status
 
+    if remote or remote_name:
+        from dvlite.cli.remote_cmds import status_remote
+
+        status_remote(targets or [], remote_name, as_json, exit_code)
+        return
     repo = Repo.find()
     report = do_status(repo, targets or [], progress=progress())
     dirty = [r for r in report if not r.clean]
@@ -152,10 +160,17 @@ def diff(
 
 @app.command("ls")
 def ls_cmd(rev: str | None = typer.Argument(None, help="Git revision (default: workspace)."),
-           as_json: bool = JSON) -> None:
+           as_json: bool = JSON,
+           remote: bool = typer.Option(False, "--remote", help="Also: on the remote?"),
+           remote_name: str | None = REMOTE_NAME) -> None:
     """List tracked outputs with hash, size and whether they are cached."""
     from dvlite.repo.ls import ls as do_ls
 
+    if remote or remote_name:
+        from dvlite.cli.remote_cmds import ls_remote
+
+        ls_remote(rev, remote_name, as_json)
+        return
     items = do_ls(Repo.find(), rev)
     if as_json:
         emit_json([i.to_dict() for i in items])
@@ -166,10 +181,17 @@ def ls_cmd(rev: str | None = typer.Argument(None, help="Git revision (default: w
 
 
 @app.command()
-def fsck(as_json: bool = JSON) -> None:
+def fsck(as_json: bool = JSON,
+         remote: bool = typer.Option(False, "--remote", help="Check the remote's copies."),
+         remote_name: str | None = REMOTE_NAME) -> None:
     """Re-hash every cache object; report corrupt or missing ones (exit 3)."""
     from dvlite.repo.fsck import fsck as do_fsck
 
+    if remote or remote_name:
+        from dvlite.cli.remote_cmds import fsck_remote
+
+        fsck_remote(remote_name, as_json)
+        return
     result = do_fsck(Repo.find(), progress=progress())
     if as_json:
         emit_json(result.to_dict())

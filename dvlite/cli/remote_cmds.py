@@ -223,3 +223,69 @@ def pull(targets: list[str] | None = TARGETS, remote: str | None = REMOTE,
     if not as_json and written:
         out(f"checked out {written} files")
     raise_failures(result, name, "fetched from")
+
+
+# -- `--remote` views, called from status / fsck / ls in core_cmds ------------------------
+
+
+def status_remote(targets: list[str], remote: str | None, as_json: bool,
+                  exit_code: bool) -> None:
+    from dvlite.repo.remote_check import remote_status
+
+    report = remote_status(Repo.find(), targets, remote)
+    if as_json:
+        emit_json(report.to_dict())
+    elif report.clean:
+        out(f"Everything is on remote '{report.remote}'.")
+    else:
+        for path, count in sorted(report.not_pushed.items()):
+            out(f"  not on remote: {path} ({count} objects)")
+        out(f"run `dvlite push` to upload them to '{report.remote}'")
+    if exit_code and not report.clean:
+        raise typer.Exit(1)
+
+
+def fsck_remote(remote: str | None, as_json: bool) -> None:
+    from dvlite.repo.fsck import fsck as local_fsck
+    from dvlite.repo.remote_check import remote_fsck
+
+    repo = Repo.find()
+    local = local_fsck(repo, progress=progress())
+    result = remote_fsck(repo, remote, progress=progress())
+    if as_json:
+        emit_json({"cache": local.to_dict(), **result.to_dict()})
+    else:
+        for oid in local.corrupt:
+            out(f"corrupt in cache: {oid} (moved to the cache's bad/ folder)")
+        out(f"checked {local.checked} cache objects: {len(local.corrupt)} corrupt")
+        for label, items in (("missing on remote", result.missing),
+                             ("wrong size on remote", result.wrong_size),
+                             ("corrupt on remote", result.corrupt)):
+            for item in items:
+                out(f"{label}: {item}")
+        out(f"checked {result.checked} objects on '{result.remote}': "
+            f"{len(result.missing)} missing, {len(result.wrong_size)} wrong size, "
+            f"{len(result.corrupt)} corrupt")
+    if local.corrupt or not result.ok:
+        raise typer.Exit(3)
+
+
+def ls_remote(rev: str | None, remote: str | None, as_json: bool) -> None:
+    from dvlite.repo.ls import ls as do_ls
+    from dvlite.repo.ls import object_closure
+    from dvlite.repo.outputs import all_outputs, outputs_at
+    from dvlite.repo.remote_check import on_remote
+
+    repo = Repo.find()
+    items = do_ls(repo, rev)
+    outputs = outputs_at(repo, rev) if rev else all_outputs(repo)
+    manifests: dict[Any, Any] = {}
+    closures = {o.rel: object_closure(repo, o, manifests) for o in outputs}
+    there = on_remote(repo, remote, closures)
+    if as_json:
+        emit_json([{**i.to_dict(), "on_remote": there.get(i.path, False)} for i in items])
+        return
+    for i in items:
+        cached = "cached" if i.cached else "not cached"
+        pushed = "on remote" if there.get(i.path) else "not on remote"
+        out(f"{i.path}\t{i.type}\t{i.oid}\t{human_size(i.size)}\t{cached}\t{pushed}")

@@ -133,7 +133,7 @@ def fetch(repo: Repo, scope: Scope | Sequence[str], remote_name: str | None = No
     remote.check_format(create=False)  # one cheap request that fails clearly on bad config
     n = _jobs(remote, jobs)
     fetched: dict[Oid, bytes] = {}
-    plan = expand(targets, _manifest_loader(repo, remote, targets, n, fetched))
+    plan = expand(targets, manifest_loader(repo, remote, targets, n, fetched))
     plan.manifest_bytes = fetched
     result = TransferResult(failed=list(plan.failed))
     have = repo.cache.exists_many(plan.files)
@@ -157,7 +157,7 @@ def fetch(repo: Repo, scope: Scope | Sequence[str], remote_name: str | None = No
     return result
 
 
-def _manifest_loader(repo: Repo, remote: Remote, targets: list[Target], jobs: int,
+def manifest_loader(repo: Repo, remote: Remote, targets: list[Target], jobs: int,
                      fetched: dict[Oid, bytes]) -> ManifestSource:
     """Load manifests from the cache, else from the remote (verified, kept in memory and
     stored only after their files). Remote reads run concurrently, up front."""

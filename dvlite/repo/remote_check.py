@@ -1,0 +1,137 @@
+"""The workspace's pointers against a remote: `status --remote` (what is not pushed yet),
+`fsck --remote` (present, right size, right hash) and `ls --remote`."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dvlite.core.oid import Oid
+from dvlite.repo.outputs import Target, all_outputs, collect_targets
+from dvlite.repo.repo import Repo
+from dvlite.repo.sync import manifest_loader
+from dvlite.repo.sync_plan import expand, remote_index, repo_remote
+from dvlite.storage.progress import NULL_PROGRESS, Progress
+from dvlite.storage.remote import Remote
+from dvlite.storage.transfer import Item
+
+
+@dataclass
+class RemoteStatus:
+    remote: str
+    not_pushed: dict[str, int] = field(default_factory=dict)  # output path -> objects
+
+    @property
+    def clean(self) -> bool:
+        return not self.not_pushed
+
+    def to_dict(self) -> dict[str, object]:
+        return {"remote": self.remote, "clean": self.clean,
+                "outputs": [{"path": p, "not_on_remote": n}
+                            for p, n in sorted(self.not_pushed.items())]}
+
+
+def _closures(repo: Repo, remote: Remote, targets: list[Target]) -> dict[str, dict[Oid, Item]]:
+    """Per output path, the objects it needs (manifests read from the cache or, verified,
+    from the remote; an unreadable manifest counts as just itself)."""
+    load = manifest_loader(repo, remote, targets, remote.jobs, {})
+    per: dict[str, dict[Oid, Item]] = {}
+    for target in targets:
+        plan = expand([target], load)
+        items = {oid: plan.item(oid) for oid in plan.all_oids()}
+        items.update({f.item.oid: f.item for f in plan.failed})
+        per.setdefault(target.output.rel, {}).update(items)
+    return per
+
+
+def remote_status(repo: Repo, targets: list[str], remote_name: str | None,
+                  cwd: Path | None = None) -> RemoteStatus:
+    remote = repo_remote(repo, remote_name)
+    per = _closures(repo, remote, collect_targets(repo, targets, cwd))
+    wanted = {oid for items in per.values() for oid in items}
+    index = remote_index(repo)
+    try:
+        known = index.known(remote.identity, wanted)
+        found = remote.exists_many(wanted - known)
+        index.add(remote.identity, found)
+    finally:
+        index.close()
+    there = known | found
+    result = RemoteStatus(remote.name)
+    for path, items in per.items():
+        missing = sum(1 for oid in items if oid not in there)
+        if missing:
+            result.not_pushed[path] = missing
+    return result
+
+
+@dataclass
+class RemoteFsck:
+    remote: str
+    checked: int = 0
+    missing: list[str] = field(default_factory=list)  # "oid (path)"
+    wrong_size: list[str] = field(default_factory=list)
+    corrupt: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not (self.missing or self.wrong_size or self.corrupt)
+
+    def to_dict(self) -> dict[str, object]:
+        return {"remote": self.remote, "checked": self.checked, "missing": self.missing,
+                "wrong_size": self.wrong_size, "corrupt": self.corrupt}
+
+
+def remote_fsck(repo: Repo, remote_name: str | None, jobs: int | None = None,
+                progress: Progress = NULL_PROGRESS) -> RemoteFsck:
+    """Read back every object the workspace's pointers need from the remote and hash it.
+    Ignores the known-objects record (and corrects it)."""
+    remote = repo_remote(repo, remote_name)
+    per = _closures(repo, remote, [Target(o) for o in all_outputs(repo)])
+    items = {oid: item for group in per.values() for oid, item in group.items()}
+    result = RemoteFsck(remote.name, checked=len(items))
+    progress.begin("Checking remote", len(items), sum(i.size or 0 for i in items.values()))
+
+    def check(item: Item) -> str | None:
+        entry = remote.stat(item.oid)
+        progress.advance(files=1, nbytes=item.size or 0)
+        if entry is None:
+            return "missing"
+        if item.size is not None and entry.size != item.size:
+            return "wrong_size"
+        actual, _ = remote.hash_object(item.oid)
+        return None if actual == item.oid else "corrupt"
+
+    good: list[Oid] = []
+    with ThreadPoolExecutor(max(1, jobs or remote.jobs)) as pool:
+        for item, verdict in zip(items.values(), pool.map(check, items.values()), strict=True):
+            if verdict is None:
+                good.append(item.oid)
+            else:
+                getattr(result, verdict).append(f"{item.oid} ({item.path})")
+    progress.end()
+    index = remote_index(repo)
+    try:
+        index.add(remote.identity, good)
+        index.forget(remote.identity, set(items) - set(good))
+    finally:
+        index.close()
+    return result
+
+
+def on_remote(repo: Repo, remote_name: str | None, oids: dict[str, set[Oid] | None],
+              ) -> dict[str, bool]:
+    """For `ls --remote`: per path, whether all its objects are on the remote (record
+    first, then one batched check for the rest)."""
+    remote = repo_remote(repo, remote_name)
+    wanted = {o for group in oids.values() if group for o in group}
+    index = remote_index(repo)
+    try:
+        known = index.known(remote.identity, wanted)
+        found = remote.exists_many(wanted - known)
+        index.add(remote.identity, found)
+    finally:
+        index.close()
+    there = known | found
+    return {path: group is not None and group <= there for path, group in oids.items()}

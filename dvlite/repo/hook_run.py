@@ -1,15 +1,17 @@
 """What dvlite's git hooks do (the scripts only call `dvlite hook NAME ARGS...`).
 
-- post-checkout (branch checkouts only) and post-merge bring the workspace to the new
-  pointers, fetching missing objects first when `hooks.fetch` is on and a remote is set.
-  They never fail the git command: problems come back as warnings.
+- post-checkout (branch checkouts only), post-merge and post-rewrite (after a rebase,
+  which `git pull --rebase` ends with) bring the workspace to the new pointers,
+  fetching missing objects first when `hooks.fetch` is on and a remote is set. They
+  never fail the git command: problems come back as warnings.
 - pre-commit reports tracked data changed but not re-added; it blocks only with
   `hooks.strict = true`.
 - pre-push uploads the data of exactly the commits being pushed and blocks the push
   when that fails (see `dvlite.repo.hook_push`).
 
 Nothing runs while a rebase is in progress: git checks out every replayed commit, and
-rewriting data for each would be slow and surprising.
+rewriting data for each would be slow and surprising; post-rewrite catches up once at
+the end.
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ def run_hook(repo: Repo, name: str, args: list[str], stdin: bytes = b"") -> Hook
     handlers: dict[str, Callable[[Repo, list[str], bytes], HookOutcome]] = {
         "post-checkout": _post_checkout,
         "post-merge": _post_merge,
+        "post-rewrite": _post_rewrite,
         "pre-commit": _pre_commit,
         "pre-push": _pre_push,
     }
@@ -74,6 +77,15 @@ def _post_checkout(repo: Repo, args: list[str], stdin: bytes) -> HookOutcome:
 def _post_merge(repo: Repo, args: list[str], stdin: bytes) -> HookOutcome:
     del args, stdin
     if in_rebase(repo):
+        return HookOutcome()
+    return update_workspace(repo, "ORIG_HEAD")
+
+
+def _post_rewrite(repo: Repo, args: list[str], stdin: bytes) -> HookOutcome:
+    del stdin
+    # a rebase has finished (`git pull --rebase` runs no post-merge); not for amend. git
+    # removes .git/rebase-merge only after this hook, so in_rebase() does not apply here.
+    if not args or args[0] != "rebase":
         return HookOutcome()
     return update_workspace(repo, "ORIG_HEAD")
 

@@ -19,7 +19,7 @@ from dvlite.repo.repo import Repo
 from dvlite.scm import Git
 from dvlite.storage.atomic import atomic_write
 
-HOOK_NAMES = ("pre-commit", "pre-push", "post-checkout", "post-merge")
+HOOK_NAMES = ("pre-commit", "pre-push", "post-checkout", "post-merge", "post-rewrite")
 MARKER = b"# dvlite-hook:"
 CHAINED_SUFFIX = ".dvlite-chained"
 DRIVER = "dvlite merge-driver %O %A %B %P"

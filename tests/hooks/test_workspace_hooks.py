@@ -111,19 +111,39 @@ def test_file_checkout_does_not_touch_data(pushed: World) -> None:
     assert (b / "model.bin").read_bytes() == b"weights v2" * 100
 
 
-def test_rebase_does_not_check_out_data(pushed: World) -> None:
+def test_rebase_checks_out_data_once_at_the_end(pushed: World) -> None:
     a = pushed.a
-    sh(a, "checkout", "-q", "-b", "feature", "HEAD~1")
+    (a / "README").write_text("main")
+    sh(a, "add", "README")
+    sh(a, "commit", "-q", "-m", "readme on main")
+    sh(a, "checkout", "-q", "-b", "feature", "HEAD~2")
     assert (a / "model.bin").read_bytes() == b"weights v1" * 100
     (a / "README").write_text("feature")
     sh(a, "add", "README")
-    sh(a, "commit", "-q", "-m", "readme")
-    (a / "model.bin").chmod(0o644)
-    (a / "model.bin").write_bytes(b"local edit")  # a checkout would refuse or warn
-    proc = sh(a, "rebase", "main")
+    sh(a, "commit", "-q", "-m", "readme on feature")
+    proc = sh(a, "rebase", "main", check=False)  # stops on the README conflict
+    assert proc.returncode != 0
     assert "dvlite" not in proc.stderr
-    assert (a / "model.bin").read_bytes() == b"local edit"
     assert read_pointer(a / "model.bin.dvl").size == len(b"weights v2" * 100)
+    assert (a / "model.bin").read_bytes() == b"weights v1" * 100  # untouched mid-rebase
+    (a / "README").write_text("both")
+    sh(a, "add", "README")
+    proc = sh(a, "-c", "core.editor=true", "rebase", "--continue")
+    assert "dvlite: checked out" in proc.stderr  # post-rewrite, once the rebase is done
+    assert (a / "model.bin").read_bytes() == b"weights v2" * 100
+
+
+def test_pull_rebase_gets_the_data(pushed: World) -> None:
+    b = pushed.clone("b")
+    assert run("pull", cwd=b).exit_code == 0
+    (pushed.a / "model.bin").chmod(0o644)
+    commit_data(pushed.a, {"model.bin": b"weights v3"}, "v3", "model.bin")
+    sh(pushed.a, "push", "-q", "origin", "main")
+    (b / "local.txt").write_text("local")
+    sh(b, "add", "local.txt")
+    sh(b, "commit", "-q", "-m", "local work")
+    sh(b, "pull", "-q", "--rebase", "origin", "main")
+    assert (b / "model.bin").read_bytes() == b"weights v3"
 
 
 def test_skip_hooks_env(pushed: World, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -53,9 +53,15 @@ def load(text: str | bytes, source: str, limit: int | None = None) -> Any:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = f":{mark.line + 1}" if mark is not None else ""
-        raise FormatError(f"{source}{line}: {exc.problem or exc.context}") from exc
+        raise FormatError(f"{source}{line}: {' '.join(str(exc.problem or exc.context).split())}"
+                          ) from exc
     except (yaml.YAMLError, UnicodeDecodeError, ValueError) as exc:
-        raise FormatError(f"{source}: not valid YAML ({exc})") from exc
+        raise FormatError(f"{source}: not valid YAML ({_one_line(exc)})") from exc
+
+
+def _one_line(exc: Exception) -> str:
+    """PyYAML's messages span lines; an `error:` line must not."""
+    return " ".join(str(exc).split())
 
 
 def node_lines(text: str, source: str) -> dict[tuple[str, ...], int]:
@@ -64,7 +70,7 @@ def node_lines(text: str, source: str) -> dict[tuple[str, ...], int]:
         _no_aliases(text)
         root = yaml.compose(text, Loader=_StrictLoader)
     except yaml.YAMLError as exc:
-        raise FormatError(f"{source}: not valid YAML ({exc})") from exc
+        raise FormatError(f"{source}: not valid YAML ({_one_line(exc)})") from exc
     lines: dict[tuple[str, ...], int] = {}
 
     def walk(node: Any, prefix: tuple[str, ...]) -> None:

@@ -10,6 +10,7 @@ import typer
 
 from dvlite.cli.app import app
 from dvlite.cli.ui import emit_json, out
+from dvlite.errors import DvliteError
 from dvlite.repo.repo import Repo
 
 JSON = typer.Option(False, "--json", help="Print machine-readable JSON.")
@@ -50,13 +51,22 @@ def repro(
     from dvlite.pipeline.repro import repro as do_repro
 
     repo = Repo.find()
-    result = do_repro(repo, stages or [], force=force, dry_run=dry_run, jobs=jobs,
-                      report=_no_say if as_json else _say)
+    try:
+        result = do_repro(repo, stages or [], force=force, dry_run=dry_run, jobs=jobs,
+                          report=_no_say if as_json else _say)
+    except KeyboardInterrupt:
+        # typer turns KeyboardInterrupt into a silent exit 130; say what happened.
+        raise _InterruptedError("interrupted: the running stage was stopped; dvlite.lock keeps "
+                           "the stages that finished", hint="run `dvlite repro` again") from None
     if as_json:
         emit_json({"ran": result.ran, "restored": result.restored, "skipped": result.skipped,
                    "would_run": result.would_run})
     elif not (result.ran or result.restored or result.would_run):
         out("Pipeline is up to date; nothing to run.")
+
+
+class _InterruptedError(DvliteError):
+    exit_code = 130
 
 
 def _no_say(event: str, stage: str, detail: str) -> None:

@@ -1,0 +1,137 @@
+"""A failing stage, Ctrl-C and kill -9 during repro: the lock stays valid and complete
+for the stages that succeeded; running again finishes the job."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from dvlite.pipeline.lockfile import read_lock
+from dvlite.repo.repo import Repo
+from tests.helpers import check_repo, run, run_proc
+from tests.pipeline.util import PY, lock, ran, setup_steps, step
+
+PIPELINE = f"""\
+stages:
+  a:
+    cmd: {step("a", "a.txt", "in.txt")}
+    deps: [in.txt]
+    outs: [a.txt]
+  b:
+    cmd: {step("b", "b.txt", "a.txt")}
+    deps: [a.txt]
+    outs: [b.txt]
+  c:
+    cmd: {step("c", "c.txt", "b.txt")}
+    deps: [b.txt]
+    outs: [c.txt]
+"""
+
+
+def test_failing_stage_stops_with_its_exit_code_and_keeps_the_valid_lock(
+        repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    setup_steps(repo, PIPELINE, {"in.txt": "in\n"})
+    monkeypatch.setenv("STEP_FAIL", "b")
+    r = run("repro")
+    assert r.exit_code == 7
+    assert "error: stage 'b' failed with exit code 7" in r.stderr
+    assert ran(repo) == ["a"]
+    assert sorted(lock(repo)) == ["a"]
+    assert read_lock(repo, "dvlite.yaml")["a"].cmd.endswith("a a.txt in.txt")
+    monkeypatch.delenv("STEP_FAIL")
+    assert run("repro").exit_code == 0
+    assert ran(repo) == ["b", "c"]
+    check_repo(repo)
+
+
+def test_failure_in_parallel_run_keeps_finished_siblings(
+        repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    setup_steps(repo, f"""\
+stages:
+  bad:
+    cmd: {step("bad", "bad.txt")}
+    outs: [bad.txt]
+  good:
+    cmd: {step("good", "good.txt")}
+    outs: [good.txt]
+  after:
+    cmd: {step("after", "after.txt", "bad.txt", "good.txt")}
+    deps: [bad.txt, good.txt]
+    outs: [after.txt]
+""")
+    monkeypatch.setenv("STEP_FAIL", "bad")
+    r = run("repro", "-j", "2")
+    assert r.exit_code == 7
+    assert sorted(lock(repo)) == ["good"]
+    assert "after" not in ran(repo)
+
+
+SLOW = """\
+import os, sys, time
+open("started", "w").write(str(os.getpid()))
+try:
+    time.sleep(60)
+except KeyboardInterrupt:
+    sys.exit(130)
+open("b.txt", "w").write("late")
+"""
+
+
+@pytest.mark.e2e
+def test_ctrl_c_mid_stage_stops_the_command_and_leaves_a_valid_lock(repo: Path) -> None:
+    setup_steps(repo, PIPELINE.replace(step("b", "b.txt", "a.txt"), f"{PY} slow.py"),
+                {"in.txt": "in\n", "slow.py": SLOW})
+    proc = subprocess.Popen([sys.executable, "-m", "dvlite", "repro"], cwd=repo,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    marker = repo / "started"
+    deadline = time.monotonic() + 60
+    while not (marker.exists() and marker.read_text()):  # poll until the stage has started
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "stage never started"
+        time.sleep(0.02)
+    child = int(marker.read_text())
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert "error: interrupted" in err
+    assert "Traceback" not in err
+    with pytest.raises(ProcessLookupError):
+        os.kill(child, 0)  # the stage's command was stopped too
+    assert not (repo / "b.txt").exists()
+    assert sorted(read_lock(repo, "dvlite.yaml")) == ["a"]
+    assert not list(repo.glob("*.dvlite-tmp-*"))
+    check_repo(repo)
+    (repo / "dvlite.yaml").write_text(PIPELINE)
+    r = run_proc("repro", cwd=repo)
+    assert r.returncode == 0, r.stderr
+    assert sorted(read_lock(repo, "dvlite.yaml")) == ["a", "b", "c"]
+
+
+@pytest.mark.crash
+@pytest.mark.parametrize("point", ["repro.before_lock", "add.before_manifest",
+                                   "odb.before_rename"])
+def test_kill_9_during_repro_then_rerun_completes(repo: Path, point: str) -> None:
+    setup_steps(repo, PIPELINE.replace("a.txt]", "a.txt]\n").replace(
+        step("a", "a.txt", "in.txt"), step("a", "adir/", "in.txt")).replace(
+        "outs: [a.txt]", "outs: [adir]").replace("deps: [a.txt]", "deps: [adir]").replace(
+        step("b", "b.txt", "a.txt"), step("b", "b.txt", "adir/a.txt")), {"in.txt": "in\n"})
+    r = run_proc("repro", cwd=repo, env={"DVLITE_FAULTPOINT": point})
+    assert r.returncode == -signal.SIGKILL
+    entries = read_lock(repo, "dvlite.yaml") if (repo / "dvlite.lock").exists() else {}
+    assert "a" not in entries
+    r = run_proc("repro", cwd=repo)
+    assert r.returncode == 0, r.stderr
+    assert sorted(read_lock(repo, "dvlite.yaml")) == ["a", "b", "c"]
+    # a kill -9 may leave a temp file in the cache's temp area; gc removes those
+    handle = Repo.find(repo)
+    handle.cache.clean_temp(older_than=0)
+    handle.close()
+    check_repo(repo)
+    r = run_proc("repro", cwd=repo)
+    assert "nothing to run" in r.stdout

@@ -33,6 +33,7 @@ from dvlite.repo.sync_plan import (
     remote_index,
     repo_remote,
     select,
+    select_pipeline,
 )
 from dvlite.storage.progress import NULL_PROGRESS, Progress
 from dvlite.storage.remote import Remote
@@ -54,6 +55,8 @@ def push(repo: Repo, scope: Scope | Sequence[str], remote_name: str | None = Non
     scope = as_scope(scope, revs, all_commits)
     remote = repo_remote(repo, remote_name)
     plan = expand(select(repo, scope), lambda oid: load_manifest(repo, oid))
+    extra = expand(select_pipeline(repo, scope), lambda oid: load_manifest(repo, oid))
+    plan.add_optional(extra, repo.cache.exists)
     result = TransferResult(failed=list(plan.failed))
     wanted = plan.all_oids()
     local = repo.cache.exists_many(wanted)
@@ -130,10 +133,13 @@ def fetch(repo: Repo, scope: Scope | Sequence[str], remote_name: str | None = No
     scope = as_scope(scope, revs, all_commits)
     remote = repo_remote(repo, remote_name)
     targets = select(repo, scope)
+    optional = select_pipeline(repo, scope)
     remote.check_format(create=False)  # one cheap request that fails clearly on bad config
     n = _jobs(remote, jobs)
     fetched: dict[Oid, bytes] = {}
-    plan = expand(targets, manifest_loader(repo, remote, targets, n, fetched))
+    load = manifest_loader(repo, remote, targets + optional, n, fetched)
+    plan = expand(targets, load)
+    plan.add_optional(expand(optional, load), lambda _: True)
     plan.manifest_bytes = fetched
     result = TransferResult(failed=list(plan.failed))
     have = repo.cache.exists_many(plan.files)
@@ -146,6 +152,7 @@ def fetch(repo: Repo, scope: Scope | Sequence[str], remote_name: str | None = No
         return remote.download(item.oid, repo.cache, item.size)
 
     have |= set(transfer_many(need, download, n, result, progress, point="fetch"))
+    result.failed = plan.drop_optional_failures(result.failed)
     faultpoint("fetch.before_manifests")
     for oid, (item, children) in sorted(plan.manifests.items()):
         data = fetched.get(oid)

@@ -13,7 +13,7 @@ from dvlite.config import RemoteConfig
 from dvlite.core.manifest import Manifest
 from dvlite.core.oid import Oid
 from dvlite.core.paths import is_within
-from dvlite.core.pointer import POINTER_SUFFIX
+from dvlite.core.pointer import POINTER_SUFFIX, Pointer
 from dvlite.errors import DvliteError, MissingObjectsError, UsageError
 from dvlite.repo.outputs import Output, Target, all_outputs, collect_targets, outputs_at
 from dvlite.repo.repo import Repo
@@ -39,6 +39,23 @@ class ObjectPlan:
     manifests: dict[Oid, tuple[Item, set[Oid]]] = field(default_factory=dict)
     manifest_bytes: dict[Oid, bytes] = field(default_factory=dict)  # fetched, not stored
     failed: list[Failure] = field(default_factory=list)
+    optional: set[Oid] = field(default_factory=set)  # pipeline outputs: best effort
+
+    def add_optional(self, extra: ObjectPlan, keep: Callable[[Oid], bool]) -> None:
+        """Merge `extra` (its failures dropped), keeping objects `keep` accepts and only
+        manifests all of whose files are kept."""
+        for oid, item in extra.files.items():
+            if oid not in self.files and keep(oid):
+                self.files[oid] = item
+                self.optional.add(oid)
+        for oid, (item, children) in extra.manifests.items():
+            if oid not in self.manifests and keep(oid) and children <= set(self.files):
+                self.manifests[oid] = (item, children)
+                self.optional.add(oid)
+
+    def drop_optional_failures(self, failed: list[Failure]) -> list[Failure]:
+        return [f for f in failed if not (f.item.oid in self.optional
+                                          and isinstance(f.error, MissingObjectsError))]
 
     def all_oids(self) -> set[Oid]:
         return set(self.files) | set(self.manifests)
@@ -88,6 +105,22 @@ def select(repo: Repo, scope: Scope) -> list[Target]:
     return chosen
 
 
+def select_pipeline(repo: Repo, scope: Scope) -> list[Target]:
+    """Pipeline outputs in scope: all of them when no targets were named."""
+    if scope.targets:
+        return []
+    if not scope.revs and not scope.all_commits:
+        return lock_targets(repo, None)
+    assert repo.scm is not None
+    commits = repo.scm.all_commits() if scope.all_commits else [
+        repo.scm.resolve(r) for r in scope.revs]
+    found = lock_targets(repo, None) if scope.all_commits else []
+    for commit in commits:
+        found.extend(lock_targets(repo, commit))
+    unique = {(t.output.rel, t.output.pointer.oid): t for t in found}
+    return list(unique.values())
+
+
 def _narrow(repo: Repo, outputs: list[Output], raw: str, cwd: Path | None) -> list[Target]:
     path = Path(os.path.normpath(Path(os.path.abspath(cwd or Path.cwd())) / raw))
     if path.name.endswith(POINTER_SUFFIX):
@@ -103,6 +136,41 @@ def _narrow(repo: Repo, outputs: list[Output], raw: str, cwd: Path | None) -> li
     if not hits:
         raise UsageError(f"'{raw}' is not tracked at the chosen revisions")
     return hits
+
+
+LOCK_FILE = "dvlite.lock"
+
+
+def lock_targets(repo: Repo, rev: str | None) -> list[Target]:
+    """Pipeline outputs recorded in `dvlite.lock` files (workspace, or at `rev`), as
+    targets. Best effort: an output declared `cache: false` has no object anywhere."""
+    from dvlite.pipeline.lockfile import loads
+    from dvlite.repo.outputs import pointer_file_for
+
+    if repo.scm is None:
+        return []
+    if rev is None:
+        names = repo.scm.ls_files([LOCK_FILE, f"*/{LOCK_FILE}"])
+        texts = {}
+        for name in names:
+            try:
+                texts[name] = (repo.scm.root / name).read_bytes()
+            except FileNotFoundError:
+                continue
+    else:
+        texts = repo.scm.files_at(rev, suffixes=(), names=(LOCK_FILE,))
+    found: list[Target] = []
+    for name, data in sorted(texts.items()):
+        rel = repo.rel(repo.scm.root / name)
+        if rel.startswith(".."):
+            continue
+        for entry in loads(data, rel).values():
+            for h in entry.outs:
+                path = repo.root / h.path
+                kind = "dir" if h.nfiles is not None else "file"
+                pointer = Pointer(path.name, kind, h.oid, h.size, h.nfiles)
+                found.append(Target(Output(pointer_file_for(path), pointer, path, h.path)))
+    return found
 
 
 ManifestSource = Callable[[Oid], Manifest]

@@ -1,0 +1,187 @@
+"""`dvlite gc`: delete objects that nothing in the chosen scope references.
+
+Scope: the workspace, plus every branch and tag (default) or every commit. Folder
+manifests are expanded so their files count as used. Deletion order is manifests first,
+then files, so a crash never leaves a manifest whose files are gone. On a remote, an
+object younger than `gc.grace` (default 14 days) is kept: another machine may have
+pushed it for a commit that has not reached git here yet. gc also removes temp files of
+killed transfers and aborts stale multipart uploads.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from dataclasses import dataclass, field
+
+from dvlite._fault import faultpoint
+from dvlite.core.manifest import Manifest
+from dvlite.core.oid import Oid
+from dvlite.errors import ConfigError, MissingObjectsError, UsageError
+from dvlite.repo.outputs import Target, all_outputs, load_manifest, outputs_at
+from dvlite.repo.repo import Repo
+from dvlite.repo.sync_plan import expand, lock_targets, remote_index, repo_remote
+from dvlite.storage.remote import Remote
+
+SCOPES = ("workspace", "refs", "all")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+_MANIFEST_HEAD = b'{"format": '
+TEMP_AGE = 3600.0  # cache temp files younger than this may belong to a running fetch
+STALE_UPLOAD_AGE = 86400.0
+
+
+def parse_duration(text: str) -> float:
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*", text)
+    if not m:
+        raise ConfigError(f"gc.grace: invalid duration '{text}'", hint="e.g. 14d, 12h, 0")
+    return float(m.group(1)) * _UNITS[m.group(2) or "d"]
+
+
+@dataclass(frozen=True, slots=True)
+class GcOptions:
+    scope: str = "refs"
+    remote: bool = False
+    remote_name: str | None = None
+    now: bool = False
+    dry_run: bool = False
+
+
+@dataclass
+class GcResult:
+    dry_run: bool
+    local: list[tuple[Oid, int]] = field(default_factory=list)
+    remote: list[tuple[Oid, int]] = field(default_factory=list)
+    remote_name: str | None = None
+    kept_young: int = 0
+    temp_removed: int = 0
+    uploads_aborted: int = 0
+
+    def to_dict(self) -> dict[str, object]:
+        def objs(items: list[tuple[Oid, int]]) -> list[dict[str, object]]:
+            return [{"hash": str(o), "size": s} for o, s in items]
+
+        return {"dry_run": self.dry_run, "cache": objs(self.local),
+                "remote": objs(self.remote), "remote_name": self.remote_name,
+                "kept_younger_than_grace": self.kept_young,
+                "temp_files_removed": self.temp_removed,
+                "stale_uploads_aborted": self.uploads_aborted}
+
+
+def _commits(repo: Repo, scope: str) -> list[str]:
+    if scope == "workspace":
+        return []
+    if repo.scm is None:
+        raise UsageError("gc outside git can only use --workspace")
+    if not repo.scm.has_commits():
+        return []
+    if scope == "all":
+        return repo.scm.all_commits()
+    stash = repo.scm.run("for-each-ref", "--format=%(objectname)", "refs/stash").split()
+    return sorted({*repo.scm.refs(), *(s.decode() for s in stash)})
+
+
+def used_objects(repo: Repo, scope: str, remote: Remote | None) -> set[Oid]:
+    """Every object referenced in `scope`, manifests expanded (read from the cache, or
+    from the remote when gc touches it: its deletions must know every folder's files)."""
+    targets = [Target(o) for o in all_outputs(repo)] + lock_targets(repo, None)
+    for sha in _commits(repo, scope):
+        targets.extend(Target(o) for o in outputs_at(repo, sha))
+        targets.extend(lock_targets(repo, sha))
+    cache: dict[Oid, Manifest] = {}
+
+    def load(oid: Oid) -> Manifest:
+        try:
+            return load_manifest(repo, oid, cache)
+        except MissingObjectsError:
+            if remote is None:
+                raise
+            manifest = Manifest.from_bytes(remote.read_bytes(oid), f"manifest {oid}")
+            cache[oid] = manifest
+            return manifest
+
+    unique = {(t.output.rel, t.output.pointer.oid): t for t in targets}
+    plan = expand(list(unique.values()), load)
+    for failure in plan.failed:
+        if not isinstance(failure.error, MissingObjectsError):
+            raise failure.error  # e.g. an unreachable remote: never guess what is used
+    return plan.all_oids() | {f.item.oid for f in plan.failed} | _run_cache(repo)
+
+
+def _run_cache(repo: Repo) -> set[Oid]:
+    try:
+        from dvlite.pipeline.runcache import record_oids
+    except ImportError:
+        return set()
+    return record_oids(repo)
+
+
+def _is_manifest(path: os.PathLike[str] | str) -> bool:
+    try:
+        with open(path, "rb") as f:
+            return f.read(len(_MANIFEST_HEAD)) == _MANIFEST_HEAD
+    except OSError:
+        return False
+
+
+def gc(repo: Repo, opts: GcOptions) -> GcResult:
+    if opts.scope not in SCOPES:
+        raise UsageError(f"unknown gc scope '{opts.scope}'")
+    result = GcResult(opts.dry_run)
+    remote = repo_remote(repo, opts.remote_name) if opts.remote else None
+    with repo.lock():
+        used = used_objects(repo, opts.scope, remote)
+        manifests = _gc_cache(repo, used, opts, result)
+        if not opts.dry_run:
+            result.temp_removed = repo.cache.clean_temp(TEMP_AGE)
+    if remote is not None:
+        _gc_remote(repo, remote, used, manifests, opts=opts, result=result)
+    return result
+
+
+def _gc_cache(repo: Repo, used: set[Oid], opts: GcOptions, result: GcResult) -> set[Oid]:
+    """Delete unused cache objects, manifests first; returns the unused manifests seen."""
+    cache = repo.cache
+    unused = [o for o in cache.iter_oids() if o not in used]
+    manifests = {o for o in unused if _is_manifest(cache.path(o))}
+    ordered = sorted(manifests) + sorted(o for o in unused if o not in manifests)
+    for oid in ordered:
+        try:
+            size = os.stat(cache.path(oid)).st_size
+        except FileNotFoundError:
+            continue
+        if not opts.dry_run:
+            cache.delete(oid)
+            faultpoint("gc.after_local_delete")
+        result.local.append((oid, size))
+    return manifests
+
+
+def _gc_remote(repo: Repo, remote: Remote, used: set[Oid], manifests: set[Oid], *,
+               opts: GcOptions, result: GcResult) -> None:
+    result.remote_name = remote.name
+    grace = 0.0 if opts.now else parse_duration(str(repo.config.get("gc.grace")))
+    cutoff = time.time() - grace
+    doomed = []
+    for entry in remote.list_entries():
+        if entry.oid in used:
+            continue
+        if entry.mtime > cutoff:
+            result.kept_young += 1
+            continue
+        doomed.append(entry)
+    doomed.sort(key=lambda e: (e.oid not in manifests, e.oid))
+    if not opts.dry_run:
+        # Forget first: a stale "known on the remote" would make push skip the object.
+        index = remote_index(repo)
+        try:
+            index.forget(remote.identity, [e.oid for e in doomed])
+        finally:
+            index.close()
+    for entry in doomed:
+        if not opts.dry_run:
+            remote.delete(entry.oid)
+            faultpoint("gc.after_remote_delete")
+        result.remote.append((entry.oid, entry.size))
+    if not opts.dry_run:
+        result.uploads_aborted = remote.clean_stale(0.0 if opts.now else STALE_UPLOAD_AGE)

@@ -91,6 +91,8 @@ def _framework_input(name: str, args: list[str], stdin: bytes) -> tuple[list[str
     if name == "post-checkout" and not args and "PRE_COMMIT_CHECKOUT_TYPE" in env:
         args = [env.get("PRE_COMMIT_FROM_REF", ""), env.get("PRE_COMMIT_TO_REF", ""),
                 env["PRE_COMMIT_CHECKOUT_TYPE"]]
+    elif name == "post-rewrite" and not args and "PRE_COMMIT_REWRITE_COMMAND" in env:
+        args = [env["PRE_COMMIT_REWRITE_COMMAND"]]
     elif name == "pre-push" and not stdin.strip() and env.get("PRE_COMMIT_TO_REF"):
         remote_sha = env.get("PRE_COMMIT_FROM_REF") or "0" * 40
         line = (f"{env.get('PRE_COMMIT_LOCAL_BRANCH', 'HEAD')} {env['PRE_COMMIT_TO_REF']} "

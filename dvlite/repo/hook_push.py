@@ -64,10 +64,10 @@ def pre_push(repo: Repo, args: list[str], stdin: bytes) -> HookOutcome:
     remote = args[0] if args else "origin"
     try:
         commits = commits_to_push(repo.scm, remote, parse_updates(stdin))
-        pointers = _pointer_count(repo, commits)
+        tracked = _tracks_data(repo, commits)
     except DvliteError as exc:
         return _blocked(outcome, f"cannot list the data being pushed: {exc.msg}")
-    if not pointers:
+    if not tracked:
         return outcome
     try:
         repo.config.remote(None)
@@ -94,9 +94,11 @@ def _blocked(outcome: HookOutcome, msg: str) -> HookOutcome:
     return outcome
 
 
-def _pointer_count(repo: Repo, commits: list[str]) -> int:
+def _tracks_data(repo: Repo, commits: list[str]) -> bool:
+    """Whether any of `commits` has a pointer file or a dvlite.lock (pipeline outputs)."""
     assert repo.scm is not None
-    return sum(len(repo.scm.files_at(c)) for c in commits)
+    scm = repo.scm
+    return any(scm.files_at(c, names=("dvlite.lock",)) for c in commits)
 
 
 def _upload(repo: Repo, commits: list[str]) -> tuple[list[str], int]:

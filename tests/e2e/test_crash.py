@@ -1,0 +1,151 @@
+"""kill -9 at every named crash point of `add` and `checkout` (RELIABILITY F1, F3): the
+repository stays consistent, user bytes are intact, and running the command again
+finishes the job."""
+
+from __future__ import annotations
+
+import shutil
+import signal
+from pathlib import Path
+
+import pytest
+
+from tests.func.util import user_snapshot
+from tests.helpers import check_repo, gen, git, read_pointer, run, run_proc
+
+pytestmark = [pytest.mark.e2e, pytest.mark.crash]
+
+ADD_POINTS = ["odb.after_temp_write", "odb.before_rename", "add.before_manifest",
+              "add.after_cache", "add.after_pointer", "add.before_stage"]
+CHECKOUT_POINTS = ["checkout.before_writes", "checkout.before_rename", "checkout.after_rename"]
+V1 = {"data": {"a.txt": "alpha " * 100, "sub": {"b.bin": bytes(range(256)) * 8}},
+      "model.bin": b"weights-v1" * 1000}
+
+
+def check_after_crash(repo: Path) -> None:
+    """`check_repo`, allowing the temp files a killed writer leaves in the cache's tmp/
+    (gc removes them): nowhere else, and never at an object's final name."""
+    tmp = repo / ".dvlite" / "cache" / "tmp"
+    if tmp.exists():
+        for leftover in tmp.iterdir():
+            assert leftover.is_file() and leftover.suffix == ".tmp", leftover
+            leftover.unlink()
+    check_repo(repo)
+
+
+def kill_at(repo: Path, point: str, *args: str) -> None:
+    r = run_proc(*args, cwd=repo, env={"DVLITE_FAULTPOINT": point})
+    assert r.returncode == -signal.SIGKILL, (point, r.returncode, r.stderr)
+
+
+def workspace(repo: Path) -> dict[str, bytes | str]:
+    snap = user_snapshot(repo)
+    return {k: v for k, v in snap.items() if k.startswith(("data/", "model.bin"))
+            and not k.endswith(".dvl") and ".dvlite-tmp-" not in k}
+
+
+@pytest.mark.parametrize("point", ADD_POINTS)
+def test_add_killed_then_rerun(repo: Path, tmp_path: Path, point: str) -> None:
+    gen(repo, V1)
+    reference = tmp_path / "reference"
+    shutil.copytree(repo, reference, symlinks=True)
+    assert run("add", "data", "model.bin", cwd=reference).exit_code == 0
+    before = workspace(repo)
+
+    kill_at(repo, point, "add", "data", "model.bin")
+    assert workspace(repo) == before  # user bytes untouched
+    for pf in repo.glob("*.dvl"):  # a pointer only ever names objects that are cached
+        read_pointer(pf)
+    check_after_crash(repo)
+
+    r = run_proc("add", "data", "model.bin", cwd=repo)
+    assert r.returncode == 0, r.stderr
+    assert workspace(repo) == before
+    for name in ("data.dvl", "model.bin.dvl", ".gitignore"):
+        assert (repo / name).read_bytes() == (reference / name).read_bytes(), name
+    staged = git(repo, "diff", "--cached", "--name-only").split()
+    assert staged == [".gitignore", "data.dvl", "model.bin.dvl"]
+    assert run("status", "--exit-code").exit_code == 0
+    check_after_crash(repo)
+
+
+@pytest.mark.parametrize("point", ["odb.after_temp_write", "add.after_cache", "add.after_pointer"])
+def test_readd_after_edit_killed(repo: Path, point: str) -> None:
+    gen(repo, V1)
+    assert run("add", "data", "model.bin").exit_code == 0
+    git(repo, "commit", "-qm", "v1")
+    old = {p: (repo / p).read_bytes() for p in ("data.dvl", "model.bin.dvl")}
+    (repo / "model.bin").write_bytes(b"weights-v2" * 1000)
+    (repo / "data" / "a.txt").write_text("edited")
+    before = workspace(repo)
+    kill_at(repo, point, "add", "model.bin", "data")
+    assert workspace(repo) == before
+    check_after_crash(repo)
+    # the old pointer still names cached objects, so a checkout could go back to it
+    for name, data in old.items():
+        if (repo / name).read_bytes() == data:
+            assert read_pointer(repo / name)
+    assert run_proc("add", "model.bin", "data", cwd=repo).returncode == 0
+    assert run("status", "--exit-code").exit_code == 0
+    assert workspace(repo) == before
+    check_after_crash(repo)
+
+
+@pytest.fixture
+def two_versions(repo: Path) -> tuple[Path, dict[str, bytes], dict[str, bytes | str]]:
+    """Pointers at v1 in the workspace files' place of v2: a checkout has work to do."""
+    gen(repo, V1)
+    assert run("add", "data", "model.bin").exit_code == 0
+    v1_files = workspace(repo)
+    v1_pointers = {p: (repo / p).read_bytes() for p in ("data.dvl", "model.bin.dvl")}
+    (repo / "model.bin").write_bytes(b"weights-v2" * 1000)
+    (repo / "data" / "a.txt").write_text("v2")
+    (repo / "data" / "sub" / "new.txt").write_text("only in v2")
+    (repo / "data" / "sub" / "b.bin").unlink()
+    assert run("add", "data", "model.bin").exit_code == 0
+    for name, data in v1_pointers.items():
+        (repo / name).write_bytes(data)
+    return repo, v1_pointers, v1_files
+
+
+@pytest.mark.parametrize("point", CHECKOUT_POINTS)
+def test_checkout_killed_then_rerun(
+    two_versions: tuple[Path, dict[str, bytes], dict[str, bytes | str]], point: str
+) -> None:
+    repo, _, v1_files = two_versions
+    v2_files = workspace(repo)
+    kill_at(repo, point, "checkout")
+    # every workspace file is whole: the v1 or the v2 version, never a part
+    now = workspace(repo)
+    for path, data in now.items():
+        assert data in (v1_files.get(path), v2_files.get(path)), path
+    check_after_crash_allowing_workspace_temps(repo)
+    r = run_proc("checkout", cwd=repo)
+    assert r.returncode == 0, r.stderr
+    assert workspace(repo) == v1_files
+    assert run("status", "--exit-code").exit_code == 0
+    check_after_crash(repo)
+
+
+def check_after_crash_allowing_workspace_temps(repo: Path) -> None:
+    """After a kill mid-checkout, only hidden temp files beside the targets may be left."""
+    for stray in repo.rglob("*.dvlite-tmp-*"):
+        assert stray.name.startswith("."), stray
+        assert ".dvlite" not in stray.relative_to(repo).parts
+
+
+@pytest.mark.parametrize("point", ["checkout.before_writes", "checkout.before_rename"])
+def test_forced_checkout_killed_keeps_the_user_edit(repo: Path, point: str) -> None:
+    gen(repo, V1)
+    assert run("add", "model.bin").exit_code == 0
+    (repo / "model.bin").write_bytes(b"my precious edit")
+    kill_at(repo, point, "checkout", "--force")
+    # the edit was saved into the cache before anything was replaced
+    from dvlite.core.oid import hash_bytes
+    from tests.helpers import object_path
+
+    saved = object_path(repo, hash_bytes("xxh128", b"my precious edit"))
+    assert saved.read_bytes() == b"my precious edit"
+    assert run_proc("checkout", "--force", cwd=repo).returncode == 0
+    assert (repo / "model.bin").read_bytes() == V1["model.bin"]
+    check_after_crash(repo)

@@ -349,3 +349,26 @@ def _gc_report(result: Any, dry_run: bool, use_remote: bool) -> None:
             f"'{result.remote_name}'; kept {result.kept_young} younger than gc.grace")
     if result.uploads_aborted:
         out(f"aborted {result.uploads_aborted} stale multipart uploads")
+
+
+# -- get ----------------------------------------------------------------------------------
+
+
+@app.command("get")
+def get_cmd(
+    repo: str = typer.Argument(..., help="A git repository: local path, '.', or URL."),
+    path: str = typer.Argument(..., help="Tracked file or folder (or a file inside one)."),
+    rev: str | None = typer.Option(None, "--rev", help="Git revision (default HEAD)."),
+    output: str | None = typer.Option(None, "-o", "--out", help="Where to write it."),
+    as_json: bool = JSON,
+) -> None:
+    """Export tracked data from a git repository (no dvlite repository needed here)."""
+    from dvlite.repo.get import get as do_get
+
+    result = do_get(repo, path, rev, Path(output) if output else None, cwd=Path.cwd(),
+                    progress=progress())
+    if as_json:
+        emit_json({"path": str(result.dest), "files": result.files, "bytes": result.nbytes,
+                   **result.transfer.to_dict()})
+    else:
+        out(f"wrote {result.dest} ({result.files} files, {human_size(result.nbytes)})")

@@ -1,0 +1,198 @@
+"""`dvlite get REPO PATH`: export tracked data from any git repository, no dvlite repo needed.
+
+Pointers and the remote config are read straight from git at the revision (a local
+repository in place, a URL through a bare clone into a temp folder). Objects come from
+that repository's cache when it is local, else from its default remote; either way they
+are hashed before use. The result appears at OUT only whole (built beside it, renamed).
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import shutil
+import subprocess
+import tempfile
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from dvlite.config import Config
+from dvlite.core.manifest import Manifest
+from dvlite.core.oid import Oid
+from dvlite.core.pointer import POINTER_SUFFIX, Pointer
+from dvlite.errors import FormatError, ScmError, UsageError, storage_error
+from dvlite.scm import Git, find_git_root
+from dvlite.storage.odb import LocalStore
+from dvlite.storage.progress import NULL_PROGRESS, Progress
+from dvlite.storage.remote import Remote, open_remote
+from dvlite.storage.transfer import Item, TransferResult, transfer_many
+
+CONFIG_PATH = ".dvlite/config"
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    git: Git
+    root: Path | None  # the working tree of a local repository (None for a clone)
+
+
+@dataclass
+class GetResult:
+    dest: Path
+    files: int
+    nbytes: int
+    transfer: TransferResult
+
+
+@contextmanager
+def open_source(repo: str, cwd: Path) -> Iterator[Source]:
+    local = Path(cwd, repo)
+    if "://" not in repo and local.exists():
+        root = find_git_root(Path(os.path.realpath(local)))
+        if root is None:
+            raise ScmError(f"'{repo}' is not inside a git repository")
+        yield Source(Git(root), root)
+        return
+    tmp = Path(tempfile.mkdtemp(prefix="dvlite-get-"))
+    try:
+        proc = subprocess.run(["git", "clone", "--bare", "--quiet", "--", repo,
+                               str(tmp / "repo.git")], capture_output=True, check=False)
+        if proc.returncode != 0:
+            msg = proc.stderr.decode(errors="replace").strip().splitlines()
+            raise ScmError(f"cannot clone '{repo}': {msg[-1] if msg else proc.returncode}")
+        yield Source(Git(tmp / "repo.git"), None)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _config(src: Source, rev: str) -> Config:
+    blobs = src.git.files_at(rev, suffixes=(), names=(CONFIG_PATH,))
+    tmp = Path(tempfile.mkdtemp(prefix="dvlite-get-config-"))
+    try:
+        shared = tmp / "config"
+        shared.write_bytes(blobs.get(CONFIG_PATH, b""))
+        local = src.root / ".dvlite" / "config.local" if src.root else tmp / "none"
+        return Config(shared, local)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _find(src: Source, rev: str, path: str) -> tuple[str, Pointer, str | None]:
+    """The output holding `path` at `rev`: (output path, pointer, path inside a folder)."""
+    want = posixpath.normpath(path.strip("/"))
+    if want.endswith(POINTER_SUFFIX):
+        want = want[: -len(POINTER_SUFFIX)]
+    for gpath, data in sorted(src.git.files_at(rev).items()):
+        try:
+            pointer = Pointer.from_bytes(data, f"{gpath} at {rev}")
+        except FormatError:
+            continue
+        rel = posixpath.normpath(posixpath.join(posixpath.dirname(gpath), pointer.path))
+        if want == rel:
+            return rel, pointer, None
+        if pointer.is_dir and want.startswith(rel + "/"):
+            return rel, pointer, want[len(rel) + 1:]
+    raise UsageError(f"'{path}' is not tracked by dvlite at {rev}")
+
+
+class _Objects:
+    """Verified objects into a staging store: from the source's cache, else its remote."""
+
+    def __init__(self, src: Source, config: Config, staging: LocalStore) -> None:
+        self.staging = staging
+        self.local = LocalStore(src.root / ".dvlite" / "cache", config.algo) if src.root \
+            else None
+        self.config = config
+        self.base = src.root or Path.cwd()
+        self._remote: Remote | None = None
+
+    @property
+    def remote(self) -> Remote:
+        if self._remote is None:
+            self._remote = open_remote(self.config.remote(None), self.base, self.config.algo)
+        return self._remote
+
+    def fetch(self, item: Item) -> int:
+        if self.local is not None and self.local.exists(item.oid):
+            fd = os.open(self.local.path(item.oid), os.O_RDONLY)
+            try:
+                return self.staging.add_fd(fd, expected=item.oid)[1]
+            finally:
+                os.close(fd)
+        return self.remote.download(item.oid, self.staging, item.size)
+
+    def manifest(self, oid: Oid) -> Manifest:
+        item = Item(oid, None, f"manifest {oid}")
+        self.fetch(item)
+        return Manifest.from_bytes(self.staging.read_bytes(oid), f"manifest {oid}")
+
+
+def get(repo: str, path: str, rev: str | None = None, out: Path | None = None,
+        *, cwd: Path | None = None, progress: Progress = NULL_PROGRESS) -> GetResult:
+    cwd = cwd or Path.cwd()
+    dest = Path(os.path.abspath(cwd / out)) if out else cwd / posixpath.basename(
+        path.rstrip("/"))
+    if os.path.lexists(dest):
+        raise UsageError(f"'{dest}' already exists", hint="choose another path with -o")
+    with open_source(repo, cwd) as src:
+        revision = src.git.resolve(rev or "HEAD")
+        _, pointer, sub = _find(src, revision, path)
+        config = _config(src, revision)
+        staging = LocalStore(dest.parent / f".dvlite-get-{uuid.uuid4().hex[:12]}", config.algo)
+        try:
+            objects = _Objects(src, config, staging)
+            return _export(objects, pointer, sub, dest, progress)
+        finally:
+            shutil.rmtree(staging.root, ignore_errors=True)
+
+
+def _export(objects: _Objects, pointer: Pointer, sub: str | None, dest: Path,
+            progress: Progress) -> GetResult:
+    files: dict[str, Item] = {}
+    execs: set[str] = set()
+    if not pointer.is_dir:
+        files[""] = Item(pointer.oid, pointer.size, pointer.path)
+    else:
+        for e in objects.manifest(pointer.oid):
+            if sub is None or e.relpath == sub or e.relpath.startswith(sub + "/"):
+                rel = "" if e.relpath == sub else e.relpath[len(sub) + 1:] if sub else \
+                    e.relpath
+                files[rel] = Item(e.oid, e.size, e.relpath)
+                if e.isexec:
+                    execs.add(rel)
+        if not files:
+            raise UsageError(f"'{sub}' is not in the tracked folder")
+    result = TransferResult()
+    unique = list({it.oid: it for it in files.values()}.values())
+    progress.begin("Getting", len(unique), sum(it.size or 0 for it in unique))
+    transfer_many(unique, objects.fetch, 8, result, progress, point="get")
+    progress.end()
+    if not result.ok:
+        from dvlite.repo.sync import raise_failures
+
+        name = objects.remote.name if objects._remote is not None else "source"
+        raise_failures(result, name, "fetched from")
+    _materialize(objects.staging, files, execs, dest)
+    return GetResult(dest, len(files), sum(it.size or 0 for it in files.values()), result)
+
+
+def _materialize(staging: LocalStore, files: dict[str, Item], execs: set[str],
+                 dest: Path) -> None:
+    """Copy objects out under a temp name beside `dest`, then rename it into place."""
+    tmp = dest.with_name(f".{dest.name}.dvlite-get-{uuid.uuid4().hex[:8]}")
+    try:
+        for rel, item in files.items():
+            target = tmp / rel if rel else tmp
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(staging.path(item.oid), target)
+            os.chmod(target, 0o755 if rel in execs else 0o644)
+        os.replace(tmp, dest)
+    except OSError as exc:
+        if tmp.is_dir():
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            tmp.unlink(missing_ok=True)
+        raise storage_error(exc, f"writing {dest}") from exc

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from dvlite.errors import DvliteError, ScmError
-from dvlite.repo.hook_run import HookOutcome, is_zero
+from dvlite.repo.hook_types import HookOutcome, is_zero
 from dvlite.repo.repo import Repo
 from dvlite.scm import Git
 

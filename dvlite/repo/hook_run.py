@@ -16,40 +16,12 @@ the end.
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from dvlite.errors import DvliteError
-from dvlite.repo.compare import missing_objects, output_state
-from dvlite.repo.outputs import Output, all_outputs, outputs_at
+from dvlite.repo.hook_checkout import in_rebase, update_workspace
+from dvlite.repo.hook_types import HookOutcome
 from dvlite.repo.repo import Repo
-
-ZERO_SHA = "0" * 40
-
-
-@dataclass
-class HookOutcome:
-    """Exit code for git, and lines for stderr (`warnings` get a `warning: ` prefix)."""
-
-    code: int = 0
-    messages: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-
-
-def is_zero(sha: str) -> bool:
-    return not sha.strip("0")
-
-
-def in_rebase(repo: Repo) -> bool:
-    if repo.scm is None:
-        return False
-    for name in ("rebase-merge", "rebase-apply"):
-        raw = repo.scm.run("rev-parse", "--git-path", name).decode().strip()
-        if (repo.scm.root / raw).exists():
-            return True
-    return False
 
 
 def run_hook(repo: Repo, name: str, args: list[str], stdin: bytes = b"") -> HookOutcome:
@@ -88,93 +60,6 @@ def _post_rewrite(repo: Repo, args: list[str], stdin: bytes) -> HookOutcome:
     if not args or args[0] != "rebase":
         return HookOutcome()
     return update_workspace(repo, "ORIG_HEAD")
-
-
-def update_workspace(repo: Repo, previous: str | None) -> HookOutcome:
-    """Fetch (if configured) and check out the current pointers; warnings, never errors."""
-    outcome = HookOutcome()
-    if repo.config.get("hooks.fetch") and _has_remote(repo):
-        try:
-            outcome.warnings.extend(_fetch(repo))
-        except DvliteError as exc:
-            outcome.warnings.append(f"dvlite could not fetch data: {exc.msg}")
-    try:
-        _drop_untracked_outputs(repo, previous, outcome)
-    except DvliteError as exc:
-        outcome.warnings.append(f"dvlite: {exc.msg}")
-    from dvlite.repo.checkout import checkout
-
-    try:
-        result = checkout(repo, [])
-    except DvliteError as exc:
-        outcome.warnings.append(f"dvlite could not update the data: {exc.msg}")
-        if exc.hint:
-            outcome.warnings.append(f"then run: {exc.hint}")
-        return outcome
-    if result.written or result.deleted:
-        outcome.messages.append(
-            f"dvlite: checked out {result.written} files, removed {result.deleted}")
-    return outcome
-
-
-def _has_remote(repo: Repo) -> bool:
-    try:
-        return bool(repo.config.get("core.remote")) and bool(repo.config.remotes())
-    except DvliteError:
-        return False
-
-
-def _fetch(repo: Repo) -> list[str]:
-    """Fetch what the current pointers need; failures come back as warnings."""
-    from dvlite.repo.sync import fetch
-    from dvlite.repo.sync_plan import Scope
-
-    result = fetch(repo, Scope())
-    return [f"not fetched: {f.item.path}: {f.error.msg}" for f in result.failed[:5]] + (
-        [f"... and {len(result.failed) - 5} more"] if len(result.failed) > 5 else [])
-
-
-def _drop_untracked_outputs(repo: Repo, previous: str | None, outcome: HookOutcome) -> None:
-    """Remove the data of outputs the previous commit tracked and the new one does not,
-    like git removes files, but only when that data is exactly the old version and is
-    safe in the cache (anything else is kept and reported)."""
-    if repo.scm is None or not previous or is_zero(previous):
-        return
-    try:
-        old = outputs_at(repo, previous)
-    except DvliteError:
-        return  # e.g. ORIG_HEAD absent: nothing to compare with
-    current = {o.rel for o in all_outputs(repo)}
-    stale = [o for o in old if o.rel not in current and os.path.lexists(o.path)]
-    if not stale:
-        return
-    in_git = set(repo.scm.tracked([o.path for o in stale]))
-    for out in stale:
-        if repo.rel(out.path) in in_git or _owned_by_git(repo, out, in_git):
-            continue
-        if _is_saved(repo, out):
-            _remove(out)
-        else:
-            outcome.warnings.append(
-                f"{out.rel} is no longer tracked here and differs from its last version; "
-                "left in place")
-
-
-def _owned_by_git(repo: Repo, out: Output, in_git: set[str]) -> bool:
-    prefix = repo.rel(out.path) + "/"
-    return any(p.startswith(prefix) for p in in_git)
-
-
-def _is_saved(repo: Repo, out: Output) -> bool:
-    st = output_state(repo, out)
-    return st.exists and not st.modified and not missing_objects(repo, st)
-
-
-def _remove(out: Output) -> None:
-    if out.path.is_dir() and not out.path.is_symlink():
-        shutil.rmtree(out.path)
-    else:
-        out.path.unlink()
 
 
 def _pre_commit(repo: Repo, args: list[str], stdin: bytes) -> HookOutcome:

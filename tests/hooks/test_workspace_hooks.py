@@ -78,7 +78,8 @@ def test_from_cache_only_when_fetch_is_off(pushed: World) -> None:
     b = pushed.clone("b")
     edit(b / ".dvlite" / "config.local", "hooks.fetch", False)
     proc = sh(b, "checkout", "-q", "-b", "other")
-    assert "warning: dvlite could not update the data" in proc.stderr
+    assert "warning: dvlite: not in the cache, so not checked out: images, model.bin" \
+        in proc.stderr
     assert not (b / "model.bin").exists()
     copy_cache(pushed.a, b)  # the objects arrive by other means
     sh(b, "checkout", "-q", "HEAD~1")
@@ -94,6 +95,27 @@ def test_unreachable_remote_warns_but_never_fails(pushed: World, tmp_path: Path)
     assert proc.returncode == 0
     assert "warning: dvlite could not fetch data" in proc.stderr
     assert git(b, "rev-parse", "HEAD") == git(pushed.a, "rev-parse", "HEAD~1")
+
+
+def test_no_fetch_when_everything_is_cached(pushed: World, tmp_path: Path) -> None:
+    b = pushed.clone("b")
+    copy_cache(pushed.a, b)
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("x")
+    edit(b / ".dvlite" / "config.local", "remote.origin.url", str(blocker / "store"))
+    proc = sh(b, "checkout", "-q", "HEAD~1")
+    assert "fetch" not in proc.stderr  # the broken remote was never contacted
+    assert (b / "model.bin").read_bytes() == b"weights v1" * 100
+
+
+def test_unsaved_changes_are_kept_and_the_rest_updated(pushed: World) -> None:
+    a = pushed.a
+    (a / "images" / "a.png").chmod(0o644)
+    (a / "images" / "a.png").write_bytes(b"unsaved")
+    proc = sh(a, "checkout", "-q", "HEAD~1")
+    assert "dvlite kept your unsaved changes to images/a.png" in proc.stderr
+    assert (a / "images" / "a.png").read_bytes() == b"unsaved"
+    assert (a / "model.bin").read_bytes() == b"weights v1" * 100
 
 
 def test_file_checkout_does_not_touch_data(pushed: World) -> None:

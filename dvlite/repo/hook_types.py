@@ -1,0 +1,19 @@
+"""What a git hook hands back to the CLI: an exit code for git and lines for stderr."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class HookOutcome:
+    """Exit code for git, and lines for stderr (`warnings` get a `warning: ` prefix)."""
+
+    code: int = 0
+    messages: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def is_zero(sha: str) -> bool:
+    """git's all-zero object name: a ref that does not exist (yet, or any more)."""
+    return not sha.strip("0")

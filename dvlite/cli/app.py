@@ -13,6 +13,8 @@ from dvlite import __version__
 from dvlite.cli.ui import FLAGS
 from dvlite.errors import DvliteError
 
+INTERRUPTED = 130
+
 
 def _fail(msg: str, hint: str | None, code: int) -> int:
     typer.echo(f"error: {msg}", err=True)
@@ -34,14 +36,16 @@ class DvliteGroup(TyperGroup):
         try:
             rv = super().main(*args, **kwargs)
             code = rv if isinstance(rv, int) else 0
+            if code == INTERRUPTED:  # typer turns KeyboardInterrupt into Exit(130)
+                code = _fail("interrupted", None, INTERRUPTED)
         except typer.Abort:
-            code = _fail("interrupted", None, 130)
+            code = _fail("interrupted", None, INTERRUPTED)
         except DvliteError as exc:
             if FLAGS.verbose:
                 traceback.print_exc()
             code = _fail(exc.msg, exc.hint, exc.exit_code)
         except KeyboardInterrupt:
-            code = _fail("interrupted", None, 130)
+            code = _fail("interrupted", None, INTERRUPTED)
         except Exception as exc:
             if _is_usage_error(exc):
                 code = _fail(f"{exc.format_message()} (see --help)", None,  # type: ignore[attr-defined]

@@ -29,8 +29,13 @@ class WorkspaceHashes:
         return self._memo[path]
 
     def forget(self, paths: Iterable[str]) -> None:
+        """Drop what is known about `paths` and anything inside them or containing them
+        (a dependency may be a file inside an output folder, or a folder around it)."""
         for path in paths:
-            self._memo.pop(path, None)
+            stale = [k for k in self._memo
+                     if k == path or k.startswith(path + "/") or path.startswith(k + "/")]
+            for key in stale:
+                del self._memo[key]
 
     def remember(self, info: HashInfo) -> None:
         self._memo[info.path] = info

@@ -115,9 +115,19 @@ def loads(data: bytes, source: str) -> dict[str, LockEntry]:
             str(name), body["cmd"],
             tuple(HashInfo.from_dict(d, base, where) for d in _items(body, "deps", where)),
             tuple(HashInfo.from_dict(d, base, where) for d in _items(body, "outs", where)),
-            {posixpath.normpath(posixpath.join(base or ".", f)): v for f, v in params.items()},
+            {_param_file(base, f, where): v for f, v in params.items()},
         )
     return entries
+
+
+def _param_file(base: str, name: object, where: str) -> str:
+    if not isinstance(name, str):
+        raise FormatError(f"{where}: params file names must be strings")
+    full = posixpath.normpath(posixpath.join(base or ".", name))
+    try:
+        return check_relpath(full, "lockfile params path")
+    except FormatError as exc:
+        raise type(exc)(f"{where}: {exc.msg}") from None
 
 
 def _items(body: dict[str, Any], key: str, where: str) -> list[Any]:

@@ -332,3 +332,25 @@ def test_parallel_jobs_run_independent_stages(repo: Path) -> None:
     assert run("repro", "-j", "3").exit_code == 0
     assert ran(repo) == []
     check_repo(repo)
+
+
+def test_dep_inside_an_upstream_output_folder_sees_the_new_bytes(repo: Path) -> None:
+    setup_steps(repo, f"""\
+stages:
+  make:
+    cmd: {step("make", "feats/", "in.txt")}
+    deps: [in.txt]
+    outs: [feats]
+  use:
+    cmd: {step("use", "out.txt", "feats/a.txt")}
+    deps: [feats/a.txt]
+    outs: [out.txt]
+""", {"in.txt": "one\n"})
+    assert run("repro").exit_code == 0
+    assert ran(repo) == ["make", "use"]
+    (repo / "in.txt").write_text("two\n")
+    assert run("repro").exit_code == 0
+    assert ran(repo) == ["make", "use"]
+    assert (repo / "out.txt").read_text() == "two\nmake\nuse\n"
+    assert run("repro").exit_code == 0
+    assert ran(repo) == []

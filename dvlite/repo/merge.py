@@ -5,7 +5,9 @@ size, nfiles) and git's text merge can only conflict. dvlite merges the three fo
 manifests instead: a file changed on one side only takes that side; a file changed
 differently on both sides (or a file on one side that is a folder on the other) is a
 real conflict, reported and never resolved silently. The merged manifest is stored in
-the cache and the merged pointer written for git.
+the cache and the merged pointer written for git. A side's manifest missing from the
+cache is read from the default remote (verified, in memory); the files only one side
+had may then still be on the remote alone, and the post-merge hook fetches them.
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from dvlite.core.manifest import Manifest, ManifestEntry
+from dvlite.core.oid import Oid
 from dvlite.core.pointer import Pointer
-from dvlite.errors import DvliteError, FormatError
+from dvlite.errors import DvliteError, FormatError, MissingObjectsError
 from dvlite.repo.outputs import load_manifest
 from dvlite.repo.repo import Repo
 
@@ -104,14 +107,34 @@ def _conflict(ours: bytes, theirs: bytes, why: str, items: list[str] | None = No
     return MergeResult(conflict_text(ours, theirs, why), items or [why])
 
 
+class _Manifests:
+    """Manifests from the cache, else read (verified, kept in memory only: their files
+    may not be here) from the default remote."""
+
+    def __init__(self, repo: Repo) -> None:
+        self.repo = repo
+
+    def load(self, oid: Oid) -> Manifest:
+        try:
+            return load_manifest(self.repo, oid)
+        except MissingObjectsError:
+            if not self.repo.config.get("core.remote"):
+                raise
+        from dvlite.repo.sync_plan import repo_remote
+
+        remote = repo_remote(self.repo, None)
+        return Manifest.from_bytes(remote.read_bytes(oid), f"manifest {oid} on '{remote.name}'")
+
+
 def _merge_dirs(repo: Repo, pointers: tuple[Pointer | None, Pointer, Pointer],
                 raw: tuple[bytes, bytes]) -> MergeResult:
     base, o, t = pointers
     ours, theirs = raw
+    source = _Manifests(repo)
     try:
-        m_ours = load_manifest(repo, o.oid)
-        m_theirs = load_manifest(repo, t.oid)
-        m_base = load_manifest(repo, base.oid) if base is not None and base.is_dir else None
+        m_ours = source.load(o.oid)
+        m_theirs = source.load(t.oid)
+        m_base = source.load(base.oid) if base is not None and base.is_dir else None
     except DvliteError as exc:
         return _conflict(ours, theirs, f"cannot merge '{o.path}' file by file: {exc.msg}"
                          " (run `dvlite fetch --all-commits`, then merge again)")

@@ -50,6 +50,23 @@ def test_different_files_in_one_folder_merge_cleanly(world: World) -> None:
     check_repo(a)
 
 
+def test_merge_with_a_branch_whose_data_is_only_on_the_remote(world: World) -> None:
+    a = world.a
+    change(a, {"a.png": "A0", "b.png": "B0"}, "images", "base")
+    sh(a, "push", "-q", "origin", "main")
+    b = world.clone("b")
+    assert run("pull", cwd=b).exit_code == 0
+    sh(a, "checkout", "-q", "-b", "theirs")
+    change(a, {"b.png": "B-theirs", "c.png": "C"}, "images", "theirs")
+    sh(a, "push", "-q", "origin", "theirs")  # uploads theirs' manifest and files
+    change(b, {"a.png": "A-ours"}, "images", "ours")
+    proc = sh(b, "pull", "--no-rebase", "--no-edit", "origin", "theirs")
+    assert "dvlite: checked out" in proc.stderr
+    assert files(b / "images") == {"a.png": "A-ours", "b.png": "B-theirs", "c.png": "C"}
+    assert run("status", "--exit-code", cwd=b).exit_code == 0
+    check_repo(b)
+
+
 def test_deletion_on_one_side_merges(world: World) -> None:
     a = world.a
     change(a, {"a.png": "A0", "b.png": "B0"}, "images", "base")

@@ -16,6 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from dvlite._fault import faultpoint
 from dvlite.config import RemoteConfig
 from dvlite.core.oid import ALGORITHMS, Oid
 from dvlite.errors import ConfigError, DvliteError, FormatError, IntegrityError
@@ -232,6 +233,7 @@ class FsspecRemote:
                 self.fs.get_file(key, str(tmp), max_concurrency=1)
             except Exception as exc:
                 raise self._fail(exc, "downloading", key, oid) from exc
+            faultpoint("s3.after_get")
             fd = os.open(tmp, os.O_RDONLY)
             try:
                 actual, got = hash_fd(fd, oid.algo)

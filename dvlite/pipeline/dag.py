@@ -3,16 +3,44 @@ checks (one writer per output, no nesting, no cycles), order, and rendering."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import bisect
+import heapq
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from dvlite.errors import CyclicGraphError, PipelineError
-from dvlite.pipeline.schema import Stage
+from dvlite.pipeline.schema import Out, Stage
+
+T = TypeVar("T")
 
 
 def overlaps(a: str, b: str) -> bool:
     """True when one repository-relative path is the other or lies inside it."""
     return a == b or a.startswith(b + "/") or b.startswith(a + "/")
+
+
+class PathIndex(Generic[T]):
+    """Repository-relative paths, answering "which of them overlap this path?" without a
+    scan: ancestors by their prefixes, descendants by bisection of the sorted list."""
+
+    def __init__(self, items: Iterable[tuple[str, T]]) -> None:
+        self._by_path: dict[str, list[T]] = {}
+        for path, value in items:
+            self._by_path.setdefault(path, []).append(value)
+        self._sorted = sorted(self._by_path)
+
+    def overlapping(self, path: str) -> list[T]:
+        found = list(self._by_path.get(path, ()))
+        parts = path.split("/")
+        for i in range(1, len(parts)):
+            found.extend(self._by_path.get("/".join(parts[:i]), ()))
+        prefix = path + "/"
+        i = bisect.bisect_left(self._sorted, prefix)
+        while i < len(self._sorted) and self._sorted[i].startswith(prefix):
+            found.extend(self._by_path[self._sorted[i]])
+            i += 1
+        return found
 
 
 @dataclass(frozen=True)
@@ -21,19 +49,26 @@ class Graph:
     upstream: dict[str, tuple[str, ...]]  # stage -> the stages whose outputs it reads
 
     def order(self, names: Iterable[str] | None = None) -> list[str]:
-        """Topological order (definition order among equals) of `names` and their upstream."""
+        """Topological order of `names` and their upstream (all stages by default);
+        among stages ready at the same time, definition order."""
         wanted = self.with_upstream(names) if names is not None else set(self.stages)
-        done: set[str] = set()
+        rank = {n: i for i, n in enumerate(self.stages)}
+        waiting = {n: len(self.upstream[n]) for n in wanted}
+        down = self.downstream()
+        ready = [rank[n] for n, count in waiting.items() if count == 0]
+        heapq.heapify(ready)
+        names_by_rank = list(self.stages)
         result: list[str] = []
-        pending = [n for n in self.stages if n in wanted]
-        while pending:
-            ready = [n for n in pending if all(u in done for u in self.upstream[n])]
-            if not ready:  # cannot happen after check_graph; guard against a loop forever
-                raise CyclicGraphError(f"cycle among stages {', '.join(pending)}")
-            for n in ready:
-                done.add(n)
-                result.append(n)
-            pending = [n for n in pending if n not in done]
+        while ready:
+            name = names_by_rank[heapq.heappop(ready)]
+            result.append(name)
+            for d in down[name]:
+                if d in waiting:
+                    waiting[d] -= 1
+                    if waiting[d] == 0:
+                        heapq.heappush(ready, rank[d])
+        if len(result) != len(wanted):  # cannot happen after build_graph's cycle check
+            raise CyclicGraphError("the stages form a cycle")
         return result
 
     def with_upstream(self, names: Iterable[str]) -> set[str]:
@@ -58,40 +93,44 @@ class Graph:
         return down
 
 
+def output_index(stages: Iterable[Stage]) -> PathIndex[tuple[Stage, Out]]:
+    return PathIndex((o.path, (s, o)) for s in stages for o in s.outs)
+
+
 def build_graph(stages: list[Stage]) -> Graph:
     """Check the structure (raising errors that name file and line) and link the stages."""
     by_name = {s.name: s for s in stages}
-    _check_outputs(stages)
+    index = output_index(stages)
+    _check_outputs(stages, index)
     upstream: dict[str, tuple[str, ...]] = {}
     for stage in stages:
-        ups = {
-            other.name for other in stages for out in other.outs for dep in stage.deps
-            if overlaps(dep.path, out.path)
-        }
+        ups = {other.name for dep in stage.deps for other, _ in index.overlapping(dep.path)}
         upstream[stage.name] = tuple(sorted(ups))
     graph = Graph(by_name, upstream)
     _check_cycles(graph)
     return graph
 
 
-def _check_outputs(stages: list[Stage]) -> None:
-    owners: list[tuple[str, Stage, int]] = []
+def _check_outputs(stages: list[Stage], index: PathIndex[tuple[Stage, Out]]) -> None:
     for stage in stages:
         for out in stage.outs:
-            for path, other, line in owners:
-                if path == out.path:
-                    who = ("it" if other is stage
-                           else f"stage '{other.name}' ({other.dvfile}:{line})")
+            for other, theirs in index.overlapping(out.path):
+                if theirs is out:
+                    continue
+                if theirs.path == out.path:
+                    first, second = sorted([(stage, out), (other, theirs)],
+                                           key=lambda so: (so[0].dvfile, so[1].line))
+                    who = ("it" if first[0] is second[0]
+                           else f"stage '{first[0].name}' ({first[0].dvfile}:{first[1].line})")
                     raise PipelineError(
-                        f"{stage.dvfile}:{out.line}: stage '{stage.name}': output '{out.path}' "
-                        f"is also written by {who}")
-                if overlaps(path, out.path):
-                    inner, outer = (out.path, path) if len(out.path) > len(path) else (path,
-                                                                                      out.path)
-                    raise PipelineError(
-                        f"{stage.dvfile}:{out.line}: stage '{stage.name}': output '{inner}' "
-                        f"is inside output '{outer}' of stage '{other.name}'")
-            owners.append((out.path, stage, out.line))
+                        f"{second[0].dvfile}:{second[1].line}: stage '{second[0].name}': "
+                        f"output '{out.path}' is also written by {who}")
+                inner, outer = ((stage, out), (other, theirs)) if len(out.path) > len(
+                    theirs.path) else ((other, theirs), (stage, out))
+                raise PipelineError(
+                    f"{inner[0].dvfile}:{inner[1].line}: stage '{inner[0].name}': output "
+                    f"'{inner[1].path}' is inside output '{outer[1].path}' of stage "
+                    f"'{outer[0].name}'")
         for dep in stage.deps:
             for out in stage.outs:
                 if overlaps(dep.path, out.path):
@@ -101,25 +140,31 @@ def _check_outputs(stages: list[Stage]) -> None:
 
 
 def _check_cycles(graph: Graph) -> None:
+    """Depth-first search without recursion (a chain of thousands of stages is fine);
+    the first cycle found is reported in the direction data flows."""
     state: dict[str, int] = {}  # 1 = on the current path, 2 = finished
-
-    def visit(name: str, path: list[str]) -> None:
-        state[name] = 1
-        path.append(name)
-        for up in graph.upstream[name]:
-            if state.get(up) == 1:
+    for root in graph.stages:
+        if root in state:
+            continue
+        path: list[str] = []
+        stack: list[tuple[str, Iterator[str]]] = [(root, iter(graph.upstream[root]))]
+        state[root] = 1
+        path.append(root)
+        while stack:
+            name, ups = stack[-1]
+            up = next(ups, None)
+            if up is None:
+                stack.pop()
+                path.pop()
+                state[name] = 2
+            elif state.get(up) == 1:
                 cycle = [*path[path.index(up):], up]
-                stage = graph.stages[name]
-                raise CyclicGraphError(
-                    f"{stage.where}: stages form a cycle: {' -> '.join(reversed(cycle))}")
-            if state.get(up) is None:
-                visit(up, path)
-        path.pop()
-        state[name] = 2
-
-    for name in graph.stages:
-        if name not in state:
-            visit(name, [])
+                raise CyclicGraphError(f"{graph.stages[name].where}: stages form a cycle: "
+                                       f"{' -> '.join(reversed(cycle))}")
+            elif up not in state:
+                state[up] = 1
+                path.append(up)
+                stack.append((up, iter(graph.upstream[up])))
 
 
 def render(graph: Graph, fmt: str = "text") -> str:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from dvlite.core.paths import is_within
 from dvlite.errors import FormatError, PipelineError, UsageError, storage_error
-from dvlite.pipeline.dag import Graph, build_graph, overlaps
+from dvlite.pipeline.dag import Graph, build_graph, output_index
 from dvlite.pipeline.schema import PIPELINE_FILE, Stage, parse_pipeline
 from dvlite.repo.outputs import all_outputs
 from dvlite.repo.repo import Repo
@@ -69,27 +69,24 @@ def load_pipeline(repo: Repo, check_workspace: bool = True) -> Pipeline:
 
 
 def check_against_workspace(repo: Repo, stages: list[Stage]) -> None:
-    outs = [(o.path, s) for s in stages for o in s.outs]
+    index = output_index(stages)
     for stage in stages:
         for dep in stage.deps:
-            produced = any(overlaps(dep.path, path) for path, _ in outs)
-            if not produced and not os.path.lexists(repo.root / dep.path):
+            if not index.overlapping(dep.path) and not os.path.lexists(repo.root / dep.path):
                 raise PipelineError(
                     f"{stage.dvfile}:{dep.line}: stage '{stage.name}': dependency "
                     f"'{dep.path}' does not exist and no stage produces it")
         if stage.wdir and not (repo.root / stage.wdir).is_dir():
             raise PipelineError(f"{stage.where}: stage '{stage.name}': wdir '{stage.wdir}' "
                                 "is not a folder")
-    if not outs:
+    if not any(s.outs for s in stages):
         return
     for tracked in all_outputs(repo):
-        for stage in stages:
-            for out in stage.outs:
-                if overlaps(tracked.rel, out.path):
-                    raise PipelineError(
-                        f"{stage.dvfile}:{out.line}: stage '{stage.name}': output "
-                        f"'{out.path}' is also tracked by '{repo.rel(tracked.pointer_file)}'",
-                        hint=f"dvlite remove {tracked.rel}, then let the stage produce it")
+        for stage, out in index.overlapping(tracked.rel):
+            raise PipelineError(
+                f"{stage.dvfile}:{out.line}: stage '{stage.name}': output "
+                f"'{out.path}' is also tracked by '{repo.rel(tracked.pointer_file)}'",
+                hint=f"dvlite remove {tracked.rel}, then let the stage produce it")
 
 
 def load_at(repo: Repo, rev: str) -> Pipeline:

@@ -70,11 +70,13 @@ def hook(
 
     try:
         outcome = run_hook(repo, name, args, stdin)
-    except DvliteError as exc:
-        if name.startswith("post-"):  # never fail the git command that already happened
-            warn(f"dvlite {name} hook: {exc.msg}")
-            return
-        raise
+    except Exception as exc:
+        if not name.startswith("post-"):
+            raise
+        # git has already moved (and post-checkout's status would become git's): warn only
+        msg = exc.msg if isinstance(exc, DvliteError) else f"unexpected {type(exc).__name__}: {exc}"
+        warn(f"dvlite {name} hook: {msg}")
+        return
     finally:
         repo.close()
     for line in outcome.warnings:

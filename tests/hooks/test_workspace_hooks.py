@@ -191,3 +191,26 @@ def test_output_dropped_by_the_new_commit_is_removed(world: World) -> None:
     proc = sh(a, "checkout", "-q", "HEAD~1")
     assert "extra.bin is no longer tracked here" in proc.stderr
     assert (a / "extra.bin").read_bytes() == b"unsaved work"
+
+
+def test_malformed_pointer_warns_and_git_checkout_succeeds(pushed: World) -> None:
+    a = pushed.a
+    (a / "bad.dvl").write_text("path: ../../etc/passwd\ntype: file\n")
+    sh(a, "add", "bad.dvl")
+    sh(a, "-c", "core.hooksPath=/dev/null", "commit", "-q", "-m", "bad pointer")
+    proc = sh(a, "checkout", "-q", "-b", "x")
+    assert proc.returncode == 0
+    assert "warning: dvlite" in proc.stderr
+    assert "bad.dvl" in proc.stderr
+
+
+def test_chained_post_checkout_status_is_kept(pushed: World) -> None:
+    a = pushed.a
+    hooks = a / ".git" / "hooks"
+    chained = hooks / "post-checkout.dvlite-chained"
+    chained.write_text("#!/bin/sh\necho 'user hook' >&2\nexit 5\n")
+    chained.chmod(0o755)
+    proc = sh(a, "checkout", "-q", "HEAD~1", check=False)
+    assert proc.returncode != 0  # as before dvlite was installed (git reports 1)
+    assert "user hook" in proc.stderr
+    assert (a / "model.bin").read_bytes() == b"weights v1" * 100  # dvlite still ran

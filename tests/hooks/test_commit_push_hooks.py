@@ -157,3 +157,29 @@ def test_commits_to_push_excludes_what_the_remote_has(world: World) -> None:
         git(a, "rev-list", f"{base}..{head}").split()
     unknown = RefUpdate("refs/heads/x", head, "refs/heads/x", "f" * 40)  # never fetched
     assert len(commits_to_push(g, "origin", [unknown])) == 3
+
+
+def test_pre_push_accepts_data_already_on_the_remote(world: World) -> None:
+    a = world.a
+    add(a, {"m.bin": b"v1"}, "m.bin")
+    sh(a, "commit", "-q", "-m", "v1")
+    sh(a, "push", "-q", "origin", "main")
+    b = world.clone("b")  # its cache is empty: the clone ran no hook
+    (b / "notes.txt").write_text("x")
+    sh(b, "add", "notes.txt")
+    sh(b, "commit", "-q", "-m", "notes")
+    proc = sh(b, "push", "-q", "origin", "main")
+    assert "blocked" not in proc.stderr
+    assert git(world.origin, "rev-parse", "main") == git(b, "rev-parse", "main")
+
+
+def test_pre_push_without_a_dvlite_remote_warns(repo: Path, hook_path: None,
+                                                tmp_path: Path) -> None:
+    assert run("install").exit_code == 0
+    add(repo, {"m.bin": b"v1"}, "m.bin")
+    sh(repo, "commit", "-q", "-m", "v1")
+    origin = tmp_path / "o.git"
+    sh(tmp_path, "init", "-q", "--bare", str(origin))
+    sh(repo, "remote", "add", "origin", str(origin))
+    proc = sh(repo, "push", "-q", "origin", "main")
+    assert "warning: data of the pushed commits not uploaded: no remote given" in proc.stderr

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from dvlite.core.manifest import Manifest, ManifestEntry
 from dvlite.core.oid import Oid
-from dvlite.errors import UsageError, storage_error
+from dvlite.errors import StorageError, UsageError, storage_error
 from dvlite.repo.repo import Repo
 from dvlite.storage.atomic import TMP_MARK
 from dvlite.storage.hashing import hash_file
@@ -32,8 +32,15 @@ WORKERS = min(8, 2 * (os.cpu_count() or 1))
 @dataclass(frozen=True, slots=True)
 class WorkFile:
     relpath: str  # relative to the output root ("" for a single-file output)
-    path: Path
+    # A plain string from folder scans: building a Path per file costs more than the
+    # lstat itself on big folders, and the os functions take either.
+    fspath: str | Path
     stat: os.stat_result
+
+    @property
+    def path(self) -> Path:
+        p = self.fspath
+        return p if isinstance(p, Path) else Path(p)
 
     @property
     def isexec(self) -> bool:
@@ -79,7 +86,8 @@ def scan_dir(top: Path, cache_root: Path | None = None) -> list[WorkFile]:
     except links to cache objects under `cache_root`, which stand for the object (read
     through the link, so an in-place edit of the object shows as a change)."""
     out: list[WorkFile] = []
-    stack = [(top, "")]
+    stack = [(os.fspath(top), "")]
+    is_reg = st_mod.S_ISREG
     while stack:
         folder, prefix = stack.pop()
         try:
@@ -91,9 +99,12 @@ def scan_dir(top: Path, cache_root: Path | None = None) -> list[WorkFile]:
                 continue
             rel = f"{prefix}{entry.name}"
             if entry.is_dir(follow_symlinks=False):
-                stack.append((Path(entry.path), rel + "/"))
+                stack.append((entry.path, rel + "/"))
                 continue
             est = entry.stat(follow_symlinks=False)
+            if is_reg(est.st_mode):
+                out.append(WorkFile(rel, entry.path, est))
+                continue
             if st_mod.S_ISLNK(est.st_mode) and cache_root is not None:
                 link = cache_link(cache_root, Path(entry.path))
                 if link is not None:
@@ -101,9 +112,7 @@ def scan_dir(top: Path, cache_root: Path | None = None) -> list[WorkFile]:
                 elif not is_cache_link(cache_root, Path(entry.path)):
                     raise unsupported(Path(entry.path), est)
                 continue
-            if not st_mod.S_ISREG(est.st_mode):
-                raise unsupported(Path(entry.path), est)
-            out.append(WorkFile(rel, Path(entry.path), est))
+            raise unsupported(Path(entry.path), est)
     out.sort(key=lambda f: f.relpath)
     return out
 
@@ -153,8 +162,8 @@ def _hasher(repo: Repo, progress: Progress) -> HashFn:
 
     def run(f: WorkFile) -> tuple[Oid, os.stat_result]:
         try:
-            oid, _ = hash_file(f.path, algo, progress)
-            after = os.stat(f.path, follow_symlinks=False)
+            oid, _ = hash_file(f.fspath, algo, progress)
+            after = os.stat(f.fspath, follow_symlinks=False)
         except OSError as exc:
             raise storage_error(exc, f"reading {f.path}") from exc
         progress.advance(files=1)
@@ -168,10 +177,15 @@ def _storer(repo: Repo, progress: Progress) -> HashFn:
 
     def run(f: WorkFile) -> tuple[Oid, os.stat_result]:
         try:
-            oid, _ = cache.add_file(f.path, progress)
+            oid, size = cache.add_file(f.path, progress)
             after = os.stat(f.path, follow_symlinks=False)
         except OSError as exc:
             raise storage_error(exc, f"reading {f.path}") from exc
+        if size != f.stat.st_size or fingerprint(after) != fingerprint(f.stat):
+            # the pointer or manifest would record a size (and the state db a hash) that
+            # the stored bytes do not have
+            raise StorageError(f"'{f.path}' changed while it was being added",
+                               hint="add it again once nothing is writing to it")
         progress.advance(files=1)
         return oid, after
 

@@ -77,15 +77,21 @@ def _no_say(event: str, stage: str, detail: str) -> None:
 def dag(
     mermaid: bool = typer.Option(False, "--mermaid", help="Print a Mermaid flowchart."),
     dot: bool = typer.Option(False, "--dot", help="Print a Graphviz graph."),
+    as_json: bool = JSON,
 ) -> None:
     """Show the stage graph (each stage with the stages it reads from)."""
     from dvlite.errors import UsageError
     from dvlite.pipeline.dag import render
     from dvlite.pipeline.load import load_pipeline
 
-    if mermaid and dot:
-        raise UsageError("choose one of --mermaid and --dot")
+    if mermaid + dot + as_json > 1:
+        raise UsageError("choose one of --mermaid, --dot and --json")
     pipeline = load_pipeline(Repo.find(), check_workspace=False)
+    if as_json:
+        graph = pipeline.graph
+        emit_json({"stages": [{"name": n, "file": graph.stages[n].dvfile,
+                               "upstream": list(graph.upstream[n])} for n in graph.order()]})
+        return
     text = render(pipeline.graph, "mermaid" if mermaid else "dot" if dot else "text")
     if text:
         out(text)

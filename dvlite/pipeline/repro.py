@@ -22,9 +22,9 @@ from dvlite.pipeline import runcache
 from dvlite.pipeline.changes import stage_changes
 from dvlite.pipeline.hashing import WorkspaceHashes
 from dvlite.pipeline.load import Pipeline, load_pipeline
-from dvlite.pipeline.lockfile import HashInfo, LockEntry, read_lock, write_entry
+from dvlite.pipeline.lockfile import HashInfo, LockEntry, lock_path_for, read_lock, write_entry
 from dvlite.pipeline.params import stage_params
-from dvlite.pipeline.runner import Runner
+from dvlite.pipeline.runner import Runner, terminate_as_interrupt
 from dvlite.pipeline.schema import Stage
 from dvlite.repo.repo import Repo
 
@@ -160,8 +160,28 @@ def repro(repo: Repo, targets: list[str] | None = None, *, force: bool = False,
     stages = [pipeline.graph.stages[n] for n in order]
     state.hashes.prefetch([p for s in stages for p in
                            [*(d.path for d in s.deps), *(o.path for o in s.outs)]])
-    _schedule(state, order, max(1, jobs))
+    try:
+        with terminate_as_interrupt():
+            _schedule(state, order, max(1, jobs))
+    except StageFailedError:
+        _autostage(state)
+        raise
+    _autostage(state)
     return state.result
+
+
+def _autostage(state: _Repro) -> None:
+    """Like `add`: `git add` the lock files and `.gitignore` entries this run changed
+    (unless `core.autostage = false`); outputs themselves stay out of git."""
+    repo = state.repo
+    changed = [*state.result.ran, *state.result.restored]
+    if not changed or repo.scm is None or not repo.config.get("core.autostage"):
+        return
+    graph = state.pipeline.graph
+    files = {repo.root / lock_path_for(graph.stages[n].dvfile) for n in changed}
+    files |= {(repo.root / o.path).parent / ".gitignore"
+              for n in changed for o in graph.stages[n].outs if o.cache}
+    repo.scm.add(sorted(f for f in files if f.is_file()))
 
 
 @dataclass

@@ -69,6 +69,8 @@ stages:
     dot = run("dag", "--dot").stdout
     assert '"a" -> "b";' in dot and '"b" -> "c";' in dot
     assert run("dag", "--dot", "--mermaid").exit_code == 2
+    doc = json.loads(run("dag", "--json").stdout)
+    assert doc["stages"][2] == {"name": "c", "file": "dvlite.yaml", "upstream": ["a", "b"]}
 
 
 METRICS_PIPELINE = f"""\
@@ -166,3 +168,15 @@ def test_bad_revision_is_a_clear_error(repo: Path) -> None:
     r = run("metrics", "diff", "nosuchrev")
     assert r.exit_code == 1
     assert r.stderr.startswith("error: unknown revision 'nosuchrev'")
+
+
+def test_repro_stages_the_lock_and_gitignore_unless_autostage_is_off(repo: Path) -> None:
+    setup_steps(repo, f"stages:\n  a:\n    cmd: {step('a', 'out/a.txt')}\n"
+                "    outs: [out/a.txt]\n")
+    assert run("repro").exit_code == 0
+    staged = git(repo, "diff", "--cached", "--name-only").split()
+    assert sorted(staged) == ["dvlite.lock", "out/.gitignore"]
+    git(repo, "reset", "-q")
+    assert run("config", "core.autostage", "false").exit_code == 0
+    assert run("repro", "--force").exit_code == 0
+    assert git(repo, "diff", "--cached", "--name-only").split() == []

@@ -84,7 +84,9 @@ open("b.txt", "w").write("late")
 
 
 @pytest.mark.e2e
-def test_ctrl_c_mid_stage_stops_the_command_and_leaves_a_valid_lock(repo: Path) -> None:
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_mid_stage_stops_the_command_and_leaves_a_valid_lock(
+        repo: Path, sig: signal.Signals) -> None:
     setup_steps(repo, PIPELINE.replace(step("b", "b.txt", "a.txt"), f"{PY} slow.py"),
                 {"in.txt": "in\n", "slow.py": SLOW})
     proc = subprocess.Popen([sys.executable, "-m", "dvlite", "repro"], cwd=repo,
@@ -96,7 +98,7 @@ def test_ctrl_c_mid_stage_stops_the_command_and_leaves_a_valid_lock(repo: Path) 
         assert time.monotonic() < deadline, "stage never started"
         time.sleep(0.02)
     child = int(marker.read_text())
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(sig)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, err
     assert "error: interrupted" in err

@@ -92,6 +92,18 @@ def _check_target(repo: Repo, path: Path, outputs: list[Output]) -> None:
                              hint=f"dvlite remove {out.rel} first")
 
 
+def _check_nesting(repo: Repo, paths: list[Path]) -> None:
+    """Two targets of one command must not be inside each other (nested outputs)."""
+    chosen = set(paths)
+    for path in paths:
+        for parent in path.parents:
+            if parent in chosen:
+                raise UsageError(f"cannot add both '{repo.rel(parent)}' and "
+                                 f"'{repo.rel(path)}': one is inside the other")
+            if parent == repo.root:
+                break
+
+
 def add(
     repo: Repo,
     targets: Sequence[str],
@@ -100,7 +112,7 @@ def add(
     progress: Progress = NULL_PROGRESS,
 ) -> AddResult:
     base = Path(os.path.abspath(cwd or Path.cwd()))
-    paths = [Path(os.path.normpath(base / t)) for t in targets]
+    paths = list(dict.fromkeys(Path(os.path.normpath(base / t)) for t in targets))
     if not paths:
         raise UsageError("nothing to add", hint="dvlite add PATH...")
     result = AddResult()
@@ -108,6 +120,7 @@ def add(
         outputs = all_outputs(repo)
         for path in paths:
             _check_target(repo, path, outputs)
+        _check_nesting(repo, paths)
         if repo.scm is not None:
             in_git = repo.scm.tracked(paths)
             if in_git:

@@ -4,8 +4,12 @@ finishes the job."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -149,3 +153,26 @@ def test_forced_checkout_killed_keeps_the_user_edit(repo: Path, point: str) -> N
     assert run_proc("checkout", "--force", cwd=repo).returncode == 0
     assert (repo / "model.bin").read_bytes() == V1["model.bin"]
     check_after_crash(repo)
+
+
+def test_file_changing_while_added_is_refused(repo: Path) -> None:
+    gen(repo, {"grow.log": "line\n" * 1000})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dvlite", "add", "grow.log"], cwd=repo, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        env={**os.environ, "DVLITE_FAULTPOINT": "odb.after_temp_write",
+             "DVLITE_FAULTPOINT_SLEEP": "2"})
+    tmp = repo / ".dvlite" / "cache" / "tmp"
+    deadline = time.monotonic() + 30
+    while not (tmp.exists() and any(tmp.iterdir())):  # the copy has started
+        assert time.monotonic() < deadline and proc.poll() is None
+        time.sleep(0.01)
+    with open(repo / "grow.log", "a") as f:
+        f.write("one more line\n")
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1
+    assert err.startswith(f"error: '{repo / 'grow.log'}' changed while it was being added")
+    assert not (repo / "grow.log.dvl").exists()
+    check_after_crash(repo)
+    assert run("add", "grow.log").exit_code == 0
+    assert read_pointer(repo / "grow.log.dvl").size == 5000 + 14

@@ -143,3 +143,12 @@ def test_add_executable_bit_roundtrips(repo: Path) -> None:
     shutil.rmtree(repo / "d")
     assert run("checkout").exit_code == 0
     assert (repo / "d" / "run.sh").stat().st_mode & 0o100
+
+
+def test_nested_targets_in_one_command_refused(repo: Path) -> None:
+    gen(repo, {"d": {"x": "1"}})
+    r = run("add", "d", "d/x")
+    assert r.exit_code == 2 and "cannot add both 'd' and 'd/x'" in r.stderr
+    assert not (repo / "d.dvl").exists() and not (repo / "d" / "x.dvl").exists()
+    assert run("add", "d", "d/").exit_code == 0  # the same target twice is fine
+    check_repo(repo)

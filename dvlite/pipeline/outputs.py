@@ -53,8 +53,9 @@ def _remove(path: Path) -> None:
 
 
 def run_cacheable(stage: Stage) -> bool:
-    """Outputs can be restored only if all are cached (metrics files are cached for it)."""
-    return all(o.cache or o.metric for o in stage.outs)
+    """Outputs can be restored only if all are cached (metrics files are cached for it).
+    A stage without outputs runs for its side effects: never skip it by a record."""
+    return bool(stage.outs) and all(o.cache or o.metric for o in stage.outs)
 
 
 def collect(repo: Repo, stage: Stage, hashes: WorkspaceHashes) -> list[HashInfo]:

@@ -111,6 +111,8 @@ class _Repro:
     def _restore(self, job: _Job) -> bool:
         stage = job.stage
         key = runcache.run_key(stage, job.deps, job.params)
+        if not stage_outputs.run_cacheable(stage):
+            return False
         outs = runcache.lookup(self.repo, key)
         if outs is None or {h.path for h in outs} != {o.path for o in stage.outs}:
             return False

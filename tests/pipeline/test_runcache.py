@@ -10,7 +10,7 @@ from dvlite.errors import FormatError, UnsafePathError
 from dvlite.pipeline import runcache
 from dvlite.repo.repo import Repo
 from tests.helpers import check_repo, run
-from tests.pipeline.util import lock, ran, setup_steps, step
+from tests.pipeline.util import PY, lock, ran, setup_steps, step
 
 PIPELINE = f"""\
 stages:
@@ -101,3 +101,28 @@ def test_records_listed_and_imported(repo: Path, tmp_path: Path) -> None:
         runcache.import_records(r, {"../../evil": b"{}"})
     assert len(runcache.record_files(r)) == 2
     r.close()
+
+
+def test_stages_without_outputs_or_with_uncached_ones_always_run(repo: Path) -> None:
+    setup_steps(repo, f"""\
+stages:
+  notify:
+    cmd: {PY} -c "open('log.txt', 'a').write('notify\\\\n')"
+    deps: [data.txt]
+  table:
+    cmd: {step("table", "table.csv", "data.txt")}
+    deps: [data.txt]
+    outs:
+      - table.csv: {{cache: false}}
+""", {"data.txt": "v1\n"})
+    assert run("repro").exit_code == 0
+    assert sorted(ran(repo)) == ["notify", "table"]
+    (repo / "data.txt").write_text("v2\n")
+    assert run("repro").exit_code == 0
+    assert sorted(ran(repo)) == ["notify", "table"]
+    (repo / "data.txt").write_text("v1\n")  # inputs of the first run again
+    r = run("repro")
+    assert r.exit_code == 0
+    assert sorted(ran(repo)) == ["notify", "table"]
+    assert "run cache" not in r.stdout
+    assert not (repo / ".gitignore").exists()

@@ -3,13 +3,14 @@ report objects the workspace's pointers need but the cache lacks."""
 
 from __future__ import annotations
 
+import errno
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from dvlite.core.manifest import Manifest
 from dvlite.core.oid import Oid
-from dvlite.errors import FormatError, MissingObjectsError
+from dvlite.errors import FormatError, MissingObjectsError, storage_error
 from dvlite.repo.outputs import all_outputs, load_manifest
 from dvlite.repo.repo import Repo
 from dvlite.repo.workspace import WORKERS
@@ -34,12 +35,21 @@ class FsckResult:
 def fsck(repo: Repo, progress: Progress = NULL_PROGRESS) -> FsckResult:
     cache = repo.cache
     oids = list(cache.iter_oids())
-    total = sum(os.stat(cache.path(o)).st_size for o in oids)
+    total = sum(_size(cache.path(o)) for o in oids)
     progress.begin("Checking", len(oids), total)
 
     def check(oid: Oid) -> bool:
-        actual, _ = hash_file(cache.path(oid), oid.algo, progress)
-        progress.advance(files=1)
+        path = cache.path(oid)
+        try:
+            actual, _ = hash_file(path, oid.algo, progress)
+        except FileNotFoundError:
+            return True  # deleted since the listing (gc): nothing left to check
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                return False  # a symlink is never a valid object
+            raise storage_error(exc, f"reading cache object {path}") from exc
+        finally:
+            progress.advance(files=1)
         return actual == oid
 
     result = FsckResult(checked=len(oids))
@@ -51,6 +61,13 @@ def fsck(repo: Repo, progress: Progress = NULL_PROGRESS) -> FsckResult:
     progress.end()
     result.missing = _missing(repo)
     return result
+
+
+def _size(path: os.PathLike[str]) -> int:
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return 0
 
 
 def _quarantine(repo: Repo, oid: Oid) -> None:

@@ -96,3 +96,15 @@ def test_fsck_missing_object_exit_3(history: Path) -> None:
     object_path(history, read_pointer(history / "extra.bin.dvl").oid).unlink()
     r = run("fsck")
     assert r.exit_code == 3 and "missing: " in r.stdout and "(extra.bin)" in r.stdout
+
+
+def test_fsck_symlink_in_place_of_an_object_is_corrupt(history: Path, tmp_path: Path) -> None:
+    oid = read_pointer(history / "model.bin.dvl").oid
+    path = object_path(history, oid)
+    (tmp_path / "elsewhere").write_text("m1")  # even with the right bytes behind it
+    path.unlink()
+    os.symlink(tmp_path / "elsewhere", path)
+    r = run("fsck")
+    assert r.exit_code == 3 and f"corrupt: {oid}" in r.stdout
+    assert not os.path.lexists(path)
+    assert (tmp_path / "elsewhere").read_text() == "m1"

@@ -21,6 +21,7 @@ from dvlite.core.manifest import Manifest
 from dvlite.core.oid import Oid
 from dvlite.core.paths import check_parent_inside
 from dvlite.errors import (
+    IntegrityError,
     MissingObjectsError,
     WorkspaceConflictError,
     storage_error,
@@ -110,9 +111,27 @@ def _plan_writes(repo: Repo, st: OutputState, sub: str | None, plan: Plan, mode:
             plan.missing.append(_join(out.rel, rel))
             continue
         if have is not None and have != oid:
+            _check_not_linked(repo, st, rel, oid)
             _guard(repo, st, rel, plan, mode.force)
         plan.writes.append(Write(_dest(out, rel), oid, st.expected_exec.get(rel, False),
                                  _join(out.rel, rel)))
+
+
+def _check_not_linked(repo: Repo, st: OutputState, rel: str, oid: Oid) -> None:
+    """A modified file that *is* the cache object (a hardlink, or a symlink's target) means
+    the object itself was edited in place: re-linking it would "restore" the edit."""
+    f = st.files.get(rel)
+    try:
+        obj = os.stat(repo.cache.path(oid))
+    except OSError:
+        return
+    if f is not None and (f.stat.st_ino, f.stat.st_dev) == (obj.st_ino, obj.st_dev):
+        raise IntegrityError(
+            f"cache object {oid} was modified in place through the link "
+            f"'{_join(st.output.rel, rel)}'",
+            hint="run `dvlite fsck` to set it aside, then `dvlite add` the file to keep the "
+            "edit, or `dvlite pull` to get the original back",
+        )
 
 
 def _guard(repo: Repo, st: OutputState, rel: str, plan: Plan, force: bool) -> None:

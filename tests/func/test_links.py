@@ -89,6 +89,10 @@ def test_link_modes_in_place_edit_is_detected(repo: Path, kind: str) -> None:
     edit_in_place(repo / "m.bin")
     r = run("status", "--exit-code")
     assert r.exit_code == 1 and "modified:     m.bin" in r.stdout
+    for args in (("checkout",), ("checkout", "--force")):  # re-linking would keep the edit
+        r = run(*args)
+        assert r.exit_code == 3
+        assert r.stderr.startswith(f"error: cache object {oid} was modified in place")
     r = run("fsck", "--json")
     assert r.exit_code == 3
     assert json.loads(r.stdout)["corrupt"] == [str(oid)]

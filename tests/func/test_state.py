@@ -114,13 +114,16 @@ def test_checkout_records_written_files(many: Path, hashes: Counter) -> None:
     assert hashes.take() == 0
 
 
-def test_state_hits_counted(many: Path) -> None:
+def test_state_hits_counted(many: Path, hashes: Counter) -> None:
+    """The file-level path every comparison goes through: all hits, no hashing."""
     from dvlite.repo.repo import Repo
-    from dvlite.repo.status import status
+    from dvlite.repo.workspace import hash_files, scan_dir
 
     repo = Repo.find(many)
     try:
-        assert all(item.clean for item in status(repo, []))
+        oids = hash_files(repo, scan_dir(many / "data"))
+        assert len(oids) == N
         assert repo.state.hits == N
+        assert hashes.take() == 0
     finally:
         repo.close()

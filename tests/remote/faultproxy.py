@@ -1,0 +1,165 @@
+"""A stdlib HTTP proxy in front of moto that injects faults by rule and counts requests.
+
+Rules pick requests by method and path regex and fire on the `first` N matches, `every`
+N-th match, or `always`. Actions: answer an HTTP status with an S3 error body, or reset
+the connection. `stats` counts requests per method and faults fired, so tests can assert
+that retries are bounded and that a no-op command asked (almost) nothing.
+"""
+
+from __future__ import annotations
+
+import http.client
+import re
+import socket
+import struct
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+_CODES = {403: "AccessDenied", 500: "InternalError", 503: "SlowDown"}
+_HOP = {"connection", "keep-alive", "transfer-encoding", "proxy-connection", "upgrade"}
+
+
+@dataclass
+class Rule:
+    action: str  # "status" or "reset"
+    method: str = ".*"
+    path: str = ".*"
+    status: int = 500
+    first: int | None = None
+    every: int | None = None
+    seen: int = 0
+    fired: int = 0
+
+    def matches(self, method: str, path: str) -> bool:
+        return bool(re.fullmatch(self.method, method) and re.search(self.path, path))
+
+    def fires(self) -> bool:
+        self.seen += 1
+        if self.first is not None:
+            hit = self.seen <= self.first
+        elif self.every is not None:
+            hit = self.seen % self.every == 0
+        else:
+            hit = True
+        self.fired += hit
+        return hit
+
+
+@dataclass
+class Stats:
+    requests: Counter[str] = field(default_factory=Counter)
+    faults: int = 0
+
+    @property
+    def total(self) -> int:
+        return sum(self.requests.values())
+
+
+class FaultProxy:
+    def __init__(self, upstream: str) -> None:
+        host, port = upstream.removeprefix("http://").split(":")
+        self.upstream = (host, int(port))
+        self.rules: list[Rule] = []
+        self.stats = Stats()
+        self.lock = threading.Lock()
+        self.server = _Server(("127.0.0.1", 0), _Handler)
+        self.server.proxy = self
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def add(self, rule: Rule) -> Rule:
+        with self.lock:
+            self.rules.append(rule)
+        return rule
+
+    def reset(self) -> None:
+        with self.lock:
+            self.rules.clear()
+            self.stats = Stats()
+
+    def decide(self, method: str, path: str) -> Rule | None:
+        with self.lock:
+            self.stats.requests[method] += 1
+            for rule in self.rules:
+                if rule.matches(method, path) and rule.fires():
+                    self.stats.faults += 1
+                    return rule
+        return None
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class _Server(ThreadingHTTPServer):
+    proxy: FaultProxy
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _Server
+
+    def log_message(self, *_: Any) -> None:
+        return
+
+    def do_GET(self) -> None:
+        self._serve()
+
+    do_PUT = do_POST = do_DELETE = do_HEAD = do_GET  # noqa: N815
+
+    def _body(self) -> bytes:
+        if self.headers.get("Transfer-Encoding", "").lower() != "chunked":
+            return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        parts = []
+        while size := int(self.rfile.readline().split(b";")[0].strip() or b"0", 16):
+            parts.append(self.rfile.read(size))
+            self.rfile.readline()
+        self.rfile.readline()
+        return b"".join(parts)
+
+    def _serve(self) -> None:
+        body = self._body()
+        rule = self.server.proxy.decide(self.command, self.path)
+        if rule is None:
+            self._forward(body)
+        elif rule.action == "reset":
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                       struct.pack("ii", 1, 0))
+            self.close_connection = True
+            self.connection.close()
+        else:
+            code = _CODES.get(rule.status, "InternalError")
+            err = (f"<?xml version=\"1.0\"?><Error><Code>{code}</Code><Message>injected"
+                   f"</Message></Error>").encode()
+            self.send_response(rule.status)
+            self.send_header("Content-Type", "application/xml")
+            self.send_header("Content-Length", str(len(err)))
+            self.end_headers()
+            self.wfile.write(err)
+
+    def _forward(self, body: bytes) -> None:
+        conn = http.client.HTTPConnection(*self.server.proxy.upstream, timeout=60)
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP}
+        headers["Content-Length"] = str(len(body))
+        conn.request(self.command, self.path, body=body, headers=headers)
+        resp = conn.getresponse()
+        data = resp.read()
+        head = self.command == "HEAD"
+        self.send_response(resp.status, resp.reason)
+        for k, v in resp.getheaders():
+            if k.lower() not in _HOP and (head or k.lower() != "content-length"):
+                self.send_header(k, v)
+        if not head:
+            self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        if not head:
+            self.wfile.write(data)
+        conn.close()

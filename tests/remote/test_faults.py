@@ -1,0 +1,107 @@
+"""Transient and persistent S3 faults through a proxy in front of moto (F7, F8, F10, F14),
+and how many requests a no-op push makes."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from dvlite.core.oid import hash_bytes
+from tests.helpers import check_repo, gen, git, run
+from tests.remote.conftest import configure
+from tests.remote.faultproxy import FaultProxy, Rule
+from tests.remote.s3fixtures import BUCKET, S3, s3_remote_options
+
+pytestmark = pytest.mark.s3
+
+
+@pytest.fixture
+def proxy(s3: S3, repo: Path) -> Iterator[FaultProxy]:
+    p = FaultProxy(s3.endpoint)
+    configure("origin", f"s3://{BUCKET}/store", s3_remote_options(p.url))
+    try:
+        yield p
+    finally:
+        p.close()
+
+
+def _files(repo: Path, n: int) -> None:
+    gen(repo, {"d": {f"f{i:04}": f"content {i}" for i in range(n)}})
+    assert run("add", "d").exit_code == 0
+    git(repo, "commit", "-qm", "data")
+
+
+def test_transient_500_then_ok(repo, proxy, s3):
+    _files(repo, 5)
+    proxy.add(Rule("status", method="PUT", status=500, first=2))
+    proxy.add(Rule("status", method="HEAD", status=503, first=1))
+    r = run("push")
+    assert r.exit_code == 0, r.stderr
+    assert len([k for k in s3.keys("store/xxh128/")]) == 6
+    assert proxy.stats.faults == 3
+    assert proxy.stats.requests["PUT"] == 6 + 1 + 2  # objects + format file + retried
+
+
+def test_connection_reset_on_download_is_retried(repo, proxy):
+    _files(repo, 3)
+    assert run("push").exit_code == 0
+    shutil.rmtree(repo / ".dvlite" / "cache")
+    shutil.rmtree(repo / "d")
+    proxy.add(Rule("reset", method="GET", first=2))
+    r = run("pull")
+    assert r.exit_code == 0, r.stderr
+    assert (repo / "d" / "f0002").read_text() == "content 2"
+    check_repo(repo)
+
+
+def test_persistent_500_on_one_object_partial_push_then_rerun(repo, proxy, s3):
+    _files(repo, 6)
+    victim = hash_bytes("xxh128", b"content 3").hex
+    rule = proxy.add(Rule("status", method="PUT", path=victim, status=500))
+    start = time.monotonic()
+    r = run("push", "-j", "1", "--json")
+    elapsed = time.monotonic() - start
+    assert r.exit_code == 1
+    assert elapsed < 30  # retries are bounded (retries=2 in the test remote)
+    doc = json.loads(r.stdout)
+    assert doc["transferred"] == 5  # the other files
+    assert {f["path"] for f in doc["failures"]} == {"d/f0003", "d"}  # manifest held back
+    assert 2 <= rule.fired <= 4  # retried, but bounded (retries=2 in the test remote)
+    line = [ln for ln in r.stderr.splitlines() if ln.startswith("error:")]
+    assert len(line) == 1 and "origin" in line[0] and victim in line[0]
+    proxy.reset()
+    r = run("push", "--json")
+    assert r.exit_code == 0
+    assert json.loads(r.stdout)["transferred"] == 2
+    assert len(s3.keys("store/xxh128/")) == 7
+
+
+def test_access_denied_is_one_clear_error(repo, proxy):
+    _files(repo, 2)
+    proxy.add(Rule("status", status=403))
+    r = run("push")
+    assert r.exit_code == 1
+    errors = [ln for ln in r.stderr.splitlines() if ln.startswith("error:")]
+    assert len(errors) == 1 and "permission denied on remote 'origin'" in errors[0]
+    assert "Traceback" not in r.stderr
+    # 403 is not retried; botocore may probe the bucket region once per HEAD on a 403
+    assert proxy.stats.total <= 6 * 3
+
+
+def test_noop_push_asks_the_remote_nothing(repo, proxy):
+    _files(repo, 300)
+    assert run("push").exit_code == 0
+    proxy.reset()
+    r = run("push")
+    assert r.exit_code == 0 and "up to date" in r.stdout
+    assert proxy.stats.total == 0
+    (repo / ".dvlite" / "remotes.db").unlink()  # without the record: batched listing
+    r = run("push", "--json")
+    assert json.loads(r.stdout)["already_present"] == 301
+    assert proxy.stats.requests["HEAD"] == 0
+    assert proxy.stats.total <= 2 + 1  # one sampled shard, then one full listing page

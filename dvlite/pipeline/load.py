@@ -81,12 +81,31 @@ def check_against_workspace(repo: Repo, stages: list[Stage]) -> None:
                                 "is not a folder")
     if not any(s.outs for s in stages):
         return
+    _check_not_in_git(repo, stages)
     for tracked in all_outputs(repo):
         for stage, out in index.overlapping(tracked.rel):
             raise PipelineError(
                 f"{stage.dvfile}:{out.line}: stage '{stage.name}': output "
                 f"'{out.path}' is also tracked by '{repo.rel(tracked.pointer_file)}'",
                 hint=f"dvlite remove {tracked.rel}, then let the stage produce it")
+
+
+def _check_not_in_git(repo: Repo, stages: list[Stage]) -> None:
+    """A cached output is ignored by git and rewritten by repro: it must not be a file git
+    tracks (uncached ones, like metrics, are meant to be committed)."""
+    if repo.scm is None:
+        return
+    cached = {o.path: (s, o) for s in stages for o in s.outs if o.cache}
+    in_git = repo.scm.tracked([repo.root / p for p in cached]) if cached else []
+    index = output_index(stages)
+    for gpath in in_git:
+        rel = repo.rel(repo.scm.root / gpath)
+        for stage, out in index.overlapping(rel):
+            if out.cache:
+                raise PipelineError(
+                    f"{stage.dvfile}:{out.line}: stage '{stage.name}': output '{out.path}' "
+                    "is tracked by git", hint=f"git rm -r --cached '{out.path}', or declare "
+                    "it with cache: false")
 
 
 def load_at(repo: Repo, rev: str) -> Pipeline:

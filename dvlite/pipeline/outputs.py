@@ -17,14 +17,14 @@ from dvlite.pipeline.hashing import WorkspaceHashes
 from dvlite.pipeline.lockfile import HashInfo
 from dvlite.pipeline.schema import Stage
 from dvlite.repo import gitignore
-from dvlite.repo.add import store_path
-from dvlite.repo.checkout import checkout_outputs
 from dvlite.repo.outputs import Output, pointer_file_for
 from dvlite.repo.repo import Repo
 
 
 def prepare(repo: Repo, stage: Stage, hashes: WorkspaceHashes) -> None:
     """Remove the stage's outputs (but persistent ones) and create their parent folders."""
+    from dvlite.repo.add import store_path  # only when something runs: keeps startup short
+
     for out in stage.outs:
         path = repo.root / out.path
         check_parent_inside(repo.root, path)
@@ -60,6 +60,8 @@ def run_cacheable(stage: Stage) -> bool:
 
 def collect(repo: Repo, stage: Stage, hashes: WorkspaceHashes) -> list[HashInfo]:
     """Cache the stage's outputs after a successful run; returns their hashes."""
+    from dvlite.repo.add import store_path
+
     infos = []
     for out in stage.outs:
         path = repo.root / out.path
@@ -82,6 +84,8 @@ def collect(repo: Repo, stage: Stage, hashes: WorkspaceHashes) -> list[HashInfo]
 
 def restore(repo: Repo, stage: Stage, outs: list[HashInfo]) -> None:
     """Put recorded outputs back into the workspace from the cache."""
+    from dvlite.repo.checkout import checkout_outputs
+
     wanted = []
     for info in outs:
         path = repo.root / info.path

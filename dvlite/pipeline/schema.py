@@ -25,6 +25,7 @@ MAX_PIPELINE_BYTES = 8 << 20
 STAGE_KEYS = ("cmd", "wdir", "deps", "outs", "params", "metrics", "frozen", "always_changed",
               "desc")
 OUT_KEYS = ("cache", "persist")
+_RESERVED_OUTS = frozenset({PIPELINE_FILE, "dvlite.lock", ".gitignore"})
 _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*(@[A-Za-z0-9_.\-]+)?")
 
 Lines = dict[tuple[str, ...], int]
@@ -221,6 +222,9 @@ def _outs(ctx: _Ctx, body: Mapping[str, Any], path: tuple[str, ...], wdir: str, 
         cache = _typed(ctx, opts, (*where, str(raw)), "cache", kind=bool, default=not metric)
         persist = _typed(ctx, opts, (*where, str(raw)), "persist", kind=bool, default=False)
         full = _resolve(ctx, where, wdir, raw, "output")
+        base = posixpath.basename(full)
+        if base in _RESERVED_OUTS or base.endswith(".dvl"):
+            raise ctx.error(where, f"output '{full}' would overwrite a dvlite file")
         outs.append(Out(full, cache, persist, metric, ctx.line(where)))
     return outs
 

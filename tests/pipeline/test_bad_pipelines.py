@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import gen, run, snapshot
+from tests.helpers import gen, git, run, snapshot
 
 FIXTURES = sorted((Path(__file__).parent / "fixtures").glob("*.yaml"))
 
@@ -29,7 +29,8 @@ def _expected(fixture: Path) -> str:
 @pytest.mark.parametrize("command", [("repro",), ("repro", "--dry-run")])
 def test_bad_pipeline_one_clear_error(repo: Path, fixture: Path, command: tuple[str, ...]) -> None:
     gen(repo, {"data.csv": "a,b\n", "tracked.txt": "t\n",
-               "params.yaml": "train:\n  lr: 0.1\n"})
+               "params.yaml": "train:\n  lr: 0.1\n", "committed.txt": "in git\n"})
+    git(repo, "add", "committed.txt")
     assert run("add", "tracked.txt").exit_code == 0
     (repo / "dvlite.yaml").write_text(fixture.read_text())
     before = _files(repo)

@@ -61,6 +61,8 @@ def repro(
     if as_json:
         emit_json({"ran": result.ran, "restored": result.restored, "skipped": result.skipped,
                    "would_run": result.would_run})
+    elif not result.total:
+        out("No stages to run: add some to dvlite.yaml (see `dvlite stage add`).")
     elif not (result.ran or result.restored or result.would_run):
         out("Pipeline is up to date; nothing to run.")
 

@@ -48,6 +48,11 @@ def _pipeline(repo: Repo, rev: str | None) -> Pipeline:
     return load_pipeline(repo, check_workspace=False) if rev is None else load_at(repo, rev)
 
 
+def _unborn(repo: Repo, rev: str | None) -> bool:
+    """HEAD of a repository without commits: compared as empty, like `git diff` does."""
+    return rev == "HEAD" and repo.scm is not None and not repo.scm.has_commits()
+
+
 def _read(repo: Repo, rev: str | None, paths: list[str]) -> dict[str, bytes]:
     """Bytes of repository-relative `paths` in the workspace (rev None) or at `rev`."""
     if rev is None:
@@ -68,6 +73,8 @@ def _read(repo: Repo, rev: str | None, paths: list[str]) -> dict[str, bytes]:
 
 def params_at(repo: Repo, rev: str | None) -> Values:
     """Every parameter of the files the pipeline's stages read (plus params.yaml)."""
+    if _unborn(repo, rev):
+        return {}
     pipeline = _pipeline(repo, rev)
     files = sorted({r.file for s in pipeline.stages for r in s.params} | {DEFAULT_PARAMS})
     return {path: flatten(parse_values(data, path))
@@ -77,6 +84,8 @@ def params_at(repo: Repo, rev: str | None) -> Values:
 def metrics_at(repo: Repo, rev: str | None) -> Values:
     """Values of every metrics file (stages' `metrics`); cached ones are read from the cache
     through the lock file when git does not hold them."""
+    if _unborn(repo, rev):
+        return {}
     pipeline = _pipeline(repo, rev)
     paths = sorted({o.path for s in pipeline.stages for o in s.outs if o.metric})
     found = _read(repo, rev, paths)

@@ -42,6 +42,7 @@ class ReproResult:
     restored: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     would_run: dict[str, list[str]] = field(default_factory=dict)
+    total: int = 0  # stages considered
 
 
 @dataclass
@@ -159,6 +160,7 @@ def repro(repo: Repo, targets: list[str] | None = None, *, force: bool = False,
     pipeline = load_pipeline(repo)
     order = pipeline.graph.order(targets or None)
     state = _Repro(repo, pipeline, force, dry_run, report)
+    state.result.total = len(order)
     stages = [pipeline.graph.stages[n] for n in order]
     state.hashes.prefetch([p for s in stages for p in
                            [*(d.path for d in s.deps), *(o.path for o in s.outs)]])

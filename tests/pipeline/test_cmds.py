@@ -180,3 +180,19 @@ def test_repro_stages_the_lock_and_gitignore_unless_autostage_is_off(repo: Path)
     assert run("config", "core.autostage", "false").exit_code == 0
     assert run("repro", "--force").exit_code == 0
     assert git(repo, "diff", "--cached", "--name-only").split() == []
+
+
+def test_commands_on_a_repository_without_stages_or_commits(tmp_path: Path) -> None:
+    root = tmp_path / "fresh"
+    root.mkdir()
+    git(root, "init", "-q", "-b", "main")
+    assert run("init", cwd=root).exit_code == 0
+    r = run("repro", cwd=root)
+    assert r.exit_code == 0
+    assert "No stages to run" in r.stdout
+    assert run("dag", cwd=root).stdout == ""
+    gen(root, {"params.yaml": "lr: 1\n"})
+    diff = run("params", "diff", "--json", cwd=root)
+    assert diff.exit_code == 0, diff.stderr
+    assert json.loads(diff.stdout) == {"params.yaml": {"lr": {"old": None, "new": 1}}}
+    assert json.loads(run("metrics", "diff", "--json", cwd=root).stdout) == {}

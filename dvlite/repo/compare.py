@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import stat as st_mod
+import time
 from dataclasses import dataclass, field
 
 from dvlite.core.diff import Changes, compare
@@ -12,6 +13,7 @@ from dvlite.core.oid import Oid
 from dvlite.errors import MissingObjectsError
 from dvlite.repo.outputs import Output, load_manifest
 from dvlite.repo.repo import Repo
+from dvlite.repo.snapshot import Snapshot
 from dvlite.repo.workspace import (
     WorkFile,
     cache_link,
@@ -37,6 +39,7 @@ class OutputState:
     obstacle: str | None = None  # 'symlink' or 'type': the path itself is in the way
     workspace_oid: Oid | None = None  # folder hash of the workspace, when computed
     changes: Changes = field(default_factory=Changes)
+    cached_missing: list[Oid] | None = None  # missing objects, when already looked up
 
     @property
     def missing(self) -> bool:
@@ -67,38 +70,53 @@ def expected_files(repo: Repo, out: Output, manifests: dict[Oid, Manifest]) -> (
 
 def output_state(
     repo: Repo, out: Output, manifests: dict[Oid, Manifest] | None = None,
-    progress: Progress = NULL_PROGRESS,
+    progress: Progress = NULL_PROGRESS, quick: bool = False,
 ) -> OutputState:
+    """Compare one output with the workspace.
+
+    With `quick` (for `status`), a folder whose scan matches a recorded clean snapshot is
+    reported clean without reading its manifest or the state of each file; such a state
+    has an empty `expected` and must not be used to plan writes.
+    """
     manifests = {} if manifests is None else manifests
+    kind = _kind_at(repo, out)
+    files = None
+    snap = None
+    if isinstance(kind, WorkFile):
+        started = time.time_ns()
+        files = scan_dir(out.path, repo.cache.root) if out.is_dir else [kind]
+        if quick and out.is_dir:
+            snap = Snapshot.take(repo, out, files, started)
+            if snap.recorded(repo):
+                return OutputState(out, {}, cached_missing=[])
     exp = expected_files(repo, out, manifests)
     state = OutputState(out, exp[0] if exp else None, exp[1] if exp else {})
-    try:
-        st = os.stat(out.path, follow_symlinks=False)
-    except FileNotFoundError:
-        state.exists = False
-        state.changes = compare(state.expected or {}, {})
-        return state
-    kind = _kind(repo, out, st)
-    if isinstance(kind, str):
-        if kind == "gone":  # a link to a cache object that is gone: re-create it
+    if files is None:
+        if kind in ("missing", "gone"):  # a link to a missing object is re-created
             state.exists = False
             state.changes = compare(state.expected or {}, {})
         else:
-            state.obstacle = kind
+            state.obstacle = str(kind)
         return state
-    files = scan_dir(out.path, repo.cache.root) if out.is_dir else [kind]
     state.files = {f.relpath: f for f in files}
     state.actual = hash_files(repo, files, progress=progress)
     if state.expected is None:
         state.workspace_oid = dir_manifest(repo, files, state.actual).oid()
     else:
         state.changes = compare(state.expected, state.actual)
+    if snap is not None:
+        _remember_clean(repo, state, snap)
     return state
 
 
-def _kind(repo: Repo, out: Output, st: os.stat_result) -> WorkFile | str:
+def _kind_at(repo: Repo, out: Output) -> WorkFile | str:
     """What is at an output's path: the file to hash (the folder itself for a dir), or
-    'symlink' / 'type' (something in the way), or 'gone' (a link to a missing object)."""
+    'missing', 'symlink' / 'type' (something in the way), or 'gone' (a link to a missing
+    object)."""
+    try:
+        st = os.stat(out.path, follow_symlinks=False)
+    except FileNotFoundError:
+        return "missing"
     if st_mod.S_ISLNK(st.st_mode):
         link = None if out.is_dir else cache_link(repo.cache.root, out.path)
         if link is not None:
@@ -110,8 +128,21 @@ def _kind(repo: Repo, out: Output, st: os.stat_result) -> WorkFile | str:
     return WorkFile("", out.path, st) if ok else "type"
 
 
+def _remember_clean(repo: Repo, state: OutputState, snap: Snapshot) -> None:
+    """After a full comparison: find the missing objects now (status needs them) and, if
+    the folder is clean, fully cached and settled, record the snapshot."""
+    if state.expected is None or not state.changes.clean:
+        return
+    needed = set(state.expected.values())
+    state.cached_missing = sorted(needed - repo.cache.exists_many(needed))
+    if not state.cached_missing and snap.settled():
+        snap.record(repo)
+
+
 def missing_objects(repo: Repo, state: OutputState) -> list[Oid]:
     """The objects this output needs that are not in the cache."""
+    if state.cached_missing is not None:
+        return state.cached_missing
     if state.expected is None:
         return [state.output.pointer.oid]
     needed = set(state.expected.values())

@@ -34,7 +34,7 @@ def status(repo: Repo, targets: list[str], cwd: Path | None = None,
     manifests: dict[Oid, Manifest] = {}
     report = []
     for target in collect_targets(repo, targets, cwd):
-        st = output_state(repo, target.output, manifests, progress)
+        st = output_state(repo, target.output, manifests, progress, quick=True)
         item = OutputStatus(target.output.rel, missing=st.missing)
         if st.modified:
             ch = st.changes

@@ -1,5 +1,9 @@
 """The state db: (inode, size, mtime_ns, ctime_ns) -> hash, so unchanged files are
 never hashed twice. A hint only: any difference in the fingerprint means re-hash.
+
+It also remembers, per tracked folder, a digest of every file's fingerprint taken when
+the folder matched its pointer with all objects cached (`folders`): a later `status`
+whose scan gives the same digest needs no per-file lookups at all.
 """
 
 from __future__ import annotations
@@ -21,6 +25,14 @@ CREATE TABLE IF NOT EXISTS state (
     hash TEXT NOT NULL
 ) WITHOUT ROWID
 """
+_FOLDERS = """
+CREATE TABLE IF NOT EXISTS folders (
+    path TEXT PRIMARY KEY,
+    pointer TEXT NOT NULL,
+    scan TEXT NOT NULL,
+    cache TEXT NOT NULL
+) WITHOUT ROWID
+"""
 _BATCH = 500
 
 
@@ -40,6 +52,7 @@ class StateDB:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute(_SCHEMA)
+            conn.execute(_FOLDERS)
             self._conn = conn
         return self._conn
 
@@ -78,6 +91,17 @@ class StateDB:
         db.execute("BEGIN")
         db.executemany("INSERT OR REPLACE INTO state VALUES (?, ?, ?, ?, ?)", rows)
         db.execute("COMMIT")
+
+    def folder_matches(self, path: str, pointer: str, scan: str, cache: str) -> bool:
+        """True if folder `path` was recorded clean against `pointer` with exactly this
+        scan digest and cache signature."""
+        row = self._db().execute(
+            "SELECT pointer, scan, cache FROM folders WHERE path = ?", (path,)).fetchone()
+        return row is not None and tuple(row) == (pointer, scan, cache)
+
+    def put_folder(self, path: str, pointer: str, scan: str, cache: str) -> None:
+        self._db().execute("INSERT OR REPLACE INTO folders VALUES (?, ?, ?, ?)",
+                           (path, pointer, scan, cache))
 
     def close(self) -> None:
         if self._conn is not None:

@@ -1,0 +1,88 @@
+"""Clean-folder snapshots: a fast path for `status` on big, unchanged folders.
+
+When a full comparison finds a tracked folder identical to its pointer with every object
+in the cache, we record a digest of every file's name and fingerprint (inode, size,
+mtime, ctime, mode) together with a signature of the cache's shard folders. A later scan
+with the same digest, while the cache signature is unchanged, proves the same thing
+without reading the manifest or looking up each file: the per-file state db would have
+trusted every one of those fingerprints anyway, and removing an object from the cache
+changes its shard folder's mtime.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from dvlite.core.oid import new_hasher
+from dvlite.repo.outputs import Output
+from dvlite.repo.repo import Repo
+from dvlite.repo.workspace import WorkFile
+
+# Timestamps may be coarse (a jiffy on ext4, a second elsewhere): a snapshot is recorded
+# only when nothing it covers changed within this window before the scan began.
+SETTLE_NS = 1_000_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    path: str
+    pointer: str
+    scan: str
+    cache: str
+    newest_ns: int  # newest mtime/ctime among the files and cache shards
+    taken_ns: int
+
+    @classmethod
+    def take(cls, repo: Repo, out: Output, files: list[WorkFile], started_ns: int) -> Snapshot:
+        """Digest of `files`, scanned from `started_ns` on, and of the cache shards. Call
+        right after the scan: the cache signature must predate any existence check."""
+        scan, newest = _scan_digest(files)
+        cache, cache_newest = _cache_signature(repo)
+        return cls(str(out.path), str(out.pointer.oid), scan, cache,
+                   max(newest, cache_newest), started_ns)
+
+    def recorded(self, repo: Repo) -> bool:
+        return repo.state.folder_matches(self.path, self.pointer, self.scan, self.cache)
+
+    def settled(self) -> bool:
+        return self.newest_ns < self.taken_ns - SETTLE_NS
+
+    def record(self, repo: Repo) -> None:
+        repo.state.put_folder(self.path, self.pointer, self.scan, self.cache)
+
+
+def _scan_digest(files: list[WorkFile]) -> tuple[str, int]:
+    newest = 0
+    parts = []
+    for f in files:
+        s = f.stat
+        parts.append(f"{f.relpath}\0{f.fspath}\0{s.st_ino} {s.st_size} {s.st_mtime_ns} "
+                     f"{s.st_ctime_ns} {s.st_mode}\n")
+        newest = max(newest, s.st_mtime_ns, s.st_ctime_ns)
+    h = new_hasher("xxh128")
+    h.update("".join(parts).encode("utf-8", "surrogateescape"))
+    return h.hexdigest(), newest
+
+
+def _cache_signature(repo: Repo) -> tuple[str, int]:
+    """Names and mtimes of the cache's shard folders (`<algo>/<2 hex>`, see LocalStore):
+    any object added to or removed from a shard changes its mtime."""
+    base = os.path.join(repo.cache.root, repo.cache.algo)
+    try:
+        names = sorted(os.listdir(base))
+        top = os.stat(base).st_mtime_ns
+    except FileNotFoundError:
+        return "", 0
+    parts = [str(top)]
+    newest = top
+    for name in names:
+        try:
+            mtime = os.stat(f"{base}/{name}").st_mtime_ns
+        except FileNotFoundError:
+            continue
+        parts.append(f"{name}:{mtime}")
+        newest = max(newest, mtime)
+    h = new_hasher("xxh128")
+    h.update(" ".join(parts).encode())
+    return h.hexdigest(), newest

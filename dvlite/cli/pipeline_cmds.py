@@ -9,7 +9,7 @@ from typing import Any
 import typer
 
 from dvlite.cli.app import app
-from dvlite.cli.ui import emit_json, out
+from dvlite.cli.ui import FLAGS, emit_json, out, progress
 from dvlite.errors import DvliteError
 from dvlite.repo.repo import Repo
 
@@ -48,12 +48,14 @@ def repro(
     as_json: bool = JSON,
 ) -> None:
     """Run out-of-date pipeline stages in dependency order and record dvlite.lock."""
+    from dvlite.pipeline.repro import ReproOptions
     from dvlite.pipeline.repro import repro as do_repro
 
     repo = Repo.find()
+    options = ReproOptions(force=force, dry_run=dry_run, jobs=jobs,
+                           quiet_stdout=as_json or FLAGS.quiet, progress=progress())
     try:
-        result = do_repro(repo, stages or [], force=force, dry_run=dry_run, jobs=jobs,
-                          report=_no_say if as_json else _say)
+        result = do_repro(repo, stages or [], options, report=_no_say if as_json else _say)
     except KeyboardInterrupt:
         # typer turns KeyboardInterrupt into a silent exit 130; say what happened.
         raise _InterruptedError("interrupted: the running stage was stopped; dvlite.lock keeps "

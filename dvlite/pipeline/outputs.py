@@ -19,6 +19,7 @@ from dvlite.pipeline.schema import Stage
 from dvlite.repo import gitignore
 from dvlite.repo.outputs import Output, pointer_file_for
 from dvlite.repo.repo import Repo
+from dvlite.storage.progress import NULL_PROGRESS, Progress
 
 
 def prepare(repo: Repo, stage: Stage, hashes: WorkspaceHashes) -> None:
@@ -58,7 +59,8 @@ def run_cacheable(stage: Stage) -> bool:
     return bool(stage.outs) and all(o.cache or o.metric for o in stage.outs)
 
 
-def collect(repo: Repo, stage: Stage, hashes: WorkspaceHashes) -> list[HashInfo]:
+def collect(repo: Repo, stage: Stage, hashes: WorkspaceHashes,
+            progress: Progress = NULL_PROGRESS) -> list[HashInfo]:
     """Cache the stage's outputs after a successful run; returns their hashes."""
     from dvlite.repo.add import store_path
 
@@ -75,7 +77,7 @@ def collect(repo: Repo, stage: Stage, hashes: WorkspaceHashes) -> list[HashInfo]
             infos.append(info)
             continue
         # Uncached metrics still go into the cache, so the run cache can restore them.
-        pointer = store_path(repo, path)
+        pointer = store_path(repo, path, progress)
         if out.cache:
             gitignore.add_entry(path)
         infos.append(HashInfo(out.path, pointer.oid, pointer.size, pointer.nfiles))

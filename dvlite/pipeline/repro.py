@@ -27,6 +27,7 @@ from dvlite.pipeline.params import stage_params
 from dvlite.pipeline.runner import Runner, terminate_as_interrupt
 from dvlite.pipeline.schema import Stage
 from dvlite.repo.repo import Repo
+from dvlite.storage.progress import NULL_PROGRESS, Progress
 
 # event, stage name, detail: "skip", "frozen", "run", "would-run", "restored", "done"
 Report = Callable[[str, str, str], None]
@@ -45,6 +46,15 @@ class ReproResult:
     total: int = 0  # stages considered
 
 
+@dataclass(frozen=True, slots=True)
+class ReproOptions:
+    force: bool = False  # run even unchanged stages (and skip the run cache)
+    dry_run: bool = False  # decide and report, change nothing
+    jobs: int = 1  # commands running at the same time
+    quiet_stdout: bool = False  # send commands' stdout to stderr (for --json and -q)
+    progress: Progress = NULL_PROGRESS  # caching outputs
+
+
 @dataclass
 class _Job:
     stage: Stage
@@ -53,18 +63,19 @@ class _Job:
 
 
 class _Repro:
-    def __init__(self, repo: Repo, pipeline: Pipeline, force: bool, dry_run: bool,
+    def __init__(self, repo: Repo, pipeline: Pipeline, options: ReproOptions,
                  report: Report) -> None:
         self.repo = repo
         self.pipeline = pipeline
-        self.force = force
-        self.dry_run = dry_run
+        self.options = options
+        self.force = options.force
+        self.dry_run = options.dry_run
         self.report = report
         self.hashes = WorkspaceHashes(repo)
         self.locks = {f: read_lock(repo.root, f) for f in pipeline.files}
         self.param_docs: dict[str, Any] = {}
         self.result = ReproResult()
-        self.runner = Runner()
+        self.runner = Runner(stdout_to_stderr=options.quiet_stdout)
 
     # -- deciding ----------------------------------------------------------------------
 
@@ -129,7 +140,7 @@ class _Repro:
 
     def finish(self, job: _Job) -> None:
         stage = job.stage
-        outs = stage_outputs.collect(self.repo, stage, self.hashes)
+        outs = stage_outputs.collect(self.repo, stage, self.hashes, self.options.progress)
         key = runcache.run_key(stage, job.deps, job.params)
         self._record(job, outs, key if stage_outputs.run_cacheable(stage) else None)
         self.result.ran.append(stage.name)
@@ -150,8 +161,8 @@ class _Repro:
             runcache.save(self.repo, key, stage, outs)
 
 
-def repro(repo: Repo, targets: list[str] | None = None, *, force: bool = False,
-          dry_run: bool = False, jobs: int = 1, report: Report = _no_report) -> ReproResult:
+def repro(repo: Repo, targets: list[str] | None = None,
+          options: ReproOptions = ReproOptions(), report: Report = _no_report) -> ReproResult:
     """Run what is out of date among `targets` (default: all) and their upstream stages.
 
     Raises `StageFailedError` (the command's exit code) when a command fails, after the
@@ -159,14 +170,14 @@ def repro(repo: Repo, targets: list[str] | None = None, *, force: bool = False,
     """
     pipeline = load_pipeline(repo)
     order = pipeline.graph.order(targets or None)
-    state = _Repro(repo, pipeline, force, dry_run, report)
+    state = _Repro(repo, pipeline, options, report)
     state.result.total = len(order)
     stages = [pipeline.graph.stages[n] for n in order]
     state.hashes.prefetch([p for s in stages for p in
                            [*(d.path for d in s.deps), *(o.path for o in s.outs)]])
     try:
         with terminate_as_interrupt():
-            _schedule(state, order, max(1, jobs))
+            _schedule(state, order, max(1, options.jobs))
     except StageFailedError:
         _autostage(state)
         raise

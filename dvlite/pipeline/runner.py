@@ -7,6 +7,7 @@ import contextlib
 import os
 import signal
 import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +22,9 @@ GRACE_SECONDS = 5.0
 class Runner:
     """Starts commands and remembers the running ones for `interrupt_all`."""
 
-    def __init__(self) -> None:
+    def __init__(self, stdout_to_stderr: bool = False) -> None:
+        # With --json or -q, dvlite's stdout is reserved: commands print on stderr.
+        self._stdout = _stderr_fd() if stdout_to_stderr else None
         self._lock = threading.Lock()
         self._running: dict[int, subprocess.Popen[bytes]] = {}
 
@@ -31,7 +34,7 @@ class Runner:
             # A new session: the terminal's Ctrl-C reaches dvlite only, and dvlite decides
             # (forwards SIGINT to the group, then kills it if it lingers).
             proc = subprocess.Popen(cmd, shell=True, cwd=cwd, stdin=subprocess.DEVNULL,
-                                    start_new_session=True, env=env)
+                                    stdout=self._stdout, start_new_session=True, env=env)
         except OSError as exc:
             raise PipelineError(f"cannot start '{cmd}': {exc.strerror or exc}") from exc
         with self._lock:
@@ -56,6 +59,13 @@ class Runner:
                 proc.wait()
             # Grandchildren that ignored SIGINT must not outlive the run either.
             _signal_group(proc, signal.SIGKILL)
+
+
+def _stderr_fd() -> int:
+    try:
+        return sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):  # a captured stream: use the real fd 2
+        return 2
 
 
 def _signal_group(proc: subprocess.Popen[bytes], sig: int) -> None:

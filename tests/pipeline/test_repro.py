@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
-from tests.helpers import check_repo, run
+import pytest
+
+from tests.helpers import check_repo, run, run_proc
 from tests.pipeline.util import PY, lock, ran, setup_steps, step
 
 CHAIN = f"""\
@@ -354,3 +358,44 @@ stages:
     assert (repo / "out.txt").read_text() == "two\nmake\nuse\n"
     assert run("repro").exit_code == 0
     assert ran(repo) == []
+
+
+def test_json_and_quiet_keep_stdout_clean_of_command_output(repo: Path) -> None:
+    setup_steps(repo, f"""\
+stages:
+  talk:
+    cmd: echo hello from the command && {step("talk", "t.txt")}
+    outs: [t.txt]
+    always_changed: true
+""")
+    r = run_proc("repro", "--json", cwd=repo)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["ran"] == ["talk"]
+    assert "hello from the command" in r.stderr
+    quiet = run_proc("-q", "repro", cwd=repo)
+    assert quiet.returncode == 0
+    assert quiet.stdout == ""
+    assert "hello from the command" in quiet.stderr
+    plain = run_proc("repro", cwd=repo)
+    assert "hello from the command" in plain.stdout
+    assert plain.stdout.index("Running stage 'talk'") < plain.stdout.index("hello from")
+
+
+@pytest.mark.e2e
+def test_concurrent_repros_of_different_stages_keep_both_entries(repo: Path) -> None:
+    stages = "".join(f"""\
+  s{i}:
+    cmd: {step(f"s{i}", f"o{i}.txt")}
+    outs: [o{i}.txt]
+""" for i in range(6))
+    setup_steps(repo, "stages:\n" + stages)
+    procs = [subprocess.Popen([sys.executable, "-m", "dvlite", "-q", "repro", *[
+        f"s{j}" for j in range(i, 6, 2)]], cwd=repo, stderr=subprocess.PIPE, text=True)
+        for i in range(2)]
+    for proc in procs:
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+    assert sorted(lock(repo)) == [f"s{i}" for i in range(6)]
+    assert run("repro").exit_code == 0
+    assert sorted(ran(repo)) == [f"s{i}" for i in range(6)]  # each ran exactly once
+    check_repo(repo)

@@ -112,11 +112,17 @@ def stage_add(
     metrics: list[str] = typer.Option([], "-m", "--metrics", help="A metrics file."),
     params: list[str] = typer.Option([], "-p", "--params",
                                      help="KEY of params.yaml, or FILE:KEY[,KEY...]."),
+    outs_no_cache: list[str] = typer.Option([], "-O", "--outs-no-cache",
+                                            help="An output that is only hashed, not cached."),
+    wdir: str | None = typer.Option(None, "-w", "--wdir",
+                                    help="Folder to run in, relative to dvlite.yaml."),
+    always_changed: bool = typer.Option(False, "--always-changed", help="Run every time."),
 ) -> None:
     """Add a stage to dvlite.yaml (validated; refuses duplicates)."""
     from dvlite.pipeline.edit import StageSpec, add_stage
 
-    spec = StageSpec(name, " ".join(cmd), deps, outs, metrics, params)
+    spec = StageSpec(name, " ".join(cmd), deps, outs, metrics, params, outs_no_cache, wdir,
+                     always_changed)
     stage = add_stage(Repo.find(), spec)
     out(f"Added stage '{stage.name}' to {stage.dvfile}")
     out(f"To run it: dvlite repro {stage.name}")
@@ -195,9 +201,12 @@ def metrics_show(
     if not any(shown.values()):
         out("No metrics.")
         return
-    for rev, values in shown.items():
-        if len(revs) > 1:
-            out(rev if rev == "workspace" else rev[:12])
-        for file, keys in values.items():
-            for key, value in keys.items():
-                out(f"{file}  {key}  {_cell(value)}")
+    rows = [("Revision", "Path", "Key", "Value")]
+    rows += [(rev if rev == "workspace" else rev[:12], file, key, _cell(value))
+             for rev, values in shown.items() for file, keys in values.items()
+             for key, value in keys.items()]
+    start = 0 if len(revs) > 1 else 1  # the revision column only when there are several
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    for r in rows:
+        out("  ".join(c.ljust(w) for c, w in zip(r[start:], widths[start:], strict=True))
+            .rstrip())

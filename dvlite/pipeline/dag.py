@@ -79,8 +79,10 @@ class Graph:
             if name in seen:
                 continue
             if name not in self.stages:
+                names = list(self.stages)
+                more = f" and {len(names) - 10} more" if len(names) > 10 else ""
                 raise PipelineError(f"unknown stage '{name}'",
-                                    hint=f"stages: {', '.join(self.stages) or '(none)'}")
+                                    hint=f"stages: {', '.join(names[:10]) or '(none)'}{more}")
             seen.add(name)
             stack.extend(self.upstream[name])
         return seen

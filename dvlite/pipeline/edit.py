@@ -27,17 +27,25 @@ class StageSpec:
     outs: list[str] = field(default_factory=list)
     metrics: list[str] = field(default_factory=list)
     params: list[str] = field(default_factory=list)  # "key", or "file:key1,key2"
+    outs_no_cache: list[str] = field(default_factory=list)
+    wdir: str | None = None
+    always_changed: bool = False
 
     def body(self) -> dict[str, Any]:
         body: dict[str, Any] = {"cmd": self.cmd}
+        if self.wdir and self.wdir != ".":
+            body["wdir"] = self.wdir
         if self.deps:
             body["deps"] = list(self.deps)
         if self.params:
             body["params"] = _params(self.params)
-        if self.outs:
-            body["outs"] = list(self.outs)
+        outs: list[Any] = [*self.outs, *({o: {"cache": False}} for o in self.outs_no_cache)]
+        if outs:
+            body["outs"] = outs
         if self.metrics:
             body["metrics"] = list(self.metrics)
+        if self.always_changed:
+            body["always_changed"] = True
         return body
 
 

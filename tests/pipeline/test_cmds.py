@@ -127,14 +127,16 @@ def test_metrics_show_and_diff(repo: Path) -> None:
     shown = run("metrics", "show", "--json")
     assert json.loads(shown.stdout) == {
         "workspace": {"scores.json": {"acc": 0.75, "nested.loss": 0.5, "name": "m"}}}
-    assert "scores.json  acc  0.75" in run("metrics", "show").stdout
+    table = run("metrics", "show").stdout.splitlines()
+    assert table[0].split() == ["Path", "Key", "Value"]
+    assert "scores.json  acc          0.75" in table
     gen(repo, {"params.yaml": "train:\n  lr: 0.5\n"})
     assert run("repro").exit_code == 0
     diff = json.loads(run("metrics", "diff", "--json").stdout)
     assert diff == {"scores.json": {"acc": {"old": 0.75, "new": 0.5, "diff": -0.25},
                                     "nested.loss": {"old": 0.5, "new": 1.0, "diff": 0.5}}}
-    table = run("metrics", "diff").stdout
-    assert "scores.json  acc          0.75  0.5  -0.25" in table
+    diff_table = run("metrics", "diff").stdout
+    assert "scores.json  acc          0.75  0.5  -0.25" in diff_table
     git(repo, "commit", "-qam", "v2")
     every = json.loads(run("metrics", "show", "--all-commits", "--json").stdout)
     values = {rev: v.get("scores.json", {}).get("acc") for rev, v in every.items()}
@@ -196,3 +198,19 @@ def test_commands_on_a_repository_without_stages_or_commits(tmp_path: Path) -> N
     assert diff.exit_code == 0, diff.stderr
     assert json.loads(diff.stdout) == {"params.yaml": {"lr": {"old": None, "new": 1}}}
     assert json.loads(run("metrics", "diff", "--json", cwd=root).stdout) == {}
+
+
+def test_stage_add_options_wdir_uncached_outputs_always_changed(repo: Path) -> None:
+    gen(repo, {"sub": {"in.txt": "x\n"}})
+    r = run("stage", "add", "-n", "s", "-w", "sub", "-d", "in.txt", "-O", "cache.txt",
+            "--always-changed", "--", "cp", "in.txt", "cache.txt")
+    assert r.exit_code == 0, r.stderr
+    assert (repo / "dvlite.yaml").read_text() == (
+        "stages:\n  s:\n    cmd: cp in.txt cache.txt\n    wdir: sub\n    deps:\n    - in.txt\n"
+        "    outs:\n    - cache.txt:\n        cache: false\n    always_changed: true\n")
+    assert run("repro").exit_code == 0
+    assert (repo / "sub" / "cache.txt").read_text() == "x\n"
+    assert not (repo / "sub" / ".gitignore").exists()
+    bad = run("stage", "add", "-n", "t", "-w", "../..", "echo")
+    assert bad.exit_code == 1
+    assert "unsafe wdir" in bad.stderr

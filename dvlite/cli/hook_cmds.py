@@ -10,20 +10,26 @@ from pathlib import Path
 import typer
 
 from dvlite.cli.app import app
-from dvlite.cli.ui import out, warn
+from dvlite.cli.ui import emit_json, out, warn
 from dvlite.errors import DvliteError, NotARepoError
 from dvlite.repo.repo import Repo
 
 _PASS_THROUGH = {"allow_extra_args": True, "ignore_unknown_options": True}
 
 
+JSON = typer.Option(False, "--json", help="Print machine-readable JSON.")
+
+
 @app.command()
-def install() -> None:
+def install(as_json: bool = JSON) -> None:
     """Install dvlite's git hooks (existing hooks are kept and chained) and register the
     merge driver for pointer files and dvlite.lock."""
     from dvlite.repo.hooks import install as do_install
 
     report = do_install(Repo.find())
+    if as_json:
+        emit_json(report.to_dict())
+        return
     for reason in report.skipped:
         warn(f"hook not installed: {reason}")
     for name in report.chained:
@@ -37,11 +43,14 @@ def install() -> None:
 
 
 @app.command()
-def uninstall() -> None:
+def uninstall(as_json: bool = JSON) -> None:
     """Remove dvlite's git hooks (restoring hooks they chained) and the merge driver."""
     from dvlite.repo.hooks import uninstall as do_uninstall
 
     report = do_uninstall(Repo.find())
+    if as_json:
+        emit_json(report.to_dict())
+        return
     for name in report.restored:
         out(f"restored your {name} hook")
     if report.removed:
@@ -134,4 +143,8 @@ def merge_driver(
         typer.echo(f"dvlite: merge conflict in {path}:", err=True)
         for item in result.conflicts:
             typer.echo(f"  {item}", err=True)
+        if path.endswith(".dvl"):
+            typer.echo(f"hint: keep one side (git checkout --ours/--theirs {path}), "
+                       "`dvlite checkout` it, redo the other side's changes, `dvlite add`",
+                       err=True)
         raise typer.Exit(1)

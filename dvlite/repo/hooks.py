@@ -37,6 +37,12 @@ class HookReport:
     attributes_added: list[str] = field(default_factory=list)
     hooks_dir: Path | None = None
 
+    def to_dict(self) -> dict[str, object]:
+        return {"hooks_dir": str(self.hooks_dir), "installed": self.installed,
+                "unchanged": self.unchanged, "chained": self.chained,
+                "restored": self.restored, "removed": self.removed, "skipped": self.skipped,
+                "attributes_added": self.attributes_added}
+
 
 def script(name: str) -> bytes:
     """The packaged hook script `name` (shipped in the wheel under `dvlite/hooks/`)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 import subprocess
@@ -130,6 +131,20 @@ def test_both_hook_and_chained_present_is_left_alone(repo: Path) -> None:
     assert "hook not installed: post-merge" in r.stderr
     assert (hooks / "post-merge").read_bytes() == first
     assert (hooks / "post-merge.dvlite-chained").read_bytes() == second
+
+
+def test_json_reports(repo: Path) -> None:
+    hooks = repo / ".git" / "hooks"
+    user_hook(hooks / "pre-push", "exit 0")
+    r = run("install", "--json")
+    assert r.exit_code == 0
+    doc = json.loads(r.stdout)
+    assert doc["installed"] == list(HOOK_NAMES)
+    assert doc["chained"] == ["pre-push"]
+    assert doc["attributes_added"] == ["*.dvl merge=dvlite", "dvlite.lock merge=dvlite"]
+    doc = json.loads(run("uninstall", "--json").stdout)
+    assert doc["removed"] == list(HOOK_NAMES)
+    assert doc["restored"] == ["pre-push"]
 
 
 def test_uninstall_without_install_changes_nothing(repo: Path) -> None:

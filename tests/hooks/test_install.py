@@ -133,6 +133,16 @@ def test_both_hook_and_chained_present_is_left_alone(repo: Path) -> None:
     assert (hooks / "post-merge.dvlite-chained").read_bytes() == second
 
 
+def test_older_dvlite_script_is_updated_not_chained(repo: Path) -> None:
+    hooks = repo / ".git" / "hooks"
+    hooks.mkdir(exist_ok=True)
+    user_hook(hooks / "post-merge", "# dvlite-hook: post-merge (an older version)\nexit 0")
+    r = run("install")
+    assert r.exit_code == 0
+    assert (hooks / "post-merge").read_bytes() == script("post-merge")
+    assert not (hooks / "post-merge.dvlite-chained").exists()
+
+
 def test_json_reports(repo: Path) -> None:
     hooks = repo / ".git" / "hooks"
     user_hook(hooks / "pre-push", "exit 0")

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dvlite.core.oid import Oid
+from dvlite.errors import MissingObjectsError
 from dvlite.repo.outputs import Target, all_outputs, collect_targets
 from dvlite.repo.repo import Repo
 from dvlite.repo.sync import manifest_loader
@@ -94,13 +95,14 @@ def remote_fsck(repo: Repo, remote_name: str | None, jobs: int | None = None,
     progress.begin("Checking remote", len(items), sum(i.size or 0 for i in items.values()))
 
     def check(item: Item) -> str | None:
-        entry = remote.stat(item.oid)
-        progress.advance(files=1, nbytes=item.size or 0)
-        if entry is None:
+        try:
+            actual, size = remote.hash_object(item.oid)  # one read, streamed
+        except MissingObjectsError:
             return "missing"
-        if item.size is not None and entry.size != item.size:
+        finally:
+            progress.advance(files=1, nbytes=item.size or 0)
+        if item.size is not None and size != item.size:
             return "wrong_size"
-        actual, _ = remote.hash_object(item.oid)
         return None if actual == item.oid else "corrupt"
 
     good: list[Oid] = []

@@ -134,7 +134,12 @@ def fetch(repo: Repo, scope: Scope | Sequence[str], remote_name: str | None = No
     remote = repo_remote(repo, remote_name)
     targets = select(repo, scope)
     optional = select_pipeline(repo, scope)
-    remote.check_format(create=False)  # one cheap request that fails clearly on bad config
+    # Before the first remote read, one cheap request that fails clearly on a bad config
+    # (missing bucket, credentials); a fetch with nothing to do asks the remote nothing.
+    dirs = {t.output.pointer.oid for t in targets + optional if t.output.is_dir}
+    checked = bool(dirs - repo.cache.exists_many(dirs))
+    if checked:
+        remote.check_format(create=False)
     n = _jobs(remote, jobs)
     fetched: dict[Oid, bytes] = {}
     load = manifest_loader(repo, remote, targets + optional, n, fetched)
@@ -145,6 +150,8 @@ def fetch(repo: Repo, scope: Scope | Sequence[str], remote_name: str | None = No
     have = repo.cache.exists_many(plan.files)
     need = [plan.files[o] for o in sorted(plan.files) if o not in have]
     result.present = len(have) + sum(1 for m in plan.manifests if m not in fetched)
+    if need and not checked:
+        remote.check_format(create=False)
     progress.begin("Fetching", len(need), sum(it.size or 0 for it in need))
     faultpoint("fetch.before_download")
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from dvlite._fault import faultpoint
 from dvlite.config import RemoteConfig
-from dvlite.core.oid import ALGORITHMS, Oid
+from dvlite.core.oid import ALGORITHMS, Oid, new_hasher
 from dvlite.errors import ConfigError, DvliteError, FormatError, IntegrityError
 from dvlite.storage.hashing import CHUNK, hash_fd
 from dvlite.storage.odb import LocalStore
@@ -67,6 +67,13 @@ def s3_kwargs(opts: dict[str, Any], jobs: int) -> dict[str, Any]:
         if opts.get(ours):
             kw[theirs] = opts[ours]
     return kw
+
+
+def _no_bucket(exc: BaseException) -> bool:
+    """A FileNotFoundError about the bucket itself (not a missing key, whose message is
+    the key, which may well contain the word "bucket")."""
+    text = str(exc)
+    return "NoSuchBucket" in text or "specified bucket does not exist" in text
 
 
 def _mtime(info: dict[str, Any]) -> float:
@@ -163,7 +170,7 @@ class FsspecRemote:
         try:
             names = self.fs.ls(path, detail=False)
         except FileNotFoundError as exc:
-            if "bucket" in str(exc).lower():
+            if _no_bucket(exc):
                 raise self._fail(exc, "listing", path) from exc
             return set()
         except Exception as exc:
@@ -184,7 +191,7 @@ class FsspecRemote:
         try:
             info = self.fs.info(key)
         except FileNotFoundError as exc:
-            if "bucket" in str(exc).lower():
+            if _no_bucket(exc):
                 raise self._fail(exc, "checking", key, oid) from exc
             return None
         except Exception as exc:
@@ -262,19 +269,47 @@ class FsspecRemote:
         return data
 
     def hash_object(self, oid: Oid) -> tuple[Oid, int]:
-        from dvlite.core.oid import new_hasher
-
+        """Hash the object as it streams in: one GET on S3, nothing kept."""
         key = self.key(oid)
-        h = new_hasher(oid.algo)
-        total = 0
         try:
-            with self.fs.open(key, "rb", block_size=CHUNK, cache_type="none") as f:
-                while chunk := f.read(CHUNK):
-                    h.update(chunk)
-                    total += len(chunk)
+            if self.create_only:
+                from fsspec.asyn import sync
+
+                result: tuple[Oid, int] = sync(self.fs.loop, self._hash_s3, key, oid.algo)
+                return result
+            return self._hash_file(key, oid.algo)
         except Exception as exc:
             raise self._fail(exc, "reading", key, oid) from exc
-        return Oid(oid.algo, h.hexdigest()), total
+
+    async def _hash_s3(self, key: str, algo: str) -> tuple[Oid, int]:
+        from s3fs.errors import translate_boto_error
+
+        bucket, name, _ = self.fs.split_path(key)
+        try:
+            resp = await self.fs._call_s3("get_object", Bucket=bucket, Key=name)
+        except Exception as exc:
+            if type(exc).__name__ == "ClientError":
+                raise translate_boto_error(exc) from exc
+            raise
+        body = resp["Body"]
+        h = new_hasher(algo)
+        total = 0
+        try:
+            while chunk := await body.read(CHUNK):
+                h.update(chunk)
+                total += len(chunk)
+        finally:
+            body.close()
+        return Oid(algo, h.hexdigest()), total
+
+    def _hash_file(self, key: str, algo: str) -> tuple[Oid, int]:
+        h = new_hasher(algo)
+        total = 0
+        with self.fs.open(key, "rb", block_size=CHUNK, cache_type="none") as f:
+            while chunk := f.read(CHUNK):
+                h.update(chunk)
+                total += len(chunk)
+        return Oid(algo, h.hexdigest()), total
 
     def delete(self, oid: Oid) -> None:
         key = self.key(oid)
@@ -292,7 +327,7 @@ class FsspecRemote:
         try:
             text = bytes(self.fs.cat_file(path)).decode(errors="replace")
         except FileNotFoundError as exc:
-            if "bucket" in str(exc).lower():
+            if _no_bucket(exc):
                 raise self._fail(exc, "reading", path) from exc
             if create:
                 self._write_format(path)

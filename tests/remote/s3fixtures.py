@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-BUCKET = "dvlite-test"
+BUCKET = "dvlite-bucket"  # the word "bucket" in a key must not confuse error mapping
 FAKE_ENV = {
     "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
     "AWS_DEFAULT_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true",

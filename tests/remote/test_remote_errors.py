@@ -106,7 +106,11 @@ def test_unknown_bucket(repo, s3: S3):
     configure("origin", "s3://no-such-bucket/p", s3_remote_options(s3.endpoint))
     gen(repo, {"f": "data"})
     assert run("add", "f").exit_code == 0
-    for cmd in ("push", "pull"):
+    r = run("push")
+    assert r.exit_code == 1
+    assert "bucket" in _one_error_line(r.stderr)
+    shutil.rmtree(repo / ".dvlite" / "cache")
+    for cmd in ("pull", "fetch"):
         r = run(cmd)
         assert r.exit_code == 1
         assert "bucket" in _one_error_line(r.stderr)
@@ -128,6 +132,8 @@ def test_local_remote_folder_missing_on_pull(repo, tmp_path):
     configure("origin", str(tmp_path / "nowhere"), {})
     gen(repo, {"f": "data"})
     assert run("add", "f").exit_code == 0
+    assert run("fetch").exit_code == 0  # nothing to fetch: the remote is not asked
+    shutil.rmtree(repo / ".dvlite" / "cache")
     r = run("fetch")
     assert r.exit_code == 1
     assert "does not exist" in _one_error_line(r.stderr)

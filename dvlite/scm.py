@@ -52,8 +52,10 @@ class Git:
         except FileNotFoundError as exc:
             raise ScmError("git is not installed or not on PATH") from exc
         if proc.returncode != 0:
-            msg = proc.stderr.decode(errors="replace").strip().splitlines()
-            raise ScmError(f"git {args[0]} failed: {msg[-1] if msg else proc.returncode}")
+            # git's first line says what went wrong; `hint:` lines and the rest elaborate
+            msg = [line for line in proc.stderr.decode(errors="replace").splitlines()
+                   if line.strip() and not line.startswith("hint:")]
+            raise ScmError(f"git {args[0]} failed: {msg[0] if msg else proc.returncode}")
         return proc.stdout
 
     def _rel(self, paths: Iterable[Path]) -> list[str]:

@@ -17,7 +17,7 @@ from dvlite._fault import faultpoint
 from dvlite.core.manifest import case_collisions
 from dvlite.core.paths import check_parent_inside, check_relpath, is_within
 from dvlite.core.pointer import POINTER_SUFFIX, Pointer
-from dvlite.errors import UsageError, storage_error
+from dvlite.errors import ScmError, UsageError, storage_error
 from dvlite.repo import gitignore
 from dvlite.repo.checkout import checkout_outputs
 from dvlite.repo.outputs import Output, all_outputs, pointer_file_for
@@ -92,6 +92,26 @@ def _check_target(repo: Repo, path: Path, outputs: list[Output]) -> None:
                              hint=f"dvlite remove {out.rel} first")
 
 
+def _check_git(repo: Repo, paths: list[Path]) -> None:
+    """Refuse data git already tracks, and pointers git would ignore (they could not be
+    committed, and dvlite, listing pointers through git, would not see them)."""
+    assert repo.scm is not None
+    in_git = repo.scm.tracked(paths)
+    if in_git:
+        raise UsageError(f"'{in_git[0]}' is already tracked by git",
+                         hint=f"git rm -r --cached '{in_git[0]}' and run add again")
+    pointers = [os.path.relpath(pointer_file_for(p), repo.scm.root) for p in paths]
+    listing = ("\0".join(pointers) + "\0").encode("utf-8", "surrogateescape")
+    try:
+        out = repo.scm.run("check-ignore", "-z", "--stdin", input_bytes=listing)
+    except ScmError:
+        return  # exit 1: none is ignored
+    ignored = [p.decode(errors="replace") for p in out.split(b"\0") if p]
+    if ignored:
+        raise UsageError(f"cannot add: pointer file '{ignored[0]}' would be ignored by git",
+                         hint="change the .gitignore rule that matches it")
+
+
 def _check_nesting(repo: Repo, paths: list[Path]) -> None:
     """Two targets of one command must not be inside each other (nested outputs)."""
     chosen = set(paths)
@@ -122,10 +142,7 @@ def add(
             _check_target(repo, path, outputs)
         _check_nesting(repo, paths)
         if repo.scm is not None:
-            in_git = repo.scm.tracked(paths)
-            if in_git:
-                raise UsageError(f"'{in_git[0]}' is already tracked by git",
-                                 hint=f"git rm -r --cached '{in_git[0]}' and run add again")
+            _check_git(repo, paths)
         to_stage: list[Path] = []
         for path in paths:
             pointer = store_path(repo, path, progress, result.warnings)

@@ -152,3 +152,23 @@ def test_nested_targets_in_one_command_refused(repo: Path) -> None:
     assert not (repo / "d.dvl").exists() and not (repo / "d" / "x.dvl").exists()
     assert run("add", "d", "d/").exit_code == 0  # the same target twice is fine
     check_repo(repo)
+
+
+def test_pointer_that_git_would_ignore_refused(repo: Path) -> None:
+    gen(repo, {"ign": {"z.bin": "z"}, ".gitignore": "ign/\n"})
+    r = run("add", "ign/z.bin")
+    assert r.exit_code == 2
+    assert r.stderr.startswith("error: cannot add: pointer file 'ign/z.bin.dvl' would be ignored")
+    assert not (repo / "ign" / "z.bin.dvl").exists()
+
+
+def test_git_index_lock_is_a_clear_error(repo: Path) -> None:
+    gen(repo, {"f": "1"})
+    (repo / ".git" / "index.lock").write_text("")
+    r = run("add", "f")
+    assert r.exit_code == 1
+    assert r.stderr.startswith("error: git add failed: fatal: Unable to create")
+    assert "index.lock" in r.stderr.splitlines()[0]
+    (repo / ".git" / "index.lock").unlink()
+    assert run("add", "f").exit_code == 0  # re-run finishes the job
+    assert staged(repo) == [".gitignore", "f.dvl"]

@@ -28,7 +28,8 @@ def repo_lock(path: Path, timeout: float, exclusive: bool = True) -> Iterator[No
     try:
         _acquire(fd, path, timeout, exclusive)
         if exclusive:
-            holder = f"{os.getpid()} {' '.join(['dvlite', *sys.argv[1:3]])}\n"
+            words = [a for a in sys.argv[1:] if not a.startswith("-")][:2]  # skip -v, -q
+            holder = f"{os.getpid()} {' '.join(['dvlite', *words])}\n"
             os.ftruncate(fd, 0)
             os.pwrite(fd, holder.encode(), 0)
         yield

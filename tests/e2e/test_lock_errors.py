@@ -42,7 +42,7 @@ HOLD = {"DVLITE_FAULTPOINT": "add.after_cache", "DVLITE_FAULTPOINT_SLEEP": "5"}
 def test_locked_error_names_the_holder(repo: Path) -> None:
     gen(repo, {"a.bin": "a", "b.bin": "b"})
     assert run("config", "--local", "core.lock_timeout", "0.3").exit_code == 0
-    holder = start(repo, "add", "a.bin", env=HOLD)
+    holder = start(repo, "-v", "add", "a.bin", env=HOLD)
     try:
         assert wait_for_holder(repo, holder) == f"{holder.pid} dvlite add a.bin\n"
         t0 = time.monotonic()

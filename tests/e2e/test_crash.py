@@ -161,7 +161,7 @@ def test_file_changing_while_added_is_refused(repo: Path) -> None:
         [sys.executable, "-m", "dvlite", "add", "grow.log"], cwd=repo, text=True,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         env={**os.environ, "DVLITE_FAULTPOINT": "odb.after_temp_write",
-             "DVLITE_FAULTPOINT_SLEEP": "2"})
+             "DVLITE_FAULTPOINT_SLEEP": "4"})
     tmp = repo / ".dvlite" / "cache" / "tmp"
     deadline = time.monotonic() + 30
     while not (tmp.exists() and any(tmp.iterdir())):  # the copy has started

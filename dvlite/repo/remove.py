@@ -7,6 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from dvlite.core.paths import check_parent_inside, check_relpath, is_within
+from dvlite.core.pointer import POINTER_SUFFIX
 from dvlite.errors import UsageError, storage_error
 from dvlite.repo import gitignore
 from dvlite.repo.outputs import Output, all_outputs, collect_targets, pointer_file_for
@@ -61,8 +62,11 @@ def move(repo: Repo, src: str, dst: str, cwd: Path | None = None) -> tuple[str, 
             dest = dest / out.path.name
         _check_dest(repo, out, dest)
         if out.path.exists() or out.path.is_symlink():
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(out.path, dest)
+            try:
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(out.path, dest)
+            except OSError as exc:
+                raise storage_error(exc, f"moving {out.rel} to {repo.rel(dest)}") from exc
         new_pf = pointer_file_for(dest)
         pointer = replace(out.pointer, path=dest.name)
         atomic_write(new_pf, pointer.to_bytes())
@@ -83,6 +87,10 @@ def _check_dest(repo: Repo, out: Output, dest: Path) -> None:
     check_parent_inside(repo.root, dest)
     if dest.exists() or dest.is_symlink() or pointer_file_for(dest).exists():
         raise UsageError(f"cannot move to '{rel}': it already exists")
+    if is_within(dest, out.path):
+        raise UsageError(f"cannot move '{out.rel}' into itself ('{rel}')")
+    if dest.name.endswith(POINTER_SUFFIX):
+        raise UsageError(f"cannot move to '{rel}': that is a pointer file name")
     for other in all_outputs(repo):
         if other.path != out.path and (is_within(dest, other.path) or is_within(other.path, dest)):
             raise UsageError(f"cannot move to '{rel}': it overlaps tracked output '{other.rel}'")

@@ -66,3 +66,16 @@ def test_move_refuses_existing_destination_and_outside(repo: Path, tmp_path: Pat
     r = run("move", "f", ".git/x")
     assert r.exit_code != 0
     assert (repo / "f").read_text() == "1" and (repo / "f.dvl").exists()
+
+
+def test_move_into_itself_or_onto_a_pointer_name_refused(repo: Path) -> None:
+    gen(repo, {"d": {"a": "1"}, "f": "2", "plain": "not a folder"})
+    assert run("add", "d", "f").exit_code == 0
+    r = run("move", "d", "d/sub")
+    assert r.exit_code == 2 and "into itself" in r.stderr
+    r = run("move", "f", "g.dvl")
+    assert r.exit_code == 2 and "pointer file name" in r.stderr
+    r = run("move", "f", "plain/g")  # the destination's parent is a file
+    assert r.exit_code == 1 and r.stderr.startswith("error: ") and "unexpected" not in r.stderr
+    assert run("status", "--exit-code").exit_code == 0
+    check_repo(repo)

@@ -24,6 +24,8 @@ REMOTE = typer.Option(None, "-r", "--remote", help="Remote name (default: core.r
 JOBS = typer.Option(None, "-j", "--jobs", min=1, help="Parallel transfers.")
 REVS = typer.Option(None, "--rev", help="Objects used at this git revision (repeatable).")
 ALL_COMMITS = typer.Option(False, "--all-commits", help="Objects used at every commit.")
+RUN_CACHE = typer.Option(False, "--run-cache", help="Also the run-cache records and the "
+                         "outputs they list.")
 _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*")
 _KNOWN_SCHEMES = ("s3", "s3a", "file")
 
@@ -177,14 +179,16 @@ def _report(verb: str, remote: str, result: Any, as_json: bool,
 @app.command()
 def push(targets: list[str] | None = TARGETS, *, remote: str | None = REMOTE,
          jobs: int | None = JOBS, rev: list[str] | None = REVS,
-         all_commits: bool = ALL_COMMITS, as_json: bool = JSON) -> None:
+         all_commits: bool = ALL_COMMITS, run_cache: bool = RUN_CACHE,
+         as_json: bool = JSON) -> None:
     """Upload the objects the pointers need (at the workspace or the given revisions)."""
     from dvlite.repo.sync import push as do_push
     from dvlite.repo.sync import raise_failures
 
     repo = Repo.find()
     name = repo.config.remote(remote).name
-    result = do_push(repo, _scope(targets, rev, all_commits), name, jobs, progress())
+    result = do_push(repo, _scope(targets, rev, all_commits), name, jobs, progress(),
+                     run_cache=run_cache)
     _report("pushed", name, result, as_json)
     raise_failures(result, name, "pushed to")
 
@@ -192,24 +196,26 @@ def push(targets: list[str] | None = TARGETS, *, remote: str | None = REMOTE,
 @app.command()
 def fetch(targets: list[str] | None = TARGETS, *, remote: str | None = REMOTE,
           jobs: int | None = JOBS, rev: list[str] | None = REVS,
-          all_commits: bool = ALL_COMMITS, as_json: bool = JSON) -> None:
+          all_commits: bool = ALL_COMMITS, run_cache: bool = RUN_CACHE,
+          as_json: bool = JSON) -> None:
     """Download missing objects into the cache (verified), without touching the workspace."""
     from dvlite.repo.sync import fetch as do_fetch
     from dvlite.repo.sync import raise_failures
 
     repo = Repo.find()
     name = repo.config.remote(remote).name
-    result = do_fetch(repo, _scope(targets, rev, all_commits), name, jobs, progress())
+    result = do_fetch(repo, _scope(targets, rev, all_commits), name, jobs, progress(),
+                      run_cache=run_cache)
     _report("fetched", name, result, as_json)
     raise_failures(result, name, "fetched from")
 
 
 @app.command()
-def pull(targets: list[str] | None = TARGETS, remote: str | None = REMOTE,
+def pull(targets: list[str] | None = TARGETS, *, remote: str | None = REMOTE,
          jobs: int | None = JOBS,
          force: bool = typer.Option(False, "--force", "-f", help="Replace modified data "
                                     "(saved in the cache first)."),
-         as_json: bool = JSON) -> None:
+         run_cache: bool = RUN_CACHE, as_json: bool = JSON) -> None:
     """Fetch, then check out: make the workspace match the pointers."""
     from dvlite.repo.sync import pull as do_pull
     from dvlite.repo.sync import raise_failures
@@ -217,7 +223,7 @@ def pull(targets: list[str] | None = TARGETS, remote: str | None = REMOTE,
     repo = Repo.find()
     name = repo.config.remote(remote).name
     result, done = do_pull(repo, _scope(targets, None, False), name, jobs=jobs, force=force,
-                           progress=progress())
+                           progress=progress(), run_cache=run_cache)
     written = done.written if done else 0
     _report("fetched", name, result, as_json, {"checked_out": written})
     if not as_json and written:

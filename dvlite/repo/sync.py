@@ -35,6 +35,7 @@ from dvlite.repo.sync_plan import (
     select,
     select_pipeline,
 )
+from dvlite.repo.sync_runcache import local_records, push_records, remote_records
 from dvlite.storage.progress import NULL_PROGRESS, Progress
 from dvlite.storage.remote import Remote
 from dvlite.storage.remote_index import RemoteIndex
@@ -50,14 +51,27 @@ def _jobs(remote: Remote, jobs: int | None) -> int:
 
 def push(repo: Repo, scope: Scope | Sequence[str], remote_name: str | None = None,
          jobs: int | None = None, progress: Progress = NULL_PROGRESS, *,
-         revs: Sequence[str] = (), all_commits: bool = False) -> TransferResult:
-    """Upload what `scope` (or targets plus `revs`) needs; per-object results."""
+         revs: Sequence[str] = (), all_commits: bool = False,
+         run_cache: bool = False) -> TransferResult:
+    """Upload what `scope` (or targets plus `revs`) needs; per-object results. With
+    `run_cache`, also the run-cache records (each after all of its objects)."""
     scope = as_scope(scope, revs, all_commits)
     remote = repo_remote(repo, remote_name)
     plan = expand(select(repo, scope), lambda oid: load_manifest(repo, oid))
     extra = expand(select_pipeline(repo, scope), lambda oid: load_manifest(repo, oid))
     plan.add_optional(extra, repo.cache.exists)
+    records = local_records(repo, plan) if run_cache else {}
     result = TransferResult(failed=list(plan.failed))
+    there = _send(repo, remote, plan, result, jobs=jobs, progress=progress)
+    if records:
+        push_records(repo, remote, records, there, result)
+    return result
+
+
+def _send(repo: Repo, remote: Remote, plan: ObjectPlan, result: TransferResult, *,
+          jobs: int | None, progress: Progress) -> set[Oid]:
+    """Upload the plan's missing objects, files before manifests; returns what the
+    remote now has of the plan."""
     wanted = plan.all_oids()
     local = repo.cache.exists_many(wanted)
     for oid in sorted(wanted - local):
@@ -90,7 +104,7 @@ def push(repo: Repo, scope: Scope | Sequence[str], remote_name: str | None = Non
         progress.end()
     finally:
         index.close()
-    return result
+    return there
 
 
 def _on_remote(remote: Remote, index: RemoteIndex, oids: set[Oid]) -> set[Oid]:
@@ -128,12 +142,16 @@ def _ready_manifests(plan: ObjectPlan, local: set[Oid], there: set[Oid],
 
 def fetch(repo: Repo, scope: Scope | Sequence[str], remote_name: str | None = None,
           jobs: int | None = None, progress: Progress = NULL_PROGRESS, *,
-          revs: Sequence[str] = (), all_commits: bool = False) -> TransferResult:
-    """Download into the cache what `scope` (or targets plus `revs`) needs; per-object results."""
+          revs: Sequence[str] = (), all_commits: bool = False,
+          run_cache: bool = False) -> TransferResult:
+    """Download into the cache what `scope` (or targets plus `revs`) needs; per-object
+    results. With `run_cache`, also the remote's run-cache records and their objects."""
     scope = as_scope(scope, revs, all_commits)
     remote = repo_remote(repo, remote_name)
     targets = select(repo, scope)
     optional = select_pipeline(repo, scope)
+    run_targets, records = remote_records(repo, remote) if run_cache else ([], 0)
+    optional += run_targets
     # Before the first remote read, one cheap request that fails clearly on a bad config
     # (missing bucket, credentials); a fetch with nothing to do asks the remote nothing.
     dirs = {t.output.pointer.oid for t in targets + optional if t.output.is_dir}
@@ -146,7 +164,7 @@ def fetch(repo: Repo, scope: Scope | Sequence[str], remote_name: str | None = No
     plan = expand(targets, load)
     plan.add_optional(expand(optional, load), lambda _: True)
     plan.manifest_bytes = fetched
-    result = TransferResult(failed=list(plan.failed))
+    result = TransferResult(failed=list(plan.failed), records=records)
     have = repo.cache.exists_many(plan.files)
     need = [plan.files[o] for o in sorted(plan.files) if o not in have]
     result.present = len(have) + sum(1 for m in plan.manifests if m not in fetched)
@@ -200,9 +218,9 @@ def manifest_loader(repo: Repo, remote: Remote, targets: list[Target], jobs: int
 
 def pull(repo: Repo, scope: Scope, remote_name: str | None = None, *,
          jobs: int | None = None, force: bool = False, progress: Progress = NULL_PROGRESS,
-         ) -> tuple[TransferResult, CheckoutResult | None]:
+         run_cache: bool = False) -> tuple[TransferResult, CheckoutResult | None]:
     """fetch, then checkout what arrived; a fetch failure is still raised after."""
-    result = fetch(repo, scope, remote_name, jobs, progress)
+    result = fetch(repo, scope, remote_name, jobs, progress, run_cache=run_cache)
     try:
         done = checkout(repo, list(scope.targets), force=force, cwd=scope.cwd,
                         progress=progress)

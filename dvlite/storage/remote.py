@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import uuid
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from dvlite.core.oid import Oid, hash_bytes
 from dvlite.errors import (
     ConfigError,
     DvliteError,
+    FormatError,
     IntegrityError,
     MissingObjectsError,
     RemoteAuthError,
@@ -31,10 +33,13 @@ from dvlite.errors import (
     RemoteUnavailableError,
     StorageError,
 )
+from dvlite.storage.atomic import atomic_write
 from dvlite.storage.hashing import hash_fd
 from dvlite.storage.odb import LAYOUT_VERSION, LocalStore
 
 FORMAT_FILE = "dvlite-format"
+RECORDS_DIR = "runs"
+_RECORD_KEY = re.compile(r"[0-9a-f]{32}")
 DEFAULT_JOBS = 8
 
 
@@ -84,6 +89,14 @@ class Remote(Protocol):
 
     def clean_stale(self, older_than: float) -> int:
         """Remove leftovers of killed transfers (temp files, multipart uploads)."""
+
+    def list_records(self) -> list[str]:
+        """Names of the run-cache records on the remote (validated keys only)."""
+
+    def read_record(self, key: str) -> bytes: ...
+
+    def upload_record(self, key: str, data: bytes) -> bool:
+        """Store a run-cache record (create-only); False when it was already there."""
 
 
 # -- errors ------------------------------------------------------------------------------
@@ -259,6 +272,34 @@ class LocalRemote:
     def clean_stale(self, older_than: float) -> int:
         return self.store.clean_temp(older_than)
 
+    def list_records(self) -> list[str]:
+        try:
+            names = os.listdir(self.root / RECORDS_DIR)
+        except FileNotFoundError:
+            return []
+        except OSError as exc:
+            raise self._fail(exc, None, "listing run-cache records") from exc
+        return sorted(n for n in names if _RECORD_KEY.fullmatch(n))
+
+    def read_record(self, key: str) -> bytes:
+        check_record_key(key)
+        try:
+            return (self.root / RECORDS_DIR / key).read_bytes()
+        except OSError as exc:
+            raise map_error(exc, self.name, f"run-cache record {key}", "reading") from exc
+
+    def upload_record(self, key: str, data: bytes) -> bool:
+        check_record_key(key)
+        target = self.root / RECORDS_DIR / key
+        if target.exists():
+            return False
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise self._fail(exc, None, "writing run-cache records") from exc
+        atomic_write(target, data)
+        return True
+
 
 def _create_local_format(path: Path) -> None:
     try:
@@ -281,6 +322,13 @@ def check_format_text(name: str, text: str) -> None:
         raise ConfigError(
             f"remote '{name}' uses layout version '{version}'; this dvlite reads "
             f"version {LAYOUT_VERSION}", hint="upgrade dvlite, or migrate the remote")
+
+
+def check_record_key(key: str) -> str:
+    """Run-cache record names become remote keys: only validated hex gets there."""
+    if not _RECORD_KEY.fullmatch(key):
+        raise FormatError(f"invalid run-cache record name {key!r}")
+    return key
 
 
 def check_bytes(name: str, oid: Oid, data: bytes) -> None:

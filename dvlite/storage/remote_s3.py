@@ -10,6 +10,7 @@ time. Listings are never cached: existence checks before push and gc must be cur
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Collection, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -24,9 +25,11 @@ from dvlite.storage.hashing import CHUNK, hash_fd
 from dvlite.storage.odb import LocalStore
 from dvlite.storage.remote import (
     FORMAT_FILE,
+    RECORDS_DIR,
     RemoteEntry,
     check_bytes,
     check_format_text,
+    check_record_key,
     check_size,
     format_text,
     map_error,
@@ -39,6 +42,7 @@ PART_CONCURRENCY = 2
 HEAD_MAX = 64  # up to this many objects, one HEAD each beats listing
 LIST_PAGE = 1000  # keys per S3 list request
 _PASSTHROUGH_SKIP = frozenset({"jobs"})
+_RECORD = re.compile(r"[0-9a-f]{32}")
 
 
 def s3_kwargs(opts: dict[str, Any], jobs: int) -> dict[str, Any]:
@@ -346,6 +350,39 @@ class FsspecRemote:
             return
         except Exception as exc:
             raise self._fail(exc, "writing", path) from exc
+
+    def list_records(self) -> list[str]:
+        path = f"{self.root}/{RECORDS_DIR}"
+        try:
+            names = self.fs.ls(path, detail=False)
+        except FileNotFoundError as exc:
+            if _no_bucket(exc):
+                raise self._fail(exc, "listing", path) from exc
+            return []
+        except Exception as exc:
+            raise self._fail(exc, "listing", path) from exc
+        keys = (str(n).rsplit("/", 1)[-1] for n in names)
+        return sorted(k for k in keys if _RECORD.fullmatch(k))
+
+    def read_record(self, key: str) -> bytes:
+        path = f"{self.root}/{RECORDS_DIR}/{check_record_key(key)}"
+        try:
+            return bytes(self.fs.cat_file(path))
+        except Exception as exc:
+            raise self._fail(exc, "reading", path) from exc
+
+    def upload_record(self, key: str, data: bytes) -> bool:
+        path = f"{self.root}/{RECORDS_DIR}/{check_record_key(key)}"
+        try:
+            if self.create_only:
+                self.fs.pipe_file(path, data, mode="create")
+            else:
+                self.fs.pipe_file(path, data)
+        except FileExistsError:
+            return False
+        except Exception as exc:
+            raise self._fail(exc, "writing", path) from exc
+        return True
 
     def clean_stale(self, older_than: float) -> int:
         """Abort multipart uploads under this remote older than `older_than` seconds

@@ -50,6 +50,7 @@ class TransferResult:
     nbytes: int = 0
     present: int = 0  # already where they had to go
     failed: list[Failure] = field(default_factory=list)
+    records: int = 0  # run-cache records moved
 
     @property
     def transferred(self) -> int:
@@ -62,7 +63,8 @@ class TransferResult:
     def to_dict(self) -> dict[str, object]:
         return {"transferred": self.transferred, "bytes": self.nbytes,
                 "already_present": self.present, "failed": len(self.failed),
-                "failures": [f.to_dict() for f in self.failed]}
+                "failures": [f.to_dict() for f in self.failed],
+                "run_cache_records": self.records}
 
 
 # One transfer: returns the bytes moved, or None when the object was already there.

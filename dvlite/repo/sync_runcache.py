@@ -1,0 +1,77 @@
+"""Run-cache records on a remote (`push/fetch/pull --run-cache`).
+
+A record is pushed only after every object it lists is on the remote, so a record seen
+on a remote can always be restored from it. Records fetched are validated before they
+are stored; their objects are fetched best effort.
+"""
+
+from __future__ import annotations
+
+from dvlite.core.oid import Oid
+from dvlite.core.pointer import Pointer
+from dvlite.errors import FormatError
+from dvlite.repo.outputs import Output, Target, load_manifest, pointer_file_for
+from dvlite.repo.repo import Repo
+from dvlite.repo.sync_plan import ObjectPlan, expand
+from dvlite.storage.remote import Remote
+from dvlite.storage.transfer import TransferResult
+
+
+def _targets(repo: Repo, key: str) -> list[Target]:
+    from dvlite.pipeline import runcache
+
+    found = []
+    for h in runcache.lookup(repo, key) or []:
+        path = repo.root / h.path
+        kind = "dir" if h.nfiles is not None else "file"
+        pointer = Pointer(path.name, kind, h.oid, h.size, h.nfiles)
+        found.append(Target(Output(pointer_file_for(path), pointer, path, h.path)))
+    return found
+
+
+def local_records(repo: Repo, plan: ObjectPlan) -> dict[str, set[Oid]]:
+    """Records whose objects are all in the cache ({key: objects}); their objects join
+    `plan` (best effort)."""
+    from dvlite.pipeline import runcache
+
+    records: dict[str, set[Oid]] = {}
+    for path in runcache.record_files(repo):
+        sub = expand(_targets(repo, path.name), lambda oid: load_manifest(repo, oid))
+        oids = sub.all_oids()
+        if sub.failed or len(repo.cache.exists_many(oids)) != len(oids):
+            continue
+        plan.add_optional(sub, lambda _: True)
+        records[path.name] = oids
+    return records
+
+
+def push_records(repo: Repo, remote: Remote, records: dict[str, set[Oid]],
+                 there: set[Oid], result: TransferResult) -> None:
+    from dvlite.pipeline import runcache
+
+    folder = runcache.runs_dir(repo)
+    for key, oids in sorted(records.items()):
+        if oids <= there and remote.upload_record(key, (folder / key).read_bytes()):
+            result.records += 1
+
+
+def remote_records(repo: Repo, remote: Remote) -> tuple[list[Target], int]:
+    """Fetch the remote's records this repository lacks; returns the outputs every
+    record lists and how many records were new."""
+    from dvlite.pipeline import runcache
+
+    have = {p.name for p in runcache.record_files(repo)}
+    targets: list[Target] = []
+    new = 0
+    for key in remote.list_records():
+        if key in have:
+            continue
+        try:
+            runcache.import_records(repo, {key: remote.read_record(key)})
+        except FormatError:
+            continue  # a bad record is skipped, never stored
+        new += 1
+        targets.extend(_targets(repo, key))
+    for key in have:
+        targets.extend(_targets(repo, key))
+    return targets, new

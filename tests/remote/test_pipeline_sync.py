@@ -1,0 +1,53 @@
+"""Pipeline outputs (dvlite.lock) travel with push/fetch; --run-cache moves run records
+after their objects."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from dvlite.core.oid import hash_bytes
+from tests.helpers import git, run
+from tests.remote.conftest import RemoteHandle
+
+
+def _pipeline(repo: Path) -> str:
+    r = run("stage", "add", "-n", "make", "-o", "out.txt", "echo produced > out.txt")
+    assert r.exit_code == 0, r.stderr
+    r = run("repro")
+    assert r.exit_code == 0, r.stderr
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "pipeline")
+    oid = hash_bytes("xxh128", b"produced\n")
+    return f"xxh128/{oid.hex[:2]}/{oid.hex}"
+
+
+def test_push_and_fetch_pipeline_outputs(repo, remote: RemoteHandle):
+    key = _pipeline(repo)
+    r = run("push", "--json")
+    assert r.exit_code == 0, r.stderr
+    assert key in remote.objects()
+    shutil.rmtree(repo / ".dvlite" / "cache")
+    r = run("fetch", "--json")
+    assert r.exit_code == 0, r.stderr
+    assert (repo / ".dvlite" / "cache" / key).read_bytes() == b"produced\n"
+
+
+def test_run_cache_records_round_trip(repo, remote: RemoteHandle):
+    key = _pipeline(repo)
+    runs = repo / ".dvlite" / "runs"
+    records = sorted(p.name for p in runs.iterdir())
+    assert records
+    r = run("push", "--run-cache", "--json")
+    assert r.exit_code == 0, r.stderr
+    assert json.loads(r.stdout)["run_cache_records"] == len(records)
+    assert sorted(k.split("/")[1] for k in remote.list_keys() if k.startswith("runs/")) == \
+        records
+    shutil.rmtree(runs)
+    shutil.rmtree(repo / ".dvlite" / "cache")
+    r = run("pull", "--run-cache", "--json")
+    assert r.exit_code == 0, r.stderr
+    assert json.loads(r.stdout)["run_cache_records"] == len(records)
+    assert sorted(p.name for p in runs.iterdir()) == records
+    assert (repo / ".dvlite" / "cache" / key).exists()

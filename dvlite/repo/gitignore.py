@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from dvlite.errors import storage_error
 from dvlite.storage.atomic import atomic_write
 
 _SPECIAL = re.compile(r"([*?\[\]\\!#])")
@@ -19,10 +20,23 @@ def entry_for(name: str) -> str:
 
 
 def _read_lines(path: Path) -> list[str]:
+    # git reads .gitignore as bytes split at '\n' only: keep every other byte (non-UTF-8,
+    # '\r' of CRLF files, form feeds) exactly as it was
     try:
-        return path.read_text().splitlines()
+        lines = path.read_bytes().decode("utf-8", "surrogateescape").split("\n")
     except FileNotFoundError:
         return []
+    except OSError as exc:
+        raise storage_error(exc, f"reading {path}") from exc
+    return lines[:-1] if lines[-1] == "" else lines
+
+
+def _has(lines: list[str], entry: str) -> bool:
+    return any(line.rstrip("\r") == entry for line in lines)
+
+
+def _write_lines(path: Path, lines: list[str]) -> None:
+    atomic_write(path, ("\n".join(lines) + "\n").encode("utf-8", "surrogateescape"))
 
 
 def add_entry(data_path: Path) -> Path | None:
@@ -30,9 +44,9 @@ def add_entry(data_path: Path) -> Path | None:
     gi = data_path.parent / ".gitignore"
     entry = entry_for(data_path.name)
     lines = _read_lines(gi)
-    if entry in lines:
+    if _has(lines, entry):
         return None
-    atomic_write(gi, ("\n".join([*lines, entry]) + "\n").encode())
+    _write_lines(gi, [*lines, entry])
     return gi
 
 
@@ -41,11 +55,11 @@ def remove_entry(data_path: Path) -> Path | None:
     gi = data_path.parent / ".gitignore"
     entry = entry_for(data_path.name)
     lines = _read_lines(gi)
-    if entry not in lines:
+    if not _has(lines, entry):
         return None
-    kept = [line for line in lines if line != entry]
+    kept = [line for line in lines if line.rstrip("\r") != entry]
     if any(line.strip() for line in kept):
-        atomic_write(gi, ("\n".join(kept) + "\n").encode())
+        _write_lines(gi, kept)
     else:
         gi.unlink()
     return gi

@@ -176,3 +176,19 @@ def test_file_changing_while_added_is_refused(repo: Path) -> None:
     check_after_crash(repo)
     assert run("add", "grow.log").exit_code == 0
     assert read_pointer(repo / "grow.log.dvl").size == 5000 + 14
+
+
+@pytest.mark.parametrize("point", ["checkout.before_rename", "checkout.after_rename"])
+def test_add_in_hardlink_mode_killed_while_relinking(repo: Path, point: str) -> None:
+    assert run("config", "cache.type", "hardlink").exit_code == 0
+    gen(repo, V1)
+    before = workspace(repo)
+    kill_at(repo, point, "add", "data", "model.bin")
+    assert workspace(repo) == before  # each file: the original or its link, same bytes
+    check_after_crash_allowing_workspace_temps(repo)
+    r = run_proc("add", "data", "model.bin", cwd=repo)
+    assert r.returncode == 0, r.stderr
+    assert workspace(repo) == before
+    assert (repo / "model.bin").stat().st_nlink == 2  # linked to its cache object
+    assert run("status", "--exit-code").exit_code == 0
+    check_after_crash(repo)

@@ -61,7 +61,10 @@ def _workspace(repo: Repo, manifests: dict[Oid, Manifest]) -> dict[str, Oid]:
 
 def diff(repo: Repo, a: str | None = None, b: str | None = None) -> DiffResult:
     manifests: dict[Oid, Manifest] = {}
-    old = _expand(repo, outputs_at(repo, a or "HEAD"), manifests)
+    if a is None and repo.scm is not None and not repo.scm.has_commits():
+        old: dict[str, Oid] = {}  # before the first commit everything is new, as in git
+    else:
+        old = _expand(repo, outputs_at(repo, a or "HEAD"), manifests)
     if b is None:
         new = _workspace(repo, manifests)
     else:

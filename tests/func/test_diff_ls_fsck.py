@@ -108,3 +108,14 @@ def test_fsck_symlink_in_place_of_an_object_is_corrupt(history: Path, tmp_path: 
     assert r.exit_code == 3 and f"corrupt: {oid}" in r.stdout
     assert not os.path.lexists(path)
     assert (tmp_path / "elsewhere").read_text() == "m1"
+
+
+def test_diff_before_the_first_commit(tmp_path: Path) -> None:
+    import subprocess
+
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    assert run("init", cwd=tmp_path).exit_code == 0
+    gen(tmp_path, {"d": {"a": "1"}})
+    assert run("add", "d", cwd=tmp_path).exit_code == 0
+    r = run("diff", cwd=tmp_path)
+    assert (r.exit_code, r.stdout) == (0, "added:     d/a\n")

@@ -12,7 +12,6 @@ import contextlib
 import os
 import shutil
 import stat
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -29,7 +28,7 @@ from dvlite.errors import (
 from dvlite.repo.compare import OutputState, output_state
 from dvlite.repo.outputs import Output, Target, collect_targets
 from dvlite.repo.repo import Repo
-from dvlite.repo.workspace import WORKERS, WorkFile, hash_files, scan_dir
+from dvlite.repo.workspace import WorkFile, hash_files, parallel_map, scan_dir
 from dvlite.storage.atomic import TMP_MARK, temp_path_for
 from dvlite.storage.progress import NULL_PROGRESS, Progress
 
@@ -188,12 +187,11 @@ def apply_plan(repo: Repo, plan: Plan, progress: Progress = NULL_PROGRESS) -> Ch
     faultpoint("checkout.before_writes")
     progress.begin("Checking out", len(plan.writes), 0)
     records: list[tuple[os.stat_result, Oid]] = []
-    with ThreadPoolExecutor(WORKERS) as pool:
-        for write, st in zip(plan.writes, pool.map(lambda w: _place(repo, w), plan.writes),
-                             strict=True):
-            progress.advance(files=1)
-            if st is not None:
-                records.append((st, write.oid))
+    for write, st in zip(plan.writes, parallel_map(lambda w: _place(repo, w), plan.writes),
+                         strict=True):
+        progress.advance(files=1)
+        if st is not None:
+            records.append((st, write.oid))
     progress.end()
     repo.state.put_many(records)
     return CheckoutResult(len(plan.writes), len(plan.deletes), plan.missing)

@@ -10,10 +10,11 @@ import contextlib
 import os
 import stat as st_mod
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from dvlite._fault import faultpoint
 from dvlite.core.manifest import Manifest, ManifestEntry
@@ -149,17 +150,32 @@ def hash_files(
     work = _storer(repo, progress) if store else _hasher(repo, progress)
     records: list[tuple[os.stat_result, Oid]] = []
     now = time.time_ns()
-    with ThreadPoolExecutor(WORKERS) as pool:
-        for f, (oid, after) in zip(todo, pool.map(work, todo), strict=True):
-            result[f.relpath] = oid
-            if fingerprint(after) == fingerprint(f.stat) and now - after.st_mtime_ns > RACY_NS:
-                records.append((after, oid))
+    for f, (oid, after) in zip(todo, parallel_map(work, todo), strict=True):
+        result[f.relpath] = oid
+        if fingerprint(after) == fingerprint(f.stat) and now - after.st_mtime_ns > RACY_NS:
+            records.append((after, oid))
     progress.end()
     repo.state.put_many(records)
     return result
 
 
 HashFn = Callable[[WorkFile], tuple[Oid, os.stat_result]]
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def parallel_map(fn: Callable[[T], R], items: Sequence[T]) -> Iterator[R]:
+    """`fn` over `items` on the worker threads, results in order; the first error is
+    raised. Items go in batches: a future per small file costs as much as the file."""
+    size = max(1, min(64, len(items) // (WORKERS * 4)))
+    batches = [items[i : i + size] for i in range(0, len(items), size)]
+
+    def run(batch: Sequence[T]) -> list[R]:
+        return [fn(item) for item in batch]
+
+    with ThreadPoolExecutor(WORKERS) as pool:
+        for results in pool.map(run, batches):
+            yield from results
 
 
 def _hasher(repo: Repo, progress: Progress) -> HashFn:

@@ -87,9 +87,12 @@ class LocalStore:
 
     def new_temp(self) -> tuple[Path, int]:
         """Open a fresh temp file in the store's temp area for writing."""
-        os.makedirs(self.tmp_dir, exist_ok=True)
         tmp = self.tmp_dir / f"{uuid.uuid4().hex}.tmp"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileNotFoundError:  # first temp file (or the temp area was removed)
+            os.makedirs(self.tmp_dir, exist_ok=True)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         return tmp, fd
 
     def commit_temp(self, tmp: Path, oid: Oid) -> None:

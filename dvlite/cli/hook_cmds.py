@@ -11,7 +11,7 @@ import typer
 
 from dvlite.cli.app import app
 from dvlite.cli.ui import emit_json, out, warn
-from dvlite.errors import DvliteError, NotARepoError
+from dvlite.errors import DvliteError
 from dvlite.repo.repo import Repo
 
 _PASS_THROUGH = {"allow_extra_args": True, "ignore_unknown_options": True}
@@ -71,10 +71,18 @@ def hook(
     if name == "pre-push" and not sys.stdin.isatty():
         stdin = sys.stdin.buffer.read()
     args, stdin = _framework_input(name, args or [], stdin)
-    try:
-        repo = Repo.find()
-    except NotARepoError:
-        return  # hooks installed globally (core.hooksPath) also run in other repos
+    from dvlite.repo.hooks import hook_roots
+
+    # every dvlite repository in this git work tree (one at the top, or several in
+    # subfolders of a monorepo); none when hooks installed globally run elsewhere
+    code = 0
+    for root in hook_roots(Path.cwd()):
+        code = max(code, _run_one(Repo(root), name, args, stdin))
+    if code:
+        raise typer.Exit(code)
+
+
+def _run_one(repo: Repo, name: str, args: list[str], stdin: bytes) -> int:
     from dvlite.repo.hook_run import run_hook
 
     try:
@@ -85,15 +93,14 @@ def hook(
         # git has already moved (and post-checkout's status would become git's): warn only
         msg = exc.msg if isinstance(exc, DvliteError) else f"unexpected {type(exc).__name__}: {exc}"
         warn(f"dvlite {name} hook: {msg}")
-        return
+        return 0
     finally:
         repo.close()
     for line in outcome.warnings:
         warn(line)
     for line in outcome.messages:
         typer.echo(line, err=True)
-    if outcome.code:
-        raise typer.Exit(outcome.code)
+    return outcome.code
 
 
 def _framework_input(name: str, args: list[str], stdin: bytes) -> tuple[list[str], bytes]:
@@ -130,7 +137,7 @@ def merge_driver(
     if path.rsplit("/", 1)[-1] == "dvlite.lock":
         result = merge_lock(o_data, a_data, b_data, path)
     elif path.endswith(".dvl"):
-        repo = Repo.find()
+        repo = Repo.find((Path.cwd() / path).parent)  # git runs drivers at the top
         try:
             result = merge_pointer(repo, o_data, a_data, b_data, path)
         finally:

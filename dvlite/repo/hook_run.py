@@ -62,6 +62,10 @@ def _post_rewrite(repo: Repo, args: list[str], stdin: bytes) -> HookOutcome:
     return update_workspace(repo, "ORIG_HEAD")
 
 
+_BLOCKED = ("dvlite: commit blocked (hooks.strict = true); re-add the data, or bypass once "
+            "with DVLITE_SKIP_HOOKS=1")
+
+
 def _pre_commit(repo: Repo, args: list[str], stdin: bytes) -> HookOutcome:
     del args, stdin
     from dvlite.repo.status import status
@@ -72,7 +76,9 @@ def _pre_commit(repo: Repo, args: list[str], stdin: bytes) -> HookOutcome:
         report = status(repo, [])
     except DvliteError as exc:
         outcome.warnings.append(f"dvlite status failed: {exc.msg}")
-        outcome.code = 1 if strict else 0
+        if strict:
+            outcome.code = 1
+            outcome.messages.append(_BLOCKED)
         return outcome
     changed = [r for r in report if r.modified]
     if not changed:
@@ -85,9 +91,7 @@ def _pre_commit(repo: Repo, args: list[str], stdin: bytes) -> HookOutcome:
     outcome.messages.append(f"hint: dvlite add {targets}")
     if strict:
         outcome.code = 1
-        outcome.messages.append(
-            "dvlite: commit blocked (hooks.strict = true); re-add the data, or bypass once "
-            "with DVLITE_SKIP_HOOKS=1")
+        outcome.messages.append(_BLOCKED)
     return outcome
 
 

@@ -15,8 +15,8 @@ from importlib import resources
 from pathlib import Path
 
 from dvlite.errors import ScmError, storage_error
-from dvlite.repo.repo import Repo
-from dvlite.scm import Git
+from dvlite.repo.repo import DVLITE_DIR, Repo
+from dvlite.scm import Git, find_git_root
 from dvlite.storage.atomic import atomic_write
 
 HOOK_NAMES = ("pre-commit", "pre-push", "post-checkout", "post-merge", "post-rewrite")
@@ -58,6 +58,27 @@ def _git(repo: Repo) -> Git:
 def hooks_dir(git: Git) -> Path:
     raw = git.run("rev-parse", "--git-path", "hooks").decode().strip()
     return (git.root / raw).resolve()
+
+
+def hook_roots(cwd: Path) -> list[Path]:
+    """The dvlite repositories a hook run in `cwd` (git runs hooks at the work tree's
+    top) concerns: the one `cwd` is in, else every one in the work tree's subfolders
+    (a monorepo), found by their committed `.dvlite/config`."""
+    from dvlite.repo.init import enclosing_repo
+
+    here = Path(os.path.realpath(cwd))
+    git_root = find_git_root(here)
+    if git_root is None:
+        return []
+    inside = enclosing_repo(here)  # not looking past the git work tree's top
+    if inside is not None:
+        return [inside]
+    try:
+        found = Git(git_root).ls_files([f"*/{DVLITE_DIR}/config"])
+    except ScmError:
+        return []
+    roots = {(git_root / p).parent.parent for p in found}
+    return sorted(r for r in roots if (r / DVLITE_DIR).is_dir())
 
 
 def is_dvlite_hook(path: Path) -> bool:

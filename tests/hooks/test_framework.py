@@ -88,3 +88,40 @@ def test_amend_does_not_touch_data(world: World) -> None:
     proc = sh(a, "commit", "-q", "--amend", "-m", "v1 again")  # post-rewrite amend
     assert "dvlite: checked out" not in proc.stderr
     assert not (a / "m.bin").exists()
+
+
+def test_monorepo_with_dvlite_in_subfolders(tmp_path: Path, hook_path: None,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hooks run at the work tree's top; they serve each dvlite project below it, and
+    the merge driver finds the project from the pointer's path."""
+    top = tmp_path / "mono"
+    top.mkdir()
+    git(top, "init", "-q", "-b", "main")
+    git(top, "config", "gc.auto", "0")
+    for project in ("vision", "speech"):
+        (top / project).mkdir()
+        monkeypatch.chdir(top / project)
+        assert run("init").exit_code == 0
+        gen(top / project, {"d": {"a": f"{project} a0", "b": f"{project} b0"}})
+        assert run("add", "d").exit_code == 0
+    assert run("install", cwd=top / "vision").exit_code == 0
+    monkeypatch.chdir(top)
+    sh(top, "add", ".gitattributes")
+    sh(top, "commit", "-q", "-m", "two projects")
+    sh(top, "checkout", "-q", "-b", "theirs")
+    for project in ("vision", "speech"):
+        (top / project / "d" / "b").chmod(0o644)
+        (top / project / "d" / "b").write_text("theirs")
+        assert run("add", "d", cwd=top / project).exit_code == 0
+    sh(top, "commit", "-q", "-m", "theirs")
+    sh(top, "checkout", "-q", "main")  # post-checkout restores both projects' data
+    assert (top / "speech" / "d" / "b").read_text() == "speech b0"
+    assert (top / "vision" / "d" / "b").read_text() == "vision b0"
+    (top / "vision" / "d" / "a").chmod(0o644)
+    (top / "vision" / "d" / "a").write_text("ours")
+    assert run("add", "d", cwd=top / "vision").exit_code == 0
+    sh(top, "commit", "-q", "-m", "ours")
+    sh(top, "merge", "-q", "--no-edit", "theirs")
+    assert (top / "vision" / "d" / "a").read_text() == "ours"
+    assert (top / "vision" / "d" / "b").read_text() == "theirs"
+    assert (top / "speech" / "d" / "b").read_text() == "theirs"

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dvlite._fault import faultpoint
-from dvlite.errors import PipelineError, StageFailedError
+from dvlite.errors import DvliteError, PipelineError, StageFailedError
 from dvlite.pipeline import outputs as stage_outputs
 from dvlite.pipeline import runcache
 from dvlite.pipeline.changes import stage_changes
@@ -225,30 +225,46 @@ def _launch(state: _Repro, queue: _Queue, pool: ThreadPoolExecutor, jobs: int) -
 
 
 def _schedule(state: _Repro, order: list[str], jobs: int) -> None:
+    """Launch, wait, finish. The first error (a failed command, an output not produced,
+    a bad parameter) stops new launches; commands already running finish and are
+    recorded; then the error is raised. Only an interrupt stops running commands."""
     queue = _Queue(order, list(order))
-    running = queue.running
-    failure: StageFailedError | None = None
+    failure: DvliteError | None = None
     with ThreadPoolExecutor(jobs) as pool:
         try:
-            while queue.pending or running:
+            while queue.pending or queue.running:
                 if failure is None:
-                    _launch(state, queue, pool, jobs)
-                if not running:
+                    failure = _guard(lambda: _launch(state, queue, pool, jobs))
+                if not queue.running:
                     break
-                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                finished, _ = wait(queue.running, return_when=FIRST_COMPLETED)
                 for fut in finished:
-                    job = running.pop(fut)
-                    code = fut.result()
-                    if code != 0:
-                        failure = failure or StageFailedError(job.stage.name, code)
-                        continue
-                    state.finish(job)
-                    queue.done.add(job.stage.name)
+                    error = _finish(state, queue, fut)
+                    failure = failure or error
         except BaseException:
             state.runner.interrupt_all()
             raise
     if failure is not None:
         raise failure
+
+
+def _finish(state: _Repro, queue: _Queue, fut: Future[int]) -> DvliteError | None:
+    job = queue.running.pop(fut)
+    code = fut.result()
+    if code:
+        return StageFailedError(job.stage.name, code)
+    error = _guard(lambda: state.finish(job))
+    if error is None:
+        queue.done.add(job.stage.name)
+    return error
+
+
+def _guard(step: Callable[[], None]) -> DvliteError | None:
+    try:
+        step()
+    except DvliteError as exc:
+        return exc
+    return None
 
 
 def _env(state: _Repro) -> dict[str, str]:

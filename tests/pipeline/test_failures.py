@@ -137,3 +137,20 @@ def test_kill_9_during_repro_then_rerun_completes(repo: Path, point: str) -> Non
     check_repo(repo)
     r = run_proc("repro", cwd=repo)
     assert "nothing to run" in r.stdout
+
+
+def test_missing_output_in_a_parallel_run_lets_the_other_command_finish(repo: Path) -> None:
+    setup_steps(repo, f"""\
+stages:
+  lazy:
+    cmd: echo nothing
+    outs: [never.txt]
+  slow:
+    cmd: {PY} -c "import time; time.sleep(0.5)" && {step("slow", "slow.txt")}
+    outs: [slow.txt]
+""")
+    r = run("repro", "-j", "2")
+    assert r.exit_code == 1
+    assert "stage 'lazy' did not produce its output 'never.txt'" in r.stderr
+    assert ran(repo) == ["slow"]
+    assert sorted(lock(repo)) == ["slow"]

@@ -23,10 +23,8 @@ from dvlite.core.oid import ALGORITHMS, Oid, new_hasher
 from dvlite.errors import ConfigError, DvliteError, FormatError, IntegrityError
 from dvlite.storage.hashing import CHUNK, hash_fd
 from dvlite.storage.odb import LocalStore
-from dvlite.storage.remote import (
-    FORMAT_FILE,
-    RECORDS_DIR,
-    RemoteEntry,
+from dvlite.storage.remote import FORMAT_FILE, RECORDS_DIR, RemoteEntry
+from dvlite.storage.remote_errors import (
     check_bytes,
     check_format_text,
     check_record_key,

@@ -1,0 +1,114 @@
+"""Errors at the remote boundary: every foreign exception (OSError errnos, botocore,
+aiohttp) becomes one `RemoteError` subclass with a one-line message naming the remote,
+the key and the cause; plus the integrity checks on bytes that come back."""
+
+from __future__ import annotations
+
+import errno
+import re
+
+from dvlite.core.oid import Oid, hash_bytes
+from dvlite.errors import (
+    ConfigError,
+    DvliteError,
+    FormatError,
+    IntegrityError,
+    MissingObjectsError,
+    RemoteAuthError,
+    RemoteError,
+    RemotePermissionError,
+    RemoteUnavailableError,
+    StorageError,
+)
+from dvlite.storage.odb import LAYOUT_VERSION
+
+_RECORD_KEY = re.compile(r"[0-9a-f]{32}")
+_UNAVAILABLE = frozenset({
+    "EndpointConnectionError", "ConnectionClosedError", "ConnectTimeoutError",
+    "ReadTimeoutError", "ClientConnectorError", "ServerDisconnectedError",
+    "ClientPayloadError", "ClientOSError", "TimeoutError", "ConnectionError",
+    "ResponseStreamingError", "HTTPClientError", "ProxyConnectionError",
+})
+_AUTH = frozenset({"NoCredentialsError", "PartialCredentialsError", "ProfileNotFound",
+                   "CredentialRetrievalError", "UnauthorizedSSOTokenError"})
+_AUTH_CODES = ("InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken",
+               "InvalidToken")
+
+
+def _cause(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    detail = text[0] if text else ""
+    return f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
+
+
+def map_error(exc: BaseException, remote: str, key: str, what: str) -> DvliteError:
+    """Turn any exception met while doing `what` with `key` on `remote` into one clear
+    dvlite error (the caller chains it with ``from exc``)."""
+    if isinstance(exc, DvliteError):
+        return exc
+    names = {cls.__name__ for cls in type(exc).__mro__}
+    where = f"remote '{remote}'"
+    subject = f"{what} {key}" if key else what
+    text = str(exc)
+    if names & _AUTH or any(code in text for code in _AUTH_CODES):
+        return RemoteAuthError(
+            f"no valid credentials for {where} while {subject}: {_cause(exc)}",
+            hint=f"set AWS credentials (env, ~/.aws, or `dvlite remote modify {remote} "
+                 "access_key_id ... --local`) or a profile")
+    if isinstance(exc, PermissionError) or "AccessDenied" in text or "Forbidden" in text:
+        return RemotePermissionError(f"permission denied on {where} while {subject}: "
+                                     f"{_cause(exc)}")
+    if "NoSuchBucket" in text or "bucket does not exist" in text.lower():
+        return RemoteError(f"bucket of {where} does not exist ({subject}): {_cause(exc)}",
+                           hint="create it, or fix the url (dvlite remote list)")
+    if isinstance(exc, FileNotFoundError):
+        return MissingObjectsError(f"missing on {where}: {key}")
+    if names & _UNAVAILABLE or isinstance(exc, TimeoutError | ConnectionError):
+        return RemoteUnavailableError(f"cannot reach {where} while {subject}: {_cause(exc)}",
+                                      hint="check the endpoint and network, then re-run")
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+        return StorageError(f"no space left while {subject} ({where})",
+                            hint="free some disk space")
+    return RemoteError(f"{where} failed while {subject}: {_cause(exc)}")
+
+
+def format_text() -> str:
+    return f"dvlite remote layout {LAYOUT_VERSION}\n"
+
+
+def check_format_text(name: str, text: str) -> None:
+    words = text.split()
+    version = words[-1] if words else ""
+    if version != str(LAYOUT_VERSION):
+        raise ConfigError(
+            f"remote '{name}' uses layout version '{version}'; this dvlite reads "
+            f"version {LAYOUT_VERSION}", hint="upgrade dvlite, or migrate the remote")
+
+
+def check_record_key(key: str) -> str:
+    """Run-cache record names become remote keys: only validated hex gets there."""
+    if not _RECORD_KEY.fullmatch(key):
+        raise FormatError(f"invalid run-cache record name {key!r}")
+    return key
+
+
+def check_bytes(name: str, oid: Oid, data: bytes) -> None:
+    actual = hash_bytes(oid.algo, data)
+    if actual != oid:
+        raise IntegrityError(
+            f"object {oid} on remote '{name}' is corrupt (its content hashes to {actual}); "
+            "nothing was stored", hint="re-push it from a machine that has it, or "
+            "run `dvlite fsck --remote`")
+
+
+def check_size(name: str, oid: Oid, actual: int, expected: int | None) -> None:
+    if expected is not None and actual != expected:
+        raise IntegrityError(
+            f"object {oid} on remote '{name}' has {actual} bytes but the pointer says "
+            f"{expected}; nothing was stored", hint="run `dvlite fsck --remote`")
+
+
+def remote_integrity(name: str, oid: Oid, exc: IntegrityError) -> IntegrityError:
+    return IntegrityError(
+        f"object {oid} on remote '{name}' is corrupt ({exc.msg}); nothing was stored",
+        hint="re-push it from a machine that has it, or run `dvlite fsck --remote`")

@@ -1,0 +1,190 @@
+"""The local-folder remote: the cache's loose layout in another folder, written through
+a `LocalStore` (temp + fsync + rename, hash checked while copying)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Collection, Iterator
+from pathlib import Path
+
+from dvlite.core.oid import Oid
+from dvlite.errors import (
+    DvliteError,
+    IntegrityError,
+    MissingObjectsError,
+    RemoteUnavailableError,
+    StorageError,
+)
+from dvlite.storage.atomic import atomic_write
+from dvlite.storage.hashing import hash_fd
+from dvlite.storage.odb import LocalStore
+from dvlite.storage.remote import DEFAULT_JOBS, FORMAT_FILE, RECORDS_DIR, RemoteEntry
+from dvlite.storage.remote_errors import _RECORD_KEY as RECORD_KEY
+from dvlite.storage.remote_errors import (
+    check_bytes,
+    check_format_text,
+    check_record_key,
+    check_size,
+    format_text,
+    map_error,
+    remote_integrity,
+)
+
+
+class LocalRemote:
+    """A remote in a local (or mounted) folder: the same loose layout as the cache, so a
+    `LocalStore` does the atomic, hash-checked writes (fsspec's local put_file writes in
+    place and leaves partial files when killed)."""
+
+    def __init__(self, name: str, root: Path, algo: str, jobs: int = DEFAULT_JOBS) -> None:
+        self.name = name
+        self.root = root
+        self.url = str(root)
+        self.algo = algo
+        self.jobs = jobs
+        self.store = LocalStore(root, algo, fsync=True)
+
+    @property
+    def identity(self) -> str:
+        return f"file://{os.path.realpath(self.root)}"
+
+    def _fail(self, exc: BaseException, oid: Oid | None, what: str) -> DvliteError:
+        return map_error(exc, self.name, str(oid) if oid else str(self.root), what)
+
+    def exists_many(self, oids: Collection[Oid]) -> set[Oid]:
+        return self.store.exists_many(oids)
+
+    def upload(self, oid: Oid, src: Path) -> bool:
+        if self.store.exists(oid):
+            return False
+        try:
+            fd = os.open(src, os.O_RDONLY)
+        except OSError as exc:
+            raise MissingObjectsError(f"object {oid} is not in the cache") from exc
+        try:
+            # add_fd re-hashes while copying: a cache object rotted on disk never spreads.
+            self.store.add_fd(fd, expected=oid)
+        except IntegrityError as exc:
+            raise IntegrityError(f"cache object {oid} is corrupt, not pushed",
+                                 hint="run `dvlite fsck`") from exc
+        except StorageError as exc:
+            raise StorageError(f"{exc.msg} (remote '{self.name}')") from exc
+        finally:
+            os.close(fd)
+        return True
+
+    def _open(self, oid: Oid) -> int:
+        try:
+            return os.open(self.store.path(oid), os.O_RDONLY)
+        except OSError as exc:
+            raise self._fail(exc, oid, "reading") from exc
+
+    def download(self, oid: Oid, cache: LocalStore, size: int | None = None) -> int:
+        fd = self._open(oid)
+        try:
+            check_size(self.name, oid, os.fstat(fd).st_size, size)
+        except IntegrityError:
+            os.close(fd)
+            raise
+        try:
+            _, size = cache.add_fd(fd, expected=oid)
+        except IntegrityError as exc:
+            raise remote_integrity(self.name, oid, exc) from exc
+        finally:
+            os.close(fd)
+        return size
+
+    def read_bytes(self, oid: Oid) -> bytes:
+        fd = self._open(oid)
+        try:
+            with os.fdopen(fd, "rb", closefd=False) as f:
+                data = f.read()
+        finally:
+            os.close(fd)
+        check_bytes(self.name, oid, data)
+        return data
+
+    def hash_object(self, oid: Oid) -> tuple[Oid, int]:
+        fd = self._open(oid)
+        try:
+            return hash_fd(fd, oid.algo)
+        finally:
+            os.close(fd)
+
+    def stat(self, oid: Oid) -> RemoteEntry | None:
+        try:
+            st = os.stat(self.store.path(oid))
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise self._fail(exc, oid, "checking") from exc
+        return RemoteEntry(oid, st.st_size, st.st_mtime)
+
+    def list_entries(self) -> Iterator[RemoteEntry]:
+        for oid in self.store.iter_oids():
+            entry = self.stat(oid)
+            if entry is not None:
+                yield entry
+
+    def delete(self, oid: Oid) -> None:
+        try:
+            self.store.delete(oid)
+        except OSError as exc:
+            raise self._fail(exc, oid, "deleting") from exc
+
+    def check_format(self, create: bool) -> None:
+        path = self.root / FORMAT_FILE
+        try:
+            text = path.read_text()
+        except FileNotFoundError:
+            if not self.root.is_dir() and not create:
+                raise RemoteUnavailableError(
+                    f"remote '{self.name}': folder {self.root} does not exist") from None
+            if create:
+                _create_local_format(path)
+            return
+        except OSError as exc:
+            raise self._fail(exc, None, "reading the format file") from exc
+        check_format_text(self.name, text)
+
+    def clean_stale(self, older_than: float) -> int:
+        return self.store.clean_temp(older_than)
+
+    def list_records(self) -> list[str]:
+        try:
+            names = os.listdir(self.root / RECORDS_DIR)
+        except FileNotFoundError:
+            return []
+        except OSError as exc:
+            raise self._fail(exc, None, "listing run-cache records") from exc
+        return sorted(n for n in names if RECORD_KEY.fullmatch(n))
+
+    def read_record(self, key: str) -> bytes:
+        check_record_key(key)
+        try:
+            return (self.root / RECORDS_DIR / key).read_bytes()
+        except OSError as exc:
+            raise map_error(exc, self.name, f"run-cache record {key}", "reading") from exc
+
+    def upload_record(self, key: str, data: bytes) -> bool:
+        check_record_key(key)
+        target = self.root / RECORDS_DIR / key
+        if target.exists():
+            return False
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise self._fail(exc, None, "writing run-cache records") from exc
+        atomic_write(target, data)
+        return True
+
+
+def _create_local_format(path: Path) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{FORMAT_FILE}.{uuid.uuid4().hex}")
+        tmp.write_text(format_text())
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise map_error(exc, "local", str(path), "writing the format file") from exc

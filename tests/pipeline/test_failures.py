@@ -154,3 +154,23 @@ stages:
     assert "stage 'lazy' did not produce its output 'never.txt'" in r.stderr
     assert ran(repo) == ["slow"]
     assert sorted(lock(repo)) == ["slow"]
+
+
+@pytest.mark.crash
+def test_kill_9_while_restoring_from_run_cache_then_rerun_completes(repo: Path) -> None:
+    setup_steps(repo, PIPELINE, {"in.txt": "in\n"})
+    assert run_proc("repro", cwd=repo).returncode == 0
+    ran(repo)
+    before = (repo / "dvlite.lock").read_bytes()
+    for name in ("a.txt", "b.txt", "c.txt"):
+        (repo / name).unlink()
+    r = run_proc("repro", cwd=repo, env={"DVLITE_FAULTPOINT": "checkout.before_rename"})
+    assert r.returncode == -signal.SIGKILL
+    assert (repo / "dvlite.lock").read_bytes() == before
+    r = run_proc("repro", cwd=repo)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.count("from run cache") == 3
+    assert ran(repo) == []
+    assert (repo / "c.txt").read_text() == "in\na\nb\nc\n"
+    assert (repo / "dvlite.lock").read_bytes() == before
+    assert not list(repo.glob(".*dvlite-tmp-*"))

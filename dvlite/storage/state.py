@@ -8,6 +8,7 @@ whose scan gives the same digest needs no per-file lookups at all.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 from collections.abc import Iterable
@@ -36,6 +37,19 @@ CREATE TABLE IF NOT EXISTS folders (
 _BATCH = 500
 
 
+def _open(path: Path | str) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, timeout=30, isolation_level=None)
+    try:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute(_SCHEMA)
+        conn.execute(_FOLDERS)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
 def fingerprint(st: os.stat_result) -> tuple[int, int, int]:
     return st.st_size, st.st_mtime_ns, st.st_ctime_ns
 
@@ -47,13 +61,21 @@ class StateDB:
         self.hits = 0
 
     def _db(self) -> sqlite3.Connection:
+        """The connection. The db is only a hint, so it never stops a command: a damaged
+        file is dropped and rebuilt, one that cannot be opened is replaced by memory."""
         if self._conn is None:
-            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute(_SCHEMA)
-            conn.execute(_FOLDERS)
-            self._conn = conn
+            try:
+                self._conn = _open(self.path)
+            except sqlite3.OperationalError:  # cannot open (permissions, a folder, locked)
+                self._conn = _open(":memory:")
+            except sqlite3.DatabaseError:  # not a database, or a malformed one
+                for suffix in ("", "-wal", "-shm"):
+                    with contextlib.suppress(OSError):
+                        os.unlink(f"{self.path}{suffix}")
+                try:
+                    self._conn = _open(self.path)
+                except sqlite3.DatabaseError:
+                    self._conn = _open(":memory:")
         return self._conn
 
     def get_many(self, stats: Iterable[os.stat_result]) -> dict[int, Oid]:

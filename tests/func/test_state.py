@@ -127,3 +127,31 @@ def test_state_hits_counted(many: Path, hashes: Counter) -> None:
         assert hashes.take() == 0
     finally:
         repo.close()
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "folder"])
+def test_damaged_state_db_is_rebuilt_or_bypassed(many: Path, hashes: Counter,
+                                                 damage: str) -> None:
+    import gc
+    import shutil
+
+    gc.collect()  # close the connections earlier in-process runs left behind
+    db = many / ".dvlite" / "state.db"
+    for extra in many.joinpath(".dvlite").glob("state.db-*"):
+        extra.unlink()
+    if damage == "garbage":
+        db.write_bytes(b"this is not sqlite" * 100)
+    elif damage == "truncated":
+        db.write_bytes(db.read_bytes()[:100])
+    else:
+        db.unlink()
+        db.mkdir()
+    (many / "data" / "d1" / "f1.txt").write_text("changed")
+    backdate(many / "data" / "d1" / "f1.txt")
+    r = run("status")
+    assert r.exit_code == 0, r.stderr
+    assert r.stdout == "  modified:     data/d1/f1.txt\n"
+    assert hashes.take() == N  # nothing trusted from a damaged db
+    if damage != "folder":
+        assert run("status").exit_code == 0
+        assert hashes.take() == 0  # rebuilt

@@ -133,7 +133,6 @@ def test_state_hits_counted(many: Path, hashes: Counter) -> None:
 def test_damaged_state_db_is_rebuilt_or_bypassed(many: Path, hashes: Counter,
                                                  damage: str) -> None:
     import gc
-    import shutil
 
     gc.collect()  # close the connections earlier in-process runs left behind
     db = many / ".dvlite" / "state.db"

@@ -9,7 +9,7 @@ from typing import Any
 import typer
 
 from dvlite.cli.app import app
-from dvlite.cli.ui import FLAGS, emit_json, out, progress
+from dvlite.cli.ui import FLAGS, emit_json, out, progress, warn
 from dvlite.errors import DvliteError
 from dvlite.repo.repo import Repo
 
@@ -60,6 +60,8 @@ def repro(
         # typer turns KeyboardInterrupt into a silent exit 130; say what happened.
         raise _InterruptedError("interrupted: the running stage was stopped; dvlite.lock keeps "
                            "the stages that finished", hint="run `dvlite repro` again") from None
+    for line in result.warnings:
+        warn(line)
     if as_json:
         emit_json({"ran": result.ran, "restored": result.restored, "skipped": result.skipped,
                    "would_run": result.would_run})

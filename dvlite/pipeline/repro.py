@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dvlite._fault import faultpoint
-from dvlite.errors import DvliteError, PipelineError, StageFailedError
+from dvlite.errors import DvliteError, PipelineError, ScmError, StageFailedError
 from dvlite.pipeline import outputs as stage_outputs
 from dvlite.pipeline import runcache
 from dvlite.pipeline.changes import stage_changes
@@ -44,6 +44,7 @@ class ReproResult:
     skipped: list[str] = field(default_factory=list)
     would_run: dict[str, list[str]] = field(default_factory=dict)
     total: int = 0  # stages considered
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,10 +194,14 @@ def _autostage(state: _Repro) -> None:
     if not changed or repo.scm is None or not repo.config.get("core.autostage"):
         return
     graph = state.pipeline.graph
-    files = {repo.root / lock_path_for(graph.stages[n].dvfile) for n in changed}
-    files |= {(repo.root / o.path).parent / ".gitignore"
-              for n in changed for o in graph.stages[n].outs if o.cache}
-    repo.scm.add(sorted(f for f in files if f.is_file()))
+    locks = {repo.root / lock_path_for(graph.stages[n].dvfile) for n in changed}
+    ignores = {(repo.root / o.path).parent / ".gitignore"
+               for n in changed for o in graph.stages[n].outs if o.cache}
+    for files in (locks, ignores):
+        try:
+            repo.scm.add(sorted(f for f in files if f.is_file()))
+        except ScmError as exc:  # e.g. a .gitignore inside a folder git ignores
+            state.result.warnings.append(f"not staged in git: {exc.msg}")
 
 
 @dataclass

@@ -214,3 +214,12 @@ def test_stage_add_options_wdir_uncached_outputs_always_changed(repo: Path) -> N
     bad = run("stage", "add", "-n", "t", "-w", "../..", "echo")
     assert bad.exit_code == 1
     assert "unsafe wdir" in bad.stderr
+
+
+def test_output_in_a_git_ignored_folder_warns_but_succeeds(repo: Path) -> None:
+    setup_steps(repo, f"stages:\n  a:\n    cmd: {step('a', 'build/a.txt')}\n"
+                "    outs: [build/a.txt]\n", {".gitignore": "build/\n"})
+    r = run("repro")
+    assert r.exit_code == 0, r.stderr
+    assert "warning: not staged in git" in r.stderr
+    assert "dvlite.lock" in git(repo, "diff", "--cached", "--name-only").split()

@@ -10,7 +10,7 @@ from pathlib import Path
 import typer
 
 from dvlite.cli.app import app
-from dvlite.cli.ui import emit_json, out, warn
+from dvlite.cli.ui import emit_json, out, progress, warn
 from dvlite.errors import DvliteError
 from dvlite.repo.repo import Repo
 
@@ -84,9 +84,10 @@ def hook(
 
 def _run_one(repo: Repo, name: str, args: list[str], stdin: bytes) -> int:
     from dvlite.repo.hook_run import run_hook
+    from dvlite.repo.hook_types import HookCall
 
     try:
-        outcome = run_hook(repo, name, args, stdin)
+        outcome = run_hook(repo, name, HookCall(args, stdin, progress()))
     except Exception as exc:
         if not name.startswith("post-"):
             raise

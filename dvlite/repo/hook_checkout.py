@@ -19,6 +19,7 @@ from dvlite.repo.hook_types import HookOutcome, is_zero
 from dvlite.repo.ls import object_closure
 from dvlite.repo.outputs import Output, all_outputs, outputs_at
 from dvlite.repo.repo import Repo
+from dvlite.storage.progress import NULL_PROGRESS, Progress
 
 SHOWN = 5
 
@@ -38,12 +39,13 @@ def _listing(items: list[str]) -> str:
     return ", ".join(items[:SHOWN]) + more
 
 
-def update_workspace(repo: Repo, previous: str | None) -> HookOutcome:
+def update_workspace(repo: Repo, previous: str | None,
+                     progress: Progress = NULL_PROGRESS) -> HookOutcome:
     """Fetch (if configured and needed) and check out the current pointers' data."""
     outcome = HookOutcome()
     try:
         if repo.config.get("hooks.fetch") and _has_remote(repo) and _needs_fetch(repo):
-            outcome.warnings.extend(_fetch(repo))
+            outcome.warnings.extend(_fetch(repo, progress))
     except DvliteError as exc:
         outcome.warnings.append(f"dvlite could not fetch data: {exc.msg}")
     try:
@@ -74,12 +76,12 @@ def _needs_fetch(repo: Repo) -> bool:
     return len(repo.cache.exists_many(wanted)) < len(wanted)
 
 
-def _fetch(repo: Repo) -> list[str]:
+def _fetch(repo: Repo, progress: Progress) -> list[str]:
     """Fetch what the current pointers need; failures come back as warnings."""
     from dvlite.repo.sync import fetch
     from dvlite.repo.sync_plan import Scope
 
-    result = fetch(repo, Scope())
+    result = fetch(repo, Scope(), progress=progress)
     failed = [f"{f.item.path}: {f.error.msg}" for f in result.failed]
     return [f"not fetched: {_listing(failed)}"] if failed else []
 

@@ -12,9 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from dvlite.errors import DvliteError, ScmError
-from dvlite.repo.hook_types import HookOutcome, is_zero
+from dvlite.repo.hook_types import HookCall, HookOutcome, is_zero
 from dvlite.repo.repo import Repo
 from dvlite.scm import Git
+from dvlite.storage.progress import Progress
 
 BYPASS = "bypass once with DVLITE_SKIP_HOOKS=1 git push (the data stays unshared)"
 
@@ -57,13 +58,13 @@ def _exists(git: Git, update: RefUpdate) -> bool:
     return True
 
 
-def pre_push(repo: Repo, args: list[str], stdin: bytes) -> HookOutcome:
+def pre_push(repo: Repo, call: HookCall) -> HookOutcome:
     outcome = HookOutcome()
     if repo.scm is None:
         return outcome
-    remote = args[0] if args else "origin"
+    remote = call.args[0] if call.args else "origin"
     try:
-        commits = commits_to_push(repo.scm, remote, parse_updates(stdin))
+        commits = commits_to_push(repo.scm, remote, parse_updates(call.stdin))
         tracked = _tracks_data(repo, commits)
     except DvliteError as exc:
         return _blocked(outcome, f"cannot list the data being pushed: {exc.msg}")
@@ -75,7 +76,7 @@ def pre_push(repo: Repo, args: list[str], stdin: bytes) -> HookOutcome:
         outcome.warnings.append(f"data of the pushed commits not uploaded: {exc.msg}")
         return outcome
     try:
-        failed, uploaded = _upload(repo, commits)
+        failed, uploaded = _upload(repo, commits, call.progress)
     except DvliteError as exc:
         hint = f" ({exc.hint})" if exc.hint else ""
         return _blocked(outcome, f"uploading the data failed: {exc.msg}{hint}")
@@ -101,7 +102,7 @@ def _tracks_data(repo: Repo, commits: list[str]) -> bool:
     return any(scm.files_at(c, names=("dvlite.lock",)) for c in commits)
 
 
-def _upload(repo: Repo, commits: list[str]) -> tuple[list[str], int]:
+def _upload(repo: Repo, commits: list[str], progress: Progress) -> tuple[list[str], int]:
     """Push the objects of `commits` to the default remote: (failures, uploaded count).
 
     An object missing from this cache is no failure when the remote already has it
@@ -111,7 +112,7 @@ def _upload(repo: Repo, commits: list[str]) -> tuple[list[str], int]:
     from dvlite.repo.sync import push
     from dvlite.repo.sync_plan import Scope, repo_remote
 
-    result = push(repo, Scope(revs=tuple(commits)))
+    result = push(repo, Scope(revs=tuple(commits)), progress=progress)
     absent = {f.item.oid for f in result.failed if isinstance(f.error, MissingObjectsError)}
     there = repo_remote(repo, None).exists_many(absent) if absent else set()
     failed = [f"{f.item.path} ({f.error.msg})" for f in result.failed

@@ -20,12 +20,12 @@ from collections.abc import Callable
 
 from dvlite.errors import DvliteError
 from dvlite.repo.hook_checkout import in_rebase, update_workspace
-from dvlite.repo.hook_types import HookOutcome
+from dvlite.repo.hook_types import HookCall, HookOutcome
 from dvlite.repo.repo import Repo
 
 
-def run_hook(repo: Repo, name: str, args: list[str], stdin: bytes = b"") -> HookOutcome:
-    handlers: dict[str, Callable[[Repo, list[str], bytes], HookOutcome]] = {
+def run_hook(repo: Repo, name: str, call: HookCall) -> HookOutcome:
+    handlers: dict[str, Callable[[Repo, HookCall], HookOutcome]] = {
         "post-checkout": _post_checkout,
         "post-merge": _post_merge,
         "post-rewrite": _post_rewrite,
@@ -35,39 +35,37 @@ def run_hook(repo: Repo, name: str, args: list[str], stdin: bytes = b"") -> Hook
     handler = handlers.get(name)
     if handler is None:
         return HookOutcome(0, warnings=[f"dvlite has no '{name}' hook; nothing done"])
-    return handler(repo, args, stdin)
+    return handler(repo, call)
 
 
-def _post_checkout(repo: Repo, args: list[str], stdin: bytes) -> HookOutcome:
-    del stdin
+def _post_checkout(repo: Repo, call: HookCall) -> HookOutcome:
+    args = call.args
     # args: previous HEAD, new HEAD, 1 for a branch checkout / 0 for `checkout -- file`
     if len(args) < 3 or args[2] != "1" or in_rebase(repo):
         return HookOutcome()
-    return update_workspace(repo, args[0])
+    return update_workspace(repo, args[0], call.progress)
 
 
-def _post_merge(repo: Repo, args: list[str], stdin: bytes) -> HookOutcome:
-    del args, stdin
+def _post_merge(repo: Repo, call: HookCall) -> HookOutcome:
     if in_rebase(repo):
         return HookOutcome()
-    return update_workspace(repo, "ORIG_HEAD")
+    return update_workspace(repo, "ORIG_HEAD", call.progress)
 
 
-def _post_rewrite(repo: Repo, args: list[str], stdin: bytes) -> HookOutcome:
-    del stdin
+def _post_rewrite(repo: Repo, call: HookCall) -> HookOutcome:
     # a rebase has finished (`git pull --rebase` runs no post-merge); not for amend. git
     # removes .git/rebase-merge only after this hook, so in_rebase() does not apply here.
-    if not args or args[0] != "rebase":
+    if not call.args or call.args[0] != "rebase":
         return HookOutcome()
-    return update_workspace(repo, "ORIG_HEAD")
+    return update_workspace(repo, "ORIG_HEAD", call.progress)
 
 
 _BLOCKED = ("dvlite: commit blocked (hooks.strict = true); re-add the data, or bypass once "
             "with DVLITE_SKIP_HOOKS=1")
 
 
-def _pre_commit(repo: Repo, args: list[str], stdin: bytes) -> HookOutcome:
-    del args, stdin
+def _pre_commit(repo: Repo, call: HookCall) -> HookOutcome:
+    del call
     from dvlite.repo.status import status
 
     strict = bool(repo.config.get("hooks.strict"))
@@ -95,7 +93,7 @@ def _pre_commit(repo: Repo, args: list[str], stdin: bytes) -> HookOutcome:
     return outcome
 
 
-def _pre_push(repo: Repo, args: list[str], stdin: bytes) -> HookOutcome:
+def _pre_push(repo: Repo, call: HookCall) -> HookOutcome:
     from dvlite.repo.hook_push import pre_push
 
-    return pre_push(repo, args, stdin)
+    return pre_push(repo, call)

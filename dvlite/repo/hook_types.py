@@ -4,6 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from dvlite.storage.progress import NULL_PROGRESS, Progress
+
+
+@dataclass(frozen=True)
+class HookCall:
+    """What git gave the hook (arguments, stdin), and where to report long transfers."""
+
+    args: list[str] = field(default_factory=list)
+    stdin: bytes = b""
+    progress: Progress = NULL_PROGRESS
+
 
 @dataclass
 class HookOutcome:

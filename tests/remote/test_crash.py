@@ -130,3 +130,27 @@ def test_manifest_is_never_pushed_before_its_files(repo, remote: RemoteHandle):
     assert {f["path"] for f in doc["failures"]} == {"d", f"d/{next(iter(m)).relpath}"}
     _check_remote(remote)
     assert manifest_oid.hex not in str(remote.objects())
+
+
+@pytest.mark.crash
+@pytest.mark.e2e
+@pytest.mark.parametrize("point", ["gc.after_local_delete", "gc.after_remote_delete"])
+def test_kill_during_gc_then_rerun(repo, remote: RemoteHandle, point):
+    before = _data(repo)
+    (repo / "big.bin").write_bytes(b"old version")
+    assert run("add", "big.bin").exit_code == 0
+    assert run("push").exit_code == 0
+    (repo / "big.bin").write_bytes(before["big.bin"])  # type: ignore[arg-type]
+    assert run("add", "big.bin").exit_code == 0  # "old version" is now garbage
+    proc = run_proc("gc", "--remote", "--now", "--yes", cwd=repo,
+                    env={"DVLITE_FAULTPOINT": point})
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    check_repo(repo)  # nothing reachable was deleted
+    _check_remote(remote)
+    r = run("gc", "--remote", "--now", "--yes", "--json")
+    assert r.exit_code == 0, r.stderr
+    old = hash_bytes("xxh128", b"old version").hex
+    assert old not in str(remote.objects())
+    assert not list((repo / ".dvlite" / "cache").rglob(old))
+    assert run("push").exit_code == 0
+    assert run("fsck", "--remote").exit_code == 0

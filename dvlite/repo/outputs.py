@@ -85,13 +85,17 @@ def _walk_pointers(root: Path) -> list[Path]:
 def all_outputs(repo: Repo) -> list[Output]:
     outputs = []
     errors: list[FormatError] = []
+    bad: list[str] = []
     for pf in pointer_files(repo):
         try:
             outputs.append(load_output(repo, pf))
         except FormatError as exc:
             errors.append(exc)
+            bad.append(repo.rel(pf))
     if errors:
-        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        # every bad pointer is named, so one run shows the user all there is to fix
+        others = ", ".join(bad[1:6]) + (", ..." if len(bad) > 6 else "")
+        more = f" (and {len(bad) - 1} more: {others})" if len(bad) > 1 else ""
         raise type(errors[0])(errors[0].msg + more, hint=errors[0].hint)
     return outputs
 

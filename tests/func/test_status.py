@@ -86,3 +86,13 @@ def test_malformed_pointer_is_an_error(tracked: Path) -> None:
     r = run("status")
     assert r.exit_code == 1
     assert r.stderr.startswith("error: model.bin.dvl: missing 'hash'")
+
+
+def test_every_malformed_pointer_is_named(tracked: Path) -> None:
+    for name in ("x.dvl", "y.dvl", "z.dvl"):
+        (tracked / name).write_text("garbage\n")
+    r = run("status")
+    assert r.exit_code == 1
+    assert r.stderr.splitlines()[0] == (
+        "error: x.dvl: not a pointer file (expected a mapping of path, type, hash, size) "
+        "(and 2 more: y.dvl, z.dvl)")

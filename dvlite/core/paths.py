@@ -26,8 +26,10 @@ def check_relpath(path: str, what: str = "path") -> str:
         raise UnsafePathError(f"unsafe {what} {path!r}: contains NUL")
     if "\\" in path:
         raise UnsafePathError(f"unsafe {what} {path!r}: contains a backslash")
-    if path.startswith("/") or (len(path) > 1 and path[1] == ":"):
+    if path.startswith("/"):
         raise UnsafePathError(f"unsafe {what} {path!r}: absolute path")
+    if len(path) > 1 and path[1] == ":" and path[0].isascii() and path[0].isalpha():
+        raise UnsafePathError(f"unsafe {what} {path!r}: a drive letter (absolute on Windows)")
     for part in path.split("/"):
         if part in ("", ".", ".."):
             raise UnsafePathError(f"unsafe {what} {path!r}: '{part or '/'}' component")

@@ -172,3 +172,12 @@ def test_git_index_lock_is_a_clear_error(repo: Path) -> None:
     (repo / ".git" / "index.lock").unlink()
     assert run("add", "f").exit_code == 0  # re-run finishes the job
     assert staged(repo) == [".gitignore", "f.dvl"]
+
+
+def test_quiet_prints_nothing_on_stdout(repo: Path) -> None:
+    gen(repo, {"f": "1"})
+    for args in (("-q", "add", "f"), ("-q", "status"), ("-q", "ls"), ("-q", "add", "--json", "f")):
+        r = run(*args)
+        assert (r.exit_code, r.stdout) == (0, ""), args
+    r = run("-q", "add", "missing")
+    assert r.exit_code == 2 and r.stdout == "" and r.stderr.startswith("error: ")

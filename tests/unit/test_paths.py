@@ -11,7 +11,7 @@ from dvlite.core.paths import check_parent_inside, check_relpath, is_within, to_
 from dvlite.errors import UnsafePathError
 
 SAFE = ["a", "a/b/c.txt", "with space", "caf\u00e9", "new\nline", ".hidden", "a..b", "...",
-        "x" * 255, "d/.gitignore", ".gitx", "dvlite"]
+        "1:x", "\u00e9:x", "x" * 255, "d/.gitignore", ".gitx", "dvlite"]
 UNSAFE = ["", "/etc/passwd", "..", "../x", "a/../../b", "a/..", "./a", "a/./b", "a//b", "a/",
           "C:\\x", "C:x", "..\\x", "a\\b", "a\0b", ".git", ".git/hooks/pre-commit", "x/.git/y",
           ".dvlite", ".dvlite/config", "//server/share"]

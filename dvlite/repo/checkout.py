@@ -183,6 +183,7 @@ def apply_plan(repo: Repo, plan: Plan, progress: Progress = NULL_PROGRESS) -> Ch
             os.makedirs(folder, exist_ok=True)
         except OSError as exc:
             raise storage_error(exc, f"creating {folder}") from exc
+    _prepare_parents(repo, plan.writes)
     _remove_stale_temps({w.dest.parent for w in plan.writes})
     faultpoint("checkout.before_writes")
     progress.begin("Checking out", len(plan.writes), 0)
@@ -197,11 +198,25 @@ def apply_plan(repo: Repo, plan: Plan, progress: Progress = NULL_PROGRESS) -> Ch
     return CheckoutResult(len(plan.writes), len(plan.deletes), plan.missing)
 
 
+def _prepare_parents(repo: Repo, writes: list[Write]) -> None:
+    """Check (no symlink leading outside) and create each destination folder once, before
+    any file is written: per file, the check alone is a stat of every path component."""
+    seen: set[Path] = set()
+    for write in writes:
+        parent = write.dest.parent
+        if parent in seen:
+            continue
+        seen.add(parent)
+        check_parent_inside(repo.root, write.dest)
+        try:
+            parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise storage_error(exc, f"checking out {write.rel}") from exc
+
+
 def _place(repo: Repo, write: Write) -> os.stat_result | None:
-    dest = write.dest
-    check_parent_inside(repo.root, dest)
+    dest = write.dest  # its folder was checked and created by _prepare_parents
     try:
-        dest.parent.mkdir(parents=True, exist_ok=True)
         if os.path.isdir(dest) and not os.path.islink(dest):
             shutil.rmtree(dest)
         tmp = temp_path_for(dest)

@@ -55,6 +55,8 @@ def uninstall(as_json: bool = JSON) -> None:
         out(f"restored your {name} hook")
     if report.removed:
         out(f"removed hooks {', '.join(report.removed)} from {report.hooks_dir}")
+        out("the .gitattributes entries stay: they are shared through git, and without the "
+            "driver git merges those files as text")
     else:
         out("no dvlite hooks were installed; nothing removed")
 

@@ -27,11 +27,8 @@ SHOWN = 5
 def in_rebase(repo: Repo) -> bool:
     if repo.scm is None:
         return False
-    for name in ("rebase-merge", "rebase-apply"):
-        raw = repo.scm.run("rev-parse", "--git-path", name).decode().strip()
-        if (repo.scm.root / raw).exists():
-            return True
-    return False
+    out = repo.scm.run("rev-parse", "--git-path", "rebase-merge", "--git-path", "rebase-apply")
+    return any((repo.scm.root / raw).exists() for raw in out.decode().splitlines() if raw)
 
 
 def _listing(items: list[str]) -> str:

@@ -24,7 +24,7 @@ _HOP = {"connection", "keep-alive", "transfer-encoding", "proxy-connection", "up
 
 @dataclass
 class Rule:
-    action: str  # "status" or "reset"
+    action: str  # "status", "reset", or "hold" (wait for `release`, then forward)
     method: str = ".*"
     path: str = ".*"
     status: int = 500
@@ -32,6 +32,8 @@ class Rule:
     every: int | None = None
     seen: int = 0
     fired: int = 0
+    hit: threading.Event = field(default_factory=threading.Event)  # set when it fires
+    release: threading.Event = field(default_factory=threading.Event)
 
     def matches(self, method: str, path: str) -> bool:
         return bool(re.fullmatch(self.method, method) and re.search(self.path, path))
@@ -45,6 +47,8 @@ class Rule:
         else:
             hit = True
         self.fired += hit
+        if hit:
+            self.hit.set()
         return hit
 
 
@@ -128,6 +132,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self) -> None:
         body = self._body()
         rule = self.server.proxy.decide(self.command, self.path)
+        if rule is not None and rule.action == "hold":
+            rule.release.wait(60)
+            rule = None
         if rule is None:
             self._forward(body)
         elif rule.action == "reset":

@@ -105,3 +105,40 @@ def test_noop_push_asks_the_remote_nothing(repo, proxy):
     assert json.loads(r.stdout)["already_present"] == 301
     assert proxy.stats.requests["HEAD"] == 0
     assert proxy.stats.total <= 2 + 1  # one sampled shard, then one full listing page
+
+
+@pytest.mark.crash
+@pytest.mark.slow
+def test_kill_during_multipart_upload_then_gc_aborts_it(repo, proxy, s3):
+    """F6: a killed multipart push leaves an invisible orphan upload; gc --remote aborts
+    it and a re-run push completes."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    size = 40 << 20  # above two 16 MiB parts: a multipart upload
+    with open(repo / "big.bin", "wb") as f:
+        for _ in range(size >> 20):
+            f.write(os.urandom(1 << 20))
+    assert run("add", "big.bin").exit_code == 0
+    held = proxy.add(Rule("hold", method="PUT", path=r"partNumber=2"))
+    child = subprocess.Popen([sys.executable, "-m", "dvlite", "push"], cwd=repo,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        assert held.hit.wait(120), "the second part never arrived"
+        child.send_signal(signal.SIGKILL)
+        assert child.wait(timeout=30) == -signal.SIGKILL
+    finally:
+        held.release.set()
+    client = s3.client()
+    assert not s3.keys("store/xxh128/")  # nothing visible
+    uploads = client.list_multipart_uploads(Bucket=BUCKET).get("Uploads", [])
+    assert len(uploads) == 1
+    proxy.reset()
+    r = run("gc", "--remote", "--now", "--yes")
+    assert r.exit_code == 0 and "aborted 1 stale multipart uploads" in r.stdout
+    assert not client.list_multipart_uploads(Bucket=BUCKET).get("Uploads")
+    assert run("push").exit_code == 0
+    assert len(s3.keys("store/xxh128/")) == 1
+    assert run("fsck", "--remote").exit_code == 0

@@ -13,7 +13,7 @@ import shutil
 
 from dvlite.core.manifest import Manifest
 from dvlite.core.oid import Oid
-from dvlite.errors import DvliteError
+from dvlite.errors import DvliteError, storage_error
 from dvlite.repo.compare import missing_objects, output_state
 from dvlite.repo.hook_types import HookOutcome, is_zero
 from dvlite.repo.ls import object_closure
@@ -145,7 +145,10 @@ def _is_saved(repo: Repo, out: Output) -> bool:
 
 
 def _remove(out: Output) -> None:
-    if out.path.is_dir() and not out.path.is_symlink():
-        shutil.rmtree(out.path)
-    else:
-        out.path.unlink()
+    try:
+        if out.path.is_dir() and not out.path.is_symlink():
+            shutil.rmtree(out.path)
+        else:
+            out.path.unlink()
+    except OSError as exc:
+        raise storage_error(exc, f"removing {out.rel}") from exc

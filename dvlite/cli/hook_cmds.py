@@ -70,7 +70,7 @@ def hook(
     if os.environ.get("DVLITE_SKIP_HOOKS") == "1":
         return
     stdin = b""
-    if name == "pre-push" and not sys.stdin.isatty():
+    if name == "pre-push" and sys.stdin is not None and not sys.stdin.isatty():
         stdin = sys.stdin.buffer.read()
     args, stdin = _framework_input(name, args or [], stdin)
     from dvlite.repo.hooks import hook_roots

@@ -183,3 +183,29 @@ def test_pre_push_without_a_dvlite_remote_warns(repo: Path, hook_path: None,
     sh(repo, "remote", "add", "origin", str(origin))
     proc = sh(repo, "push", "-q", "origin", "main")
     assert "warning: data of the pushed commits not uploaded: no remote given" in proc.stderr
+
+
+def test_chained_pre_push_and_dvlite_both_read_the_refs(world: World, tmp_path: Path) -> None:
+    a = world.a
+    chained = a / ".git" / "hooks" / "pre-push.dvlite-chained"
+    chained.write_text(f'#!/bin/sh\ncat > "{tmp_path}/seen"\n')
+    chained.chmod(0o755)
+    add(a, {"m.bin": b"v1"}, "m.bin")
+    sh(a, "commit", "-q", "-m", "v1")
+    sh(a, "push", "-q", "origin", "main")
+    head = git(a, "rev-parse", "HEAD").strip()
+    assert (tmp_path / "seen").read_text().split()[:2] == ["refs/heads/main", head]
+    assert on_remote(world.remote, read_pointer(a / "m.bin.dvl").oid)
+
+
+def test_failing_chained_pre_push_blocks_before_any_upload(world: World) -> None:
+    a = world.a
+    chained = a / ".git" / "hooks" / "pre-push.dvlite-chained"
+    chained.write_text("#!/bin/sh\necho 'lfs says no' >&2\nexit 2\n")
+    chained.chmod(0o755)
+    add(a, {"m.bin": b"v1"}, "m.bin")
+    sh(a, "commit", "-q", "-m", "v1")
+    proc = sh(a, "push", "-q", "origin", "main", check=False)
+    assert proc.returncode != 0
+    assert "lfs says no" in proc.stderr
+    assert not on_remote(world.remote, read_pointer(a / "m.bin.dvl").oid)

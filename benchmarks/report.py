@@ -34,6 +34,10 @@ class Row:
         s = self.samples.get(tool)
         return statistics.median(x.seconds for x in s) if s else None
 
+    def cpu(self, tool: str) -> float | None:
+        s = self.samples.get(tool)
+        return statistics.median(x.cpu for x in s) if s else None
+
     def rss(self, tool: str) -> float | None:
         s = self.samples.get(tool)
         return max(x.rss_mib for x in s) if s else None
@@ -87,14 +91,15 @@ class Row:
     def progress_line(self) -> str:
         parts = [f"{self.dataset:6} {self.op:38}"]
         for tool in self.samples:
-            parts.append(f"{tool} {self.seconds(tool):7.2f} s {self.rss(tool):6.0f} MiB")
+            parts.append(f"{tool} {self.seconds(tool):7.2f} s (cpu {self.cpu(tool):6.2f}) "
+                         f"{self.rss(tool):5.0f} MiB")
         if "dvlite" in self.extra:
             parts.append(f"re-hashed {self.extra['dvlite']}")
         return "  ".join(parts)
 
     def to_dict(self) -> dict[str, Any]:
         return {"dataset": self.dataset, "op": self.op, "note": self.note,
-                "samples": {k: [(s.seconds, s.rss_mib) for s in v]
+                "samples": {k: [(s.seconds, s.rss_mib, s.cpu) for s in v]
                             for k, v in self.samples.items()},
                 "extra": self.extra, "ratio": self.ratio(), "met": self.verdict()}
 
@@ -112,19 +117,20 @@ def render(rows: list[Row], floors: list[Floor], info: dict[str, str],
         f"Scale {args.scale:g}, median of {args.runs} run(s), total {elapsed / 60:.1f} min.",
         "",
     ]
-    head = "| dataset | operation | dvlite s | dvlite peak RSS MiB |"
-    rule = "| --- | --- | ---: | ---: |"
+    head = "| dataset | operation | dvlite s | dvlite CPU s | dvlite peak RSS MiB |"
+    rule = "| --- | --- | ---: | ---: | ---: |"
     if with_dvc:
-        head += " DVC s | DVC peak RSS MiB | DVC / dvlite |"
-        rule += " ---: | ---: | ---: |"
+        head += " DVC s | DVC CPU s | DVC peak RSS MiB | DVC / dvlite |"
+        rule += " ---: | ---: | ---: | ---: |"
     head += " target | met | notes |"
     rule += " --- | --- | --- |"
     lines += [head, rule]
     for r in rows:
-        cells = [r.dataset, r.op, _f(r.seconds("dvlite"), ".2f"), _f(r.rss("dvlite"), ".0f")]
+        cells = [r.dataset, r.op, _f(r.seconds("dvlite"), ".2f"), _f(r.cpu("dvlite"), ".2f"),
+                 _f(r.rss("dvlite"), ".0f")]
         if with_dvc:
             ratio = r.ratio()
-            cells += [_f(r.seconds("dvc"), ".2f"), _f(r.rss("dvc"), ".0f"),
+            cells += [_f(r.seconds("dvc"), ".2f"), _f(r.cpu("dvc"), ".2f"), _f(r.rss("dvc"), ".0f"),
                       f"{ratio:.1f}x" if ratio is not None else ""]
         note = ""
         if "dvlite" in r.extra:

@@ -23,6 +23,7 @@ class Sample:
     seconds: float
     rss_mib: float
     rc: int
+    cpu: float = 0.0  # user + system seconds of the child (robust on a busy machine)
 
 
 def timed(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> Sample:
@@ -33,7 +34,7 @@ def timed(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> Sampl
     inflate every figure.
     """
     with tempfile.NamedTemporaryFile("r", suffix=".rss") as rss:
-        wrapped = [TIME, "-q", "-f", "%M", "-o", rss.name, *cmd] if TIME else cmd
+        wrapped = [TIME, "-q", "-f", "%M %U %S", "-o", rss.name, *cmd] if TIME else cmd
         start = time.perf_counter()
         proc = subprocess.run(wrapped, cwd=cwd, env=env, stdout=subprocess.DEVNULL,
                               stderr=subprocess.PIPE, check=False)
@@ -42,8 +43,12 @@ def timed(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> Sampl
     if proc.returncode not in (0, 1):
         sys.stderr.write(proc.stderr.decode(errors="replace")[-2000:])
         raise RuntimeError(f"{' '.join(cmd)} exited {proc.returncode} in {cwd}")
-    kib = int(text.splitlines()[-1]) if text and text.splitlines()[-1].isdigit() else 0
-    return Sample(elapsed, kib / 1024, proc.returncode)
+    fields = text.splitlines()[-1].split() if text else []
+    try:
+        kib, cpu = int(fields[0]), float(fields[1]) + float(fields[2])
+    except (IndexError, ValueError):
+        kib, cpu = 0, 0.0
+    return Sample(elapsed, kib / 1024, proc.returncode, cpu)
 
 
 def quiet_run(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> None:

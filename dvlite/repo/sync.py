@@ -81,6 +81,10 @@ def _send(repo: Repo, remote: Remote, plan: ObjectPlan, result: TransferResult, 
     try:
         there = _on_remote(remote, index, local)
         result.present = len(there)
+        pending = [m for m in plan.manifests if m not in there]
+        others = set().union(*(plan.complete.get(m, set()) for m in pending)) - wanted
+        if others:  # files of a folder outside the targets: a manifest needs them all
+            there |= _on_remote(remote, index, others)
         files = [plan.files[o] for o in sorted(plan.files) if o in local and o not in there]
         if files or any(m not in there for m in plan.manifests):
             remote.check_format(create=True)
@@ -132,8 +136,10 @@ def _ready_manifests(plan: ObjectPlan, local: set[Oid], there: set[Oid],
             err = RemoteError(f"folder {item.path} not pushed: {len(lacking)} of its files "
                               "did not reach the remote")
             result.failed.append(Failure(item, err))
-        else:
+        elif plan.complete.get(oid, children) <= there:
             ready.append(item)
+        # else: only some files of the folder were pushed (a target inside it); its
+        # manifest waits until every file it lists is on the remote
     return ready
 
 

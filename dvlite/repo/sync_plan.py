@@ -40,6 +40,8 @@ class ObjectPlan:
     manifest_bytes: dict[Oid, bytes] = field(default_factory=dict)  # fetched, not stored
     failed: list[Failure] = field(default_factory=list)
     optional: set[Oid] = field(default_factory=set)  # pipeline outputs: best effort
+    # every file each manifest lists (a target inside a folder asks for only some)
+    complete: dict[Oid, set[Oid]] = field(default_factory=dict)
 
     def add_optional(self, extra: ObjectPlan, keep: Callable[[Oid], bool]) -> None:
         """Merge `extra` (its failures dropped), keeping objects `keep` accepts and only
@@ -51,6 +53,7 @@ class ObjectPlan:
         for oid, (item, children) in extra.manifests.items():
             if oid not in self.manifests and keep(oid) and children <= set(self.files):
                 self.manifests[oid] = (item, children)
+                self.complete[oid] = extra.complete.get(oid, children)
                 self.optional.add(oid)
 
     def drop_optional_failures(self, failed: list[Failure]) -> list[Failure]:
@@ -191,6 +194,7 @@ def expand(targets: list[Target], load: ManifestSource) -> ObjectPlan:
             plan.failed.append(Failure(Item(oid, None, rel), exc))
             continue
         children: set[Oid] = set()
+        plan.complete[oid] = {e.oid for e in manifest}
         for e in manifest:
             if target.sub is None or e.relpath == target.sub or \
                     e.relpath.startswith(target.sub + "/"):

@@ -126,3 +126,17 @@ def test_pull_from_subfolder_and_relative_remote(repo, tmp_path):
     _wipe(repo)
     assert run("pull", "-r", "rel", "-j", "2", cwd=repo / "deep").exit_code == 0
     assert (repo / "data" / "sub" / "c.txt").read_text() == "gamma"
+
+
+def test_push_of_one_file_in_a_folder_holds_the_manifest_back(repo, remote: RemoteHandle):
+    _setup(repo)
+    manifest_key = _object_key(repo, "data.dvl")
+    r = run("push", "data/sub/c.txt", "--json")
+    assert r.exit_code == 0, r.stderr
+    assert json.loads(r.stdout)["transferred"] == 1
+    assert manifest_key not in remote.objects()  # never a manifest without its files
+    assert run("push", "data/a.txt").exit_code == 0
+    assert manifest_key not in remote.objects()
+    r = run("push", "data/sub/b.bin", "--json")
+    assert json.loads(r.stdout)["transferred"] == 2  # the last file, then the manifest
+    assert manifest_key in remote.objects()

@@ -24,7 +24,9 @@ _HOP = {"connection", "keep-alive", "transfer-encoding", "proxy-connection", "up
 
 @dataclass
 class Rule:
-    action: str  # "status", "reset", or "hold" (wait for `release`, then forward)
+    # "status", "reset", "hold" (wait for `release`, then forward), or "lost_ack"
+    # (forward, so the server applies it, then answer `status` anyway)
+    action: str
     method: str = ".*"
     path: str = ".*"
     status: int = 500
@@ -137,7 +139,10 @@ class _Handler(BaseHTTPRequestHandler):
             rule = None
         if rule is None:
             self._forward(body)
-        elif rule.action == "reset":
+            return
+        if rule.action == "lost_ack":
+            self._forward(body, reply=False)
+        if rule.action == "reset":
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
                                        struct.pack("ii", 1, 0))
             self.close_connection = True
@@ -152,13 +157,16 @@ class _Handler(BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(err)
 
-    def _forward(self, body: bytes) -> None:
+    def _forward(self, body: bytes, reply: bool = True) -> None:
         conn = http.client.HTTPConnection(*self.server.proxy.upstream, timeout=60)
         headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP}
         headers["Content-Length"] = str(len(body))
         conn.request(self.command, self.path, body=body, headers=headers)
         resp = conn.getresponse()
         data = resp.read()
+        if not reply:
+            conn.close()
+            return
         head = self.command == "HEAD"
         self.send_response(resp.status, resp.reason)
         for k, v in resp.getheaders():

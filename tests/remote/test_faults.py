@@ -142,3 +142,34 @@ def test_kill_during_multipart_upload_then_gc_aborts_it(repo, proxy, s3):
     assert run("push").exit_code == 0
     assert len(s3.keys("store/xxh128/")) == 1
     assert run("fsck", "--remote").exit_code == 0
+
+
+def test_lost_ack_is_idempotent(repo, proxy, s3):
+    """F13: the server stored the object but the client saw a 500; the create-only retry
+    finds it there (412) and counts it as present."""
+    _files(repo, 3)
+    rule = proxy.add(Rule("lost_ack", method="PUT", path=r"/xxh128/", status=500, first=1))
+    r = run("push", "-j", "1", "--json")
+    assert r.exit_code == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert rule.fired == 1
+    assert doc["transferred"] + doc["already_present"] == 4 and doc["failed"] == 0
+    assert len(s3.keys("store/xxh128/")) == 4
+    assert run("fsck", "--remote").exit_code == 0
+
+
+def test_read_timeout_is_retried(repo, s3, proxy):
+    """F9: a response slower than read_timeout is abandoned and retried."""
+    _files(repo, 2)
+    assert run("push").exit_code == 0
+    assert run("remote", "modify", "origin", "read_timeout", "1").exit_code == 0
+    shutil.rmtree(repo / ".dvlite" / "cache")
+    shutil.rmtree(repo / "d")
+    held = proxy.add(Rule("hold", method="GET", path=r"/xxh128/", first=1))
+    try:
+        r = run("pull")
+    finally:
+        held.release.set()
+    assert r.exit_code == 0, r.stderr
+    assert held.fired == 1
+    assert (repo / "d" / "f0001").read_text() == "content 1"

@@ -216,10 +216,10 @@ def _prepare_parents(repo: Repo, writes: list[Write]) -> None:
 
 def _place(repo: Repo, write: Write) -> os.stat_result | None:
     dest = write.dest  # its folder was checked and created by _prepare_parents
+    tmp = temp_path_for(dest)
     try:
         if os.path.isdir(dest) and not os.path.islink(dest):
             shutil.rmtree(dest)
-        tmp = temp_path_for(dest)
         kind = repo.linker.place(repo.cache.path(write.oid), tmp, write.isexec)
         faultpoint("checkout.before_rename")
         os.replace(tmp, dest)
@@ -229,6 +229,8 @@ def _place(repo: Repo, write: Write) -> os.stat_result | None:
             os.unlink(tmp)
         faultpoint("checkout.after_rename")
     except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)  # a partial copy (disk full) must not stay behind
         raise storage_error(exc, f"checking out {write.rel}") from exc
     if kind in ("copy", "reflink"):
         return os.stat(dest, follow_symlinks=False)

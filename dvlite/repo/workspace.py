@@ -7,6 +7,7 @@ read, concurrently, and recorded again.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import stat as st_mod
 import time
@@ -201,7 +202,10 @@ def _storer(repo: Repo, progress: Progress) -> HashFn:
             oid, size = _add_file(cache, f, progress)
             after = os.stat(f.path, follow_symlinks=False)
         except OSError as exc:
-            raise storage_error(exc, f"reading {f.path}") from exc
+            # a kernel-side copy fails on either end: a full disk can only be the cache's
+            full = exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+            what = "writing to the cache" if full else f"reading {f.path}"
+            raise storage_error(exc, what) from exc
         if size != f.stat.st_size or fingerprint(after) != fingerprint(f.stat):
             # the pointer or manifest would record a size (and the state db a hash) that
             # the stored bytes do not have

@@ -89,10 +89,13 @@ class LocalStore:
         """Open a fresh temp file in the store's temp area for writing."""
         tmp = self.tmp_dir / f"{uuid.uuid4().hex}.tmp"
         try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-        except FileNotFoundError:  # first temp file (or the temp area was removed)
-            os.makedirs(self.tmp_dir, exist_ok=True)
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            try:
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            except FileNotFoundError:  # first temp file (or the temp area was removed)
+                os.makedirs(self.tmp_dir, exist_ok=True)
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except OSError as exc:  # read-only, full, or the cache path is not a folder
+            raise storage_error(exc, "writing to the cache") from exc
         return tmp, fd
 
     def commit_temp(self, tmp: Path, oid: Oid) -> None:

@@ -59,9 +59,10 @@ def _limit_file_size() -> None:
     resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, 1 << 20))
 
 
-def test_add_with_file_size_limit(repo: Path) -> None:
+@pytest.mark.parametrize("size", [3 << 20, 17 << 20])  # both sides of add's big-file path
+def test_add_with_file_size_limit(repo: Path, size: int) -> None:
     """Unprivileged stand-in for a full disk: RLIMIT_FSIZE makes writes fail with EFBIG."""
-    gen(repo, {"big.bin": os.urandom(3 << 20)})
+    gen(repo, {"big.bin": os.urandom(size)})
     before = user_snapshot(repo)
     r = subprocess.run([sys.executable, "-m", "dvlite", "add", "big.bin"], cwd=repo,
                        capture_output=True, text=True, preexec_fn=_limit_file_size, check=False)
@@ -114,3 +115,17 @@ def test_huge_sparse_file_bounded_memory(repo: Path) -> None:
             if obj.is_file():
                 obj.unlink()
         big.unlink()
+
+
+def test_checkout_into_a_full_disk_leaves_no_partial_file(repo: Path) -> None:
+    gen(repo, {"big.bin": os.urandom(3 << 20), "small.bin": "s"})
+    assert run_proc("add", "big.bin", "small.bin", cwd=repo).returncode == 0
+    (repo / "big.bin").unlink()
+    r = subprocess.run([sys.executable, "-m", "dvlite", "checkout"], cwd=repo,
+                       capture_output=True, text=True, preexec_fn=_limit_file_size, check=False)
+    assert r.returncode == 1
+    assert r.stderr.startswith("error: no space left while checking out big.bin"), r.stderr
+    assert not (repo / "big.bin").exists()
+    assert not list(repo.glob(".*dvlite-tmp*"))
+    assert run_proc("checkout", cwd=repo).returncode == 0
+    assert (repo / "big.bin").stat().st_size == 3 << 20

@@ -193,3 +193,37 @@ def test_empty_folder_roundtrip(repo: Path) -> None:
     assert (repo / "empty.bin").read_bytes() == b""                      # are not tracked
     assert run("status", "--exit-code").exit_code == 0
     check_repo(repo)
+
+
+def test_fresh_clone_without_cache(tracked: Path) -> None:
+    import json
+
+    shutil.rmtree(tracked / ".dvlite" / "cache")
+    shutil.rmtree(tracked / "data")
+    out = {o["path"]: o for o in json.loads(run("status", "--json").stdout)["outputs"]}
+    assert out["data"]["not_in_cache"] == 1 and out["data"]["missing"] is True
+    assert out["model.bin"]["not_in_cache"] == 1
+    r = run("checkout")
+    assert r.exit_code == 1
+    assert r.stderr.startswith("error: 1 file(s) not in the cache, not checked out: data")
+    assert (tracked / "model.bin").read_text() == "m"  # untouched
+
+
+@pytest.mark.root
+def test_checkout_permission_denied_is_clear(tracked: Path) -> None:
+    import subprocess
+
+    (tracked / "data" / "sub" / "b").unlink()
+    sub = tracked / "data" / "sub"
+    if subprocess.run(["chattr", "+i", str(sub)], capture_output=True, check=False).returncode:
+        pytest.skip("chattr +i is not available")
+    try:
+        r = run("checkout")
+    finally:
+        subprocess.run(["chattr", "-i", str(sub)], check=True)
+    assert r.exit_code == 1
+    assert r.stderr.startswith("error: permission denied while checking out data/sub/b")
+    assert "unexpected" not in r.stderr
+    assert not list(sub.iterdir())  # no partial file
+    assert run("checkout").exit_code == 0
+    check_repo(tracked)

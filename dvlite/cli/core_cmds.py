@@ -227,9 +227,20 @@ def config(
         raise UsageError("give a value or --unset, not both")
     target = repo.config.local_path if local else repo.config.shared_path
     if value is None:
+        if not _is_set(cfg.read_toml(target), cfg.split_key(key)):
+            raise ConfigError(f"'{key}' is not set in {target.name}")
         cfg.edit(target, key, None)
         return
     parsed = cfg.coerce(key, value)
     if cfg.split_key(key)[-1] in cfg.SECRET_KEYS and not local:
         raise ConfigError(f"'{key}' is a secret: store it with --local (kept out of git)")
     cfg.edit(target, key, parsed)
+
+
+def _is_set(doc: dict[str, object], parts: list[str]) -> bool:
+    node: object = doc
+    for part in parts:
+        if not isinstance(node, dict) or part not in node:
+            return False
+        node = node[part]
+    return True

@@ -45,6 +45,10 @@ def test_bad_key_and_value(repo: Path) -> None:
     assert r.exit_code == 1 and "expects true or false" in r.stderr
     r = run("config", "--unset", "core.remote", "x")
     assert r.exit_code == 2
+    r = run("config", "--unset", "core.nope")
+    assert r.exit_code == 1 and r.stderr == "error: 'core.nope' is not set in config\n"
+    r = run("config", "--local", "--unset", "core.remote")
+    assert r.exit_code == 1 and "not set in config.local" in r.stderr
 
 
 def test_malformed_config_file(repo: Path) -> None:

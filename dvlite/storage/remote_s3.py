@@ -191,7 +191,7 @@ class FsspecRemote:
     def stat(self, oid: Oid) -> RemoteEntry | None:
         key = self.key(oid)
         try:
-            info = self.fs.info(key)
+            info = self._head(key) if self.create_only else self.fs.info(key)
         except FileNotFoundError as exc:
             if _no_bucket(exc):
                 raise self._fail(exc, "checking", key, oid) from exc
@@ -199,6 +199,15 @@ class FsspecRemote:
         except Exception as exc:
             raise self._fail(exc, "checking", key, oid) from exc
         return RemoteEntry(oid, int(info.get("size") or 0), _mtime(info))
+
+    def _head(self, key: str) -> dict[str, Any]:
+        """One HEAD (s3fs's info() adds a LIST for every missing key, to spot folders)."""
+        from fsspec.asyn import sync
+
+        bucket, name, _ = self.fs.split_path(key)
+        out: dict[str, Any] = sync(self.fs.loop, self.fs._call_s3, "head_object",
+                                   Bucket=bucket, Key=name)
+        return {"size": out.get("ContentLength"), "LastModified": out.get("LastModified")}
 
     def list_entries(self) -> Iterator[RemoteEntry]:
         path = f"{self.root}/{self.algo}"

@@ -76,8 +76,10 @@ class LocalStore:
     def open(self, oid: Oid) -> BinaryIO:
         try:
             return open(self.path(oid), "rb")
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             raise MissingObjectsError(f"object {oid} is not in the cache") from None
+        except OSError as exc:
+            raise storage_error(exc, f"reading object {oid} from the cache") from exc
 
     def read_bytes(self, oid: Oid) -> bytes:
         with self.open(oid) as f:

@@ -227,3 +227,14 @@ def test_checkout_permission_denied_is_clear(tracked: Path) -> None:
     assert not list(sub.iterdir())  # no partial file
     assert run("checkout").exit_code == 0
     check_repo(tracked)
+
+
+def test_cache_path_that_is_not_a_folder(tracked: Path) -> None:
+    shutil.rmtree(tracked / ".dvlite" / "cache")
+    (tracked / ".dvlite" / "cache").write_text("not a folder")
+    (tracked / "model.bin").unlink()
+    r = run("checkout")
+    assert r.exit_code == 1 and "not in the cache" in r.stderr and "unexpected" not in r.stderr
+    gen(tracked, {"new.bin": "n"})
+    r = run("add", "new.bin")
+    assert r.exit_code == 1 and r.stderr.startswith("error: Not a directory while writing to")

@@ -170,3 +170,11 @@ def test_permission_denied_is_one_error_line(repo: Path) -> None:
     assert r.stderr.startswith("error: permission denied while writing"), r.stderr
     assert "Traceback" not in r.stderr
     assert not (repo / "a.bin.dvl").exists()
+
+
+def test_git_missing_from_path(repo: Path) -> None:
+    gen(repo, {"a.bin": "a"})
+    r = run_proc("add", "a.bin", cwd=repo, env={"PATH": "/nonexistent"})
+    assert r.returncode == 1
+    assert r.stderr == "error: git is not installed or not on PATH\n"
+    assert not (repo / "a.bin.dvl").exists()

@@ -154,3 +154,24 @@ def test_kill_during_gc_then_rerun(repo, remote: RemoteHandle, point):
     assert not list((repo / ".dvlite" / "cache").rglob(old))
     assert run("push").exit_code == 0
     assert run("fsck", "--remote").exit_code == 0
+
+
+@pytest.mark.e2e
+def test_two_pulls_at_once_share_the_cache(repo, remote: RemoteHandle):
+    """Fetches share the cache without the lock (writes are idempotent renames); the
+    checkouts take turns."""
+    import subprocess
+    import sys
+
+    before = _data(repo)
+    assert run("push").exit_code == 0
+    shutil.rmtree(repo / ".dvlite" / "cache")
+    shutil.rmtree(repo / "d")
+    (repo / "big.bin").unlink()
+    procs = [subprocess.Popen([sys.executable, "-m", "dvlite", "pull", "-j", "4"], cwd=repo,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(2)]
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outs
+    assert {k: v for k, v in snapshot(repo).items() if not k.startswith(".dvlite/")} == before
+    check_repo(repo)

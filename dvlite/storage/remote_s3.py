@@ -20,8 +20,14 @@ from typing import Any
 from dvlite._fault import faultpoint
 from dvlite.config import RemoteConfig
 from dvlite.core.oid import ALGORITHMS, Oid, new_hasher
-from dvlite.errors import ConfigError, DvliteError, FormatError, IntegrityError
-from dvlite.storage.hashing import CHUNK, hash_fd
+from dvlite.errors import (
+    ConfigError,
+    DvliteError,
+    FormatError,
+    IntegrityError,
+    MissingObjectsError,
+)
+from dvlite.storage.hashing import CHUNK, hash_fd, hash_file
 from dvlite.storage.odb import LocalStore
 from dvlite.storage.remote import FORMAT_FILE, RECORDS_DIR, RemoteEntry
 from dvlite.storage.remote_errors import (
@@ -225,6 +231,15 @@ class FsspecRemote:
     def upload(self, oid: Oid, src: Path) -> bool:
         key = self.key(oid)
         mode = "create" if self.create_only else "overwrite"
+        # A cache object rotted on disk must not spread under its good name: hash it
+        # first (cheap next to the upload; the bytes are then in the page cache).
+        try:
+            actual, _ = hash_file(src, oid.algo)
+        except OSError as exc:
+            raise MissingObjectsError(f"object {oid} is not in the cache") from exc
+        if actual != oid:
+            raise IntegrityError(f"cache object {oid} is corrupt, not pushed",
+                                 hint="run `dvlite fsck`")
         try:
             if self.create_only:
                 self.fs.put_file(str(src), key, mode=mode, chunksize=CHUNKSIZE)

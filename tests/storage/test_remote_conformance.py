@@ -162,3 +162,12 @@ def test_local_remote_leaves_no_partial_object(tmp_path):
     final = tmp_path / "rel" / "store" / ALGO / oid.hex[:2] / oid.hex
     assert final.read_bytes() == b"x" * 1000  # relative url resolved against the base
     assert not final.stat().st_mode & 0o222
+
+
+def test_corrupt_source_is_not_uploaded(store, tmp_path):
+    remote, _ = store
+    oid, src = _src(tmp_path, b"good bytes")
+    src.write_bytes(b"rotten!!!!")  # bit rot in the cache after the object was named
+    with pytest.raises(IntegrityError, match="corrupt"):
+        remote.upload(oid, src)
+    assert remote.stat(oid) is None

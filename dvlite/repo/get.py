@@ -23,11 +23,11 @@ from dvlite.config import Config
 from dvlite.core.manifest import Manifest
 from dvlite.core.oid import Oid
 from dvlite.core.pointer import POINTER_SUFFIX, Pointer
-from dvlite.errors import FormatError, ScmError, UsageError, storage_error
+from dvlite.errors import ConfigError, FormatError, ScmError, UsageError, storage_error
 from dvlite.scm import Git, find_git_root
 from dvlite.storage.odb import LocalStore
 from dvlite.storage.progress import NULL_PROGRESS, Progress
-from dvlite.storage.remote import Remote, open_remote
+from dvlite.storage.remote import Remote, local_path, open_remote
 from dvlite.storage.transfer import Item, TransferResult, transfer_many
 
 CONFIG_PATH = ".dvlite/config"
@@ -37,6 +37,7 @@ CONFIG_PATH = ".dvlite/config"
 class Source:
     git: Git
     root: Path | None  # the working tree of a local repository (None for a clone)
+    base: Path | None = None  # where a relative local remote path points from
 
 
 @dataclass
@@ -54,7 +55,7 @@ def open_source(repo: str, cwd: Path) -> Iterator[Source]:
         root = find_git_root(Path(os.path.realpath(local)))
         if root is None:
             raise ScmError(f"'{repo}' is not inside a git repository")
-        yield Source(Git(root), root)
+        yield Source(Git(root), root, root)
         return
     tmp = Path(tempfile.mkdtemp(prefix="dvlite-get-"))
     try:
@@ -63,7 +64,8 @@ def open_source(repo: str, cwd: Path) -> Iterator[Source]:
         if proc.returncode != 0:
             msg = proc.stderr.decode(errors="replace").strip().splitlines()
             raise ScmError(f"cannot clone '{repo}': {msg[-1] if msg else proc.returncode}")
-        yield Source(Git(tmp / "repo.git"), None)
+        origin = Path(repo[len("file://"):]) if repo.startswith("file://") else None
+        yield Source(Git(tmp / "repo.git"), None, origin)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -106,13 +108,19 @@ class _Objects:
         self.local = LocalStore(src.root / ".dvlite" / "cache", config.algo) if src.root \
             else None
         self.config = config
-        self.base = src.root or Path.cwd()
+        self.base = src.base
         self._remote: Remote | None = None
 
     @property
     def remote(self) -> Remote:
         if self._remote is None:
-            self._remote = open_remote(self.config.remote(None), self.base, self.config.algo)
+            cfg = self.config.remote(None)
+            if self.base is None and local_path(cfg.url, Path("/")) is not None and \
+                    not os.path.isabs(os.path.expanduser(cfg.url.removeprefix("file://"))):
+                raise ConfigError(f"remote '{cfg.name}' is a relative path ('{cfg.url}'), "
+                                  "which means nothing outside that repository",
+                                  hint="clone it and run `dvlite pull` there")
+            self._remote = open_remote(cfg, self.base or Path.cwd(), self.config.algo)
         return self._remote
 
     def fetch(self, item: Item) -> int:

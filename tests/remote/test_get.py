@@ -74,3 +74,12 @@ def test_get_without_cache_uses_local_repos_remote(repo, tmp_path, elsewhere):
 def test_get_bad_url(elsewhere):
     r = run("get", "file:///no/such/repo", "x", cwd=elsewhere)
     assert r.exit_code == 1 and "cannot clone" in r.stderr
+
+
+def test_get_from_file_url_resolves_a_relative_remote_against_the_source(repo, elsewhere):
+    assert run("remote", "add", "store", "../store", "--default").exit_code == 0
+    _project(repo)
+    assert run("push").exit_code == 0
+    r = run("get", f"file://{repo}", "data/a.txt", "-o", "a", cwd=elsewhere)
+    assert r.exit_code == 0, r.stderr
+    assert (elsewhere / "a").read_text() == "alpha"

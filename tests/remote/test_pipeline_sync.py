@@ -51,3 +51,12 @@ def test_run_cache_records_round_trip(repo, remote: RemoteHandle):
     assert json.loads(r.stdout)["run_cache_records"] == len(records)
     assert sorted(p.name for p in runs.iterdir()) == records
     assert (repo / ".dvlite" / "cache" / key).exists()
+
+
+def test_status_remote_counts_pipeline_outputs(repo, remote: RemoteHandle):
+    _pipeline(repo)
+    r = run("status", "--remote", "--json", "--exit-code")
+    assert r.exit_code == 1
+    assert json.loads(r.stdout)["outputs"] == [{"path": "out.txt", "not_on_remote": 1}]
+    assert run("push").exit_code == 0
+    assert run("status", "--remote", "--exit-code").exit_code == 0

@@ -12,7 +12,7 @@ from dvlite.errors import MissingObjectsError
 from dvlite.repo.outputs import Target, all_outputs, collect_targets
 from dvlite.repo.repo import Repo
 from dvlite.repo.sync import manifest_loader
-from dvlite.repo.sync_plan import expand, lock_targets, remote_index, repo_remote
+from dvlite.repo.sync_plan import cached_lock_targets, expand, remote_index, repo_remote
 from dvlite.storage.progress import NULL_PROGRESS, Progress
 from dvlite.storage.remote import Remote
 from dvlite.storage.transfer import Item
@@ -46,18 +46,6 @@ def _closures(repo: Repo, remote: Remote, targets: list[Target]) -> dict[str, di
     return per
 
 
-def _pipeline_targets(repo: Repo) -> list[Target]:
-    """Pipeline outputs in dvlite.lock whose data is cached (not `cache: false`)."""
-    found = lock_targets(repo, None)
-    if not found:
-        return []
-    from dvlite.pipeline.load import load_pipeline
-
-    stages = load_pipeline(repo, check_workspace=False).stages
-    cached = {o.path for s in stages for o in s.outs if o.cache or o.metric}
-    return [t for t in found if t.output.rel in cached]
-
-
 def remote_status(repo: Repo, targets: list[str], remote_name: str | None,
                   cwd: Path | None = None) -> RemoteStatus:
     """What the workspace's pointers (and, without targets, its pipeline outputs) need
@@ -65,7 +53,7 @@ def remote_status(repo: Repo, targets: list[str], remote_name: str | None,
     remote = repo_remote(repo, remote_name)
     chosen = collect_targets(repo, targets, cwd)
     if not targets:
-        chosen += _pipeline_targets(repo)
+        chosen += cached_lock_targets(repo)
     per = _closures(repo, remote, chosen)
     wanted = {oid for items in per.values() for oid in items}
     index = remote_index(repo)
@@ -106,7 +94,8 @@ def remote_fsck(repo: Repo, remote_name: str | None, jobs: int | None = None,
     """Read back every object the workspace's pointers need from the remote and hash it.
     Ignores the known-objects record (and corrects it)."""
     remote = repo_remote(repo, remote_name)
-    per = _closures(repo, remote, [Target(o) for o in all_outputs(repo)])
+    per = _closures(repo, remote, [Target(o) for o in all_outputs(repo)]
+                   + cached_lock_targets(repo))
     items = {oid: item for group in per.values() for oid, item in group.items()}
     result = RemoteFsck(remote.name, checked=len(items))
     progress.begin("Checking remote", len(items), sum(i.size or 0 for i in items.values()))

@@ -21,7 +21,7 @@ from dvlite.errors import (
     MissingObjectsError,
     RemoteError,
 )
-from dvlite.repo.checkout import CheckoutResult, checkout
+from dvlite.repo.checkout import CheckoutResult, checkout, checkout_outputs
 from dvlite.repo.outputs import Target, load_manifest
 from dvlite.repo.repo import Repo
 from dvlite.repo.sync_plan import (
@@ -29,6 +29,7 @@ from dvlite.repo.sync_plan import (
     ObjectPlan,
     Scope,
     as_scope,
+    cached_lock_targets,
     expand,
     remote_index,
     repo_remote,
@@ -234,7 +235,21 @@ def pull(repo: Repo, scope: Scope, remote_name: str | None = None, *,
         if result.ok:
             raise
         done = None
+    if done is not None and not scope.targets:
+        _checkout_pipeline_outputs(repo, done, force)
     return result, done
+
+
+def _checkout_pipeline_outputs(repo: Repo, done: CheckoutResult, force: bool) -> None:
+    """Pipeline outputs (dvlite.lock) come back with the data, like tracked outputs;
+    one whose objects are not cached is left as it is."""
+    outputs = [t.output for t in cached_lock_targets(repo)]
+    if not outputs:
+        return
+    with repo.lock():
+        extra = checkout_outputs(repo, outputs, force)
+    done.written += extra.written
+    done.deleted += extra.deleted
 
 
 def raise_failures(result: TransferResult, remote: str, verb: str) -> None:

@@ -176,6 +176,18 @@ def lock_targets(repo: Repo, rev: str | None) -> list[Target]:
     return found
 
 
+def cached_lock_targets(repo: Repo) -> list[Target]:
+    """The workspace's pipeline outputs whose data is cached (not `cache: false`)."""
+    found = lock_targets(repo, None)
+    if not found:
+        return []
+    from dvlite.pipeline.load import load_pipeline
+
+    stages = load_pipeline(repo, check_workspace=False).stages
+    cached = {o.path for s in stages for o in s.outs if o.cache or o.metric}
+    return [t for t in found if t.output.rel in cached]
+
+
 ManifestSource = Callable[[Oid], Manifest]
 
 

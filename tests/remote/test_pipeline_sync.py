@@ -60,3 +60,15 @@ def test_status_remote_counts_pipeline_outputs(repo, remote: RemoteHandle):
     assert json.loads(r.stdout)["outputs"] == [{"path": "out.txt", "not_on_remote": 1}]
     assert run("push").exit_code == 0
     assert run("status", "--remote", "--exit-code").exit_code == 0
+
+
+def test_pull_brings_back_pipeline_outputs(repo, remote: RemoteHandle):
+    _pipeline(repo)
+    assert run("push").exit_code == 0
+    shutil.rmtree(repo / ".dvlite" / "cache")
+    (repo / "out.txt").unlink()
+    r = run("pull", "--json")
+    assert r.exit_code == 0, r.stderr
+    assert (repo / "out.txt").read_text() == "produced\n"
+    assert json.loads(r.stdout)["checked_out"] == 1
+    assert run("fsck", "--remote").exit_code == 0

@@ -183,13 +183,13 @@ def apply_plan(repo: Repo, plan: Plan, progress: Progress = NULL_PROGRESS) -> Ch
             os.makedirs(folder, exist_ok=True)
         except OSError as exc:
             raise storage_error(exc, f"creating {folder}") from exc
-    _prepare_parents(repo, plan.writes)
+    created = _prepare_parents(repo, plan.writes)
     _remove_stale_temps({w.dest.parent for w in plan.writes})
     faultpoint("checkout.before_writes")
     progress.begin("Checking out", len(plan.writes), 0)
     records: list[tuple[os.stat_result, Oid]] = []
-    for write, st in zip(plan.writes, parallel_map(lambda w: _place(repo, w), plan.writes),
-                         strict=True):
+    placed = parallel_map(lambda w: _place(repo, w, w.dest.parent in created), plan.writes)
+    for write, st in zip(plan.writes, placed, strict=True):
         progress.advance(files=1)
         if st is not None:
             records.append((st, write.oid))
@@ -198,10 +198,12 @@ def apply_plan(repo: Repo, plan: Plan, progress: Progress = NULL_PROGRESS) -> Ch
     return CheckoutResult(len(plan.writes), len(plan.deletes), plan.missing)
 
 
-def _prepare_parents(repo: Repo, writes: list[Write]) -> None:
+def _prepare_parents(repo: Repo, writes: list[Write]) -> set[Path]:
     """Check (no symlink leading outside) and create each destination folder once, before
-    any file is written: per file, the check alone is a stat of every path component."""
+    any file is written: per file, the check alone is a stat of every path component.
+    Returns the folders created here: they are empty, so nothing can be in the way."""
     seen: set[Path] = set()
+    created: set[Path] = set()
     for write in writes:
         parent = write.dest.parent
         if parent in seen:
@@ -209,16 +211,21 @@ def _prepare_parents(repo: Repo, writes: list[Write]) -> None:
         seen.add(parent)
         check_parent_inside(repo.root, write.dest)
         try:
-            parent.mkdir(parents=True, exist_ok=True)
+            if not parent.is_dir():
+                parent.mkdir(parents=True)
+                created.add(parent)
         except OSError as exc:
             raise storage_error(exc, f"checking out {write.rel}") from exc
+    return created
 
 
-def _place(repo: Repo, write: Write) -> os.stat_result | None:
-    dest = write.dest  # its folder was checked and created by _prepare_parents
+def _place(repo: Repo, write: Write, fresh: bool) -> os.stat_result | None:
+    """Write one file. Its folder was checked and created by _prepare_parents; `fresh`:
+    that folder was created just now, so no folder can be in the way at `dest`."""
+    dest = write.dest
     tmp = temp_path_for(dest)
     try:
-        if os.path.isdir(dest) and not os.path.islink(dest):
+        if not fresh and os.path.isdir(dest) and not os.path.islink(dest):
             shutil.rmtree(dest)
         kind = repo.linker.place(repo.cache.path(write.oid), tmp, write.isexec)
         faultpoint("checkout.before_rename")

@@ -97,7 +97,24 @@ def all_outputs(repo: Repo) -> list[Output]:
         others = ", ".join(bad[1:6]) + (", ..." if len(bad) > 6 else "")
         more = f" (and {len(bad) - 1} more: {others})" if len(bad) > 1 else ""
         raise type(errors[0])(errors[0].msg + more, hint=errors[0].hint)
+    check_overlaps(repo, outputs)
     return outputs
+
+
+def check_overlaps(repo: Repo, outputs: list[Output]) -> None:
+    """Two pointers must not track one path, or one inside the other: checkout would
+    write both versions in turn."""
+    # sorted by components, every path inside X comes right after X
+    last: Output | None = None
+    for out in sorted(outputs, key=lambda o: o.path.parts):
+        if last is None or not is_within(out.path, last.path):
+            last = out
+            continue
+        which = "also tracks it" if out.path == last.path else f"tracks '{last.rel}'"
+        raise FormatError(
+            f"{repo.rel(out.pointer_file)}: tracks '{out.rel}', but "
+            f"{repo.rel(last.pointer_file)} {which}",
+            hint="remove one of the two pointer files")
 
 
 def collect_targets(repo: Repo, targets: list[str], cwd: Path | None = None) -> list[Target]:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import gen, object_path, read_pointer, run
+from tests.helpers import gen, git, object_path, read_pointer, run
 
 
 @pytest.fixture
@@ -96,3 +96,21 @@ def test_every_malformed_pointer_is_named(tracked: Path) -> None:
     assert r.stderr.splitlines()[0] == (
         "error: x.dvl: not a pointer file (expected a mapping of path, type, hash, size) "
         "(and 2 more: y.dvl, z.dvl)")
+
+
+def test_two_pointers_for_one_path_refused(tracked: Path) -> None:
+    (tracked / "copy.dvl").write_bytes((tracked / "model.bin.dvl").read_bytes())
+    r = run("status")
+    assert r.exit_code == 1
+    assert r.stderr.splitlines()[0] == (
+        "error: model.bin.dvl: tracks 'model.bin', but copy.dvl also tracks it")
+    (tracked / "copy.dvl").unlink()
+    # a pointer inside a tracked folder, force-added to git past the folder's ignore entry
+    (tracked / "data" / "sub.dvl").write_bytes(
+        (tracked / "model.bin.dvl").read_bytes().replace(b"path: model.bin", b"path: sub"))
+    git(tracked, "add", "-f", "data/sub.dvl")
+    r = run("checkout", "--force")
+    assert r.exit_code == 1
+    assert r.stderr.splitlines()[0] == (
+        "error: data/sub.dvl: tracks 'data/sub', but data.dvl tracks 'data'")
+    assert (tracked / "data" / "sub" / "b").read_text() == "2"

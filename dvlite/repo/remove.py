@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import stat
 from dataclasses import replace
 from pathlib import Path
 
 from dvlite.core.paths import check_parent_inside, check_relpath, is_within
 from dvlite.core.pointer import POINTER_SUFFIX
-from dvlite.errors import UsageError, storage_error
+from dvlite.errors import FormatError, UsageError, storage_error
 from dvlite.repo import gitignore
+from dvlite.repo.compare import expected_files
 from dvlite.repo.outputs import Output, all_outputs, collect_targets, pointer_file_for
 from dvlite.repo.repo import Repo
-from dvlite.storage.atomic import atomic_write
+from dvlite.storage.atomic import atomic_write, temp_path_for
+from dvlite.storage.links import Linker
 
 
 def _stage(repo: Repo, changed: list[Path], removed: list[Path]) -> None:
@@ -46,8 +50,46 @@ def remove(repo: Repo, targets: list[str], cwd: Path | None = None) -> list[str]
             gi = gitignore.remove_entry(out.path)
             if gi is not None:
                 changed.append(gi)
+            _own_copies(repo, out)
         _stage(repo, changed, [o.pointer_file for o in outputs.values()])
     return sorted(outputs)
+
+
+def _own_copies(repo: Repo, out: Output) -> None:
+    """Turn links into the cache (cache.type hardlink or symlink) into private, writable
+    copies: once the data is untracked, an in-place edit must not reach the cache."""
+    try:
+        expected = expected_files(repo, out, {})
+    except FormatError:
+        return
+    if expected is None:
+        return
+    copier = Linker(("copy",))
+    for rel, oid in expected[0].items():
+        dest = out.path / rel if rel else out.path
+        obj = repo.cache.path(oid)
+        if not _is_link_to(dest, obj):
+            continue
+        tmp = temp_path_for(dest)
+        try:
+            copier.place(obj, tmp, expected[1].get(rel, False))
+            os.replace(tmp, dest)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise storage_error(exc, f"copying {out.rel} out of the cache") from exc
+
+
+def _is_link_to(path: Path, obj: Path) -> bool:
+    """Is `path` a hardlink of, or a symlink to, cache object `obj`?"""
+    try:
+        st = os.lstat(path)
+        if stat.S_ISLNK(st.st_mode):
+            return os.path.normpath(path.parent / os.readlink(path)) == os.path.normpath(obj)
+        ost = os.stat(obj)
+    except OSError:
+        return False
+    return stat.S_ISREG(st.st_mode) and (st.st_ino, st.st_dev) == (ost.st_ino, ost.st_dev)
 
 
 def move(repo: Repo, src: str, dst: str, cwd: Path | None = None) -> tuple[str, str]:

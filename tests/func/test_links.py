@@ -121,3 +121,21 @@ def test_invalid_cache_type(repo: Path) -> None:
     gen(repo, {"f": "1"})
     r = run("add", "f")
     assert r.exit_code == 1 and "invalid cache.type 'teleport'" in r.stderr
+
+
+@pytest.mark.parametrize("kind", ["hardlink", "symlink"])
+def test_remove_turns_links_into_private_copies(repo: Path, kind: str) -> None:
+    assert run("config", "cache.type", kind).exit_code == 0
+    gen(repo, {"m.bin": "original", "d": {"a": "aaaa", "s": {"b": "b"}}})
+    (repo / "d" / "s" / "b").chmod(0o755)
+    assert run("add", "m.bin", "d").exit_code == 0
+    assert run("remove", "m.bin", "d").exit_code == 0
+    for rel, text in (("m.bin", "original"), ("d/a", "aaaa"), ("d/s/b", "b")):
+        p = repo / rel
+        assert not p.is_symlink() and p.stat().st_nlink == 1, rel
+        assert p.stat().st_mode & 0o200, rel  # writable: the user's own file again
+        assert p.read_text() == text
+    assert (repo / "d" / "s" / "b").stat().st_mode & 0o100
+    edit_in_place(repo / "m.bin")  # no longer reaches the cache
+    check_repo(repo)
+    assert run("fsck").exit_code == 0

@@ -58,8 +58,9 @@ def push(repo: Repo, scope: Scope | Sequence[str], remote_name: str | None = Non
     `run_cache`, also the run-cache records (each after all of its objects)."""
     scope = as_scope(scope, revs, all_commits)
     remote = repo_remote(repo, remote_name)
-    plan = expand(select(repo, scope), lambda oid: load_manifest(repo, oid))
-    extra = expand(select_pipeline(repo, scope), lambda oid: load_manifest(repo, oid))
+    required, optional = select_pipeline(repo, scope)
+    plan = expand(select(repo, scope) + required, lambda oid: load_manifest(repo, oid))
+    extra = expand(optional, lambda oid: load_manifest(repo, oid))
     plan.add_optional(extra, repo.cache.exists)
     records = local_records(repo, plan) if run_cache else {}
     result = TransferResult(failed=list(plan.failed))
@@ -155,8 +156,8 @@ def fetch(repo: Repo, scope: Scope | Sequence[str], remote_name: str | None = No
     results. With `run_cache`, also the remote's run-cache records and their objects."""
     scope = as_scope(scope, revs, all_commits)
     remote = repo_remote(repo, remote_name)
-    targets = select(repo, scope)
-    optional = select_pipeline(repo, scope)
+    required, optional = select_pipeline(repo, scope)
+    targets = select(repo, scope) + required
     run_targets, records = remote_records(repo, remote) if run_cache else ([], 0)
     optional += run_targets
     # Before the first remote read, one cheap request that fails clearly on a bad config

@@ -108,20 +108,26 @@ def select(repo: Repo, scope: Scope) -> list[Target]:
     return chosen
 
 
-def select_pipeline(repo: Repo, scope: Scope) -> list[Target]:
-    """Pipeline outputs in scope: all of them when no targets were named."""
+def select_pipeline(repo: Repo, scope: Scope) -> tuple[list[Target], list[Target]]:
+    """Pipeline outputs in scope (none when targets were named): those the pipeline
+    caches, which transfers must move, and the rest, moved best effort."""
     if scope.targets:
-        return []
+        return [], []
     if not scope.revs and not scope.all_commits:
-        return lock_targets(repo, None)
+        return split_lock_targets(repo, None)
     assert repo.scm is not None
     commits = repo.scm.all_commits() if scope.all_commits else [
         repo.scm.resolve(r) for r in scope.revs]
-    found = lock_targets(repo, None) if scope.all_commits else []
+    required, optional = split_lock_targets(repo, None) if scope.all_commits else ([], [])
     for commit in commits:
-        found.extend(lock_targets(repo, commit))
-    unique = {(t.output.rel, t.output.pointer.oid): t for t in found}
-    return list(unique.values())
+        req, opt = split_lock_targets(repo, commit)
+        required += req
+        optional += opt
+
+    def unique(targets: list[Target]) -> list[Target]:
+        return list({(t.output.rel, t.output.pointer.oid): t for t in targets}.values())
+
+    return unique(required), unique(optional)
 
 
 def _narrow(repo: Repo, outputs: list[Output], raw: str, cwd: Path | None) -> list[Target]:
@@ -176,16 +182,27 @@ def lock_targets(repo: Repo, rev: str | None) -> list[Target]:
     return found
 
 
+def split_lock_targets(repo: Repo, rev: str | None) -> tuple[list[Target], list[Target]]:
+    """dvlite.lock outputs (workspace, or at `rev`) split into those the pipeline caches
+    and the rest (`cache: false`, or a pipeline that does not parse there)."""
+    found = lock_targets(repo, rev)
+    if not found:
+        return [], []
+    from dvlite.pipeline.load import load_at, load_pipeline
+
+    try:
+        pipeline = load_pipeline(repo, check_workspace=False) if rev is None else \
+            load_at(repo, rev)
+    except DvliteError:
+        return [], found
+    cached = {o.path for s in pipeline.stages for o in s.outs if o.cache or o.metric}
+    return ([t for t in found if t.output.rel in cached],
+            [t for t in found if t.output.rel not in cached])
+
+
 def cached_lock_targets(repo: Repo) -> list[Target]:
     """The workspace's pipeline outputs whose data is cached (not `cache: false`)."""
-    found = lock_targets(repo, None)
-    if not found:
-        return []
-    from dvlite.pipeline.load import load_pipeline
-
-    stages = load_pipeline(repo, check_workspace=False).stages
-    cached = {o.path for s in stages for o in s.outs if o.cache or o.metric}
-    return [t for t in found if t.output.rel in cached]
+    return split_lock_targets(repo, None)[0]
 
 
 ManifestSource = Callable[[Oid], Manifest]

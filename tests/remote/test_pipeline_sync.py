@@ -72,3 +72,18 @@ def test_pull_brings_back_pipeline_outputs(repo, remote: RemoteHandle):
     assert (repo / "out.txt").read_text() == "produced\n"
     assert json.loads(r.stdout)["checked_out"] == 1
     assert run("fsck", "--remote").exit_code == 0
+
+
+def test_cached_pipeline_outputs_are_required_uncached_are_not(repo, remote: RemoteHandle):
+    r = run("stage", "add", "-n", "two", "-o", "kept.txt", "-O", "plain.txt",
+            "echo kept > kept.txt && echo plain > plain.txt")
+    assert r.exit_code == 0, r.stderr
+    assert run("repro").exit_code == 0
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "two outputs")
+    kept = hash_bytes("xxh128", b"kept\n")
+    (repo / ".dvlite" / "cache" / "xxh128" / kept.hex[:2] / kept.hex).unlink()
+    r = run("push", "--json")
+    assert r.exit_code == 1  # a cached output whose data is gone is an error, like a .dvl
+    assert [f["path"] for f in json.loads(r.stdout)["failures"]] == ["kept.txt"]
+    assert "plain.txt" not in r.stderr

@@ -135,6 +135,10 @@ def _check_not_linked(repo: Repo, st: OutputState, rel: str, oid: Oid) -> None:
 
 def _guard(repo: Repo, st: OutputState, rel: str, plan: Plan, force: bool) -> None:
     """Refuse to replace workspace bytes that are not in the cache, unless forced."""
+    if stat.S_ISLNK(st.files[rel].stat.st_mode):  # a symlink: replaced, never written through
+        if not force:
+            plan.conflicts.append(f"{_join(st.output.rel, rel)} (is a symlink)")
+        return
     if repo.cache.exists(st.actual[rel]):
         return
     if force:

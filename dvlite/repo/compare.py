@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from dvlite.core.diff import Changes, compare
 from dvlite.core.manifest import Manifest
-from dvlite.core.oid import Oid
+from dvlite.core.oid import Oid, hash_bytes
 from dvlite.errors import MissingObjectsError
 from dvlite.repo.outputs import Output, load_manifest
 from dvlite.repo.repo import Repo
@@ -82,11 +82,12 @@ def output_state(
     kind = _kind_at(repo, out)
     files = None
     snap = None
+    links: list[WorkFile] = []  # symlinks inside a folder: in the way, never followed
     if isinstance(kind, WorkFile):
         started = time.time_ns()
-        files = scan_dir(out.path, repo.cache.root) if out.is_dir else [kind]
+        files = scan_dir(out.path, repo.cache.root, links) if out.is_dir else [kind]
         if quick and out.is_dir:
-            snap = Snapshot.take(repo, out, files, started)
+            snap = Snapshot.take(repo, out, [*files, *links], started)
             if snap.recorded(repo):
                 return OutputState(out, {}, cached_missing=[])
     exp = expected_files(repo, out, manifests)
@@ -100,6 +101,9 @@ def output_state(
         return state
     state.files = {f.relpath: f for f in files}
     state.actual = hash_files(repo, files, progress=progress)
+    for link in links:  # counts as a changed file; checkout replaces it only with --force
+        state.files[link.relpath] = link
+        state.actual[link.relpath] = link_oid(repo.cache.algo, link.path)
     if state.expected is None:
         state.workspace_oid = dir_manifest(repo, files, state.actual).oid()
     else:
@@ -107,6 +111,11 @@ def output_state(
     if snap is not None:
         _remember_clean(repo, state, snap)
     return state
+
+
+def link_oid(algo: str, path: str | os.PathLike[str]) -> Oid:
+    """A stand-in hash for a symlink: its target's text, never what it points at."""
+    return hash_bytes(algo, b"symlink\0" + os.fsencode(os.readlink(path)))
 
 
 def _kind_at(repo: Repo, out: Output) -> WorkFile | str:

@@ -88,10 +88,12 @@ def is_cache_link(cache_root: Path, path: Path) -> bool:
     return target.is_relative_to(cache_root)
 
 
-def scan_dir(top: Path, cache_root: Path | None = None) -> list[WorkFile]:
+def scan_dir(top: Path, cache_root: Path | None = None,
+             links: list[WorkFile] | None = None) -> list[WorkFile]:
     """Every regular file under `top`, sorted; symlinks and special files are errors,
     except links to cache objects under `cache_root`, which stand for the object (read
-    through the link, so an in-place edit of the object shows as a change)."""
+    through the link, so an in-place edit of the object shows as a change). With `links`,
+    other symlinks are collected there (never followed) instead of being errors."""
     out: list[WorkFile] = []
     stack = [(os.fspath(top), "")]
     is_reg = st_mod.S_ISREG
@@ -113,15 +115,26 @@ def scan_dir(top: Path, cache_root: Path | None = None) -> list[WorkFile]:
                 out.append(WorkFile(rel, entry.path, est))
                 continue
             if st_mod.S_ISLNK(est.st_mode) and cache_root is not None:
-                link = cache_link(cache_root, Path(entry.path))
-                if link is not None:
-                    out.append(WorkFile(rel, *link))
-                elif not is_cache_link(cache_root, Path(entry.path)):
-                    raise unsupported(Path(entry.path), est)
+                _scan_link(cache_root, WorkFile(rel, entry.path, est), out, links)
                 continue
             raise unsupported(Path(entry.path), est)
     out.sort(key=lambda f: f.relpath)
     return out
+
+
+def _scan_link(cache_root: Path, found: WorkFile, out: list[WorkFile],
+               links: list[WorkFile] | None) -> None:
+    """A symlink met by `scan_dir`: a cache link stands for its object, a link to a
+    missing object counts as missing, any other is collected in `links` or refused."""
+    link = cache_link(cache_root, found.path)
+    if link is not None:
+        out.append(WorkFile(found.relpath, *link))
+    elif is_cache_link(cache_root, found.path):
+        return
+    elif links is not None:
+        links.append(found)
+    else:
+        raise unsupported(found.path, found.stat)
 
 
 def hash_files(

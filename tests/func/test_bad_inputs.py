@@ -269,11 +269,41 @@ def test_b8_symlinked_subfolder_inside_tracked_folder(world: Path) -> None:
     shutil.rmtree(repo / "data" / "sub")
     os.symlink(world / "outside", repo / "data" / "sub")
     before = world_snapshot(world)
-    for args in [("checkout",), ("checkout", "--force")]:
-        r = run(*args)
-        assert r.exit_code != 0
-        assert_one_error(r.stderr, "refusing to follow symlink")
+    r = run("status")
+    assert r.exit_code == 0 and "modified:     data/sub" in r.stdout
+    r = run("checkout")
+    assert r.exit_code == 1
+    assert_one_error(r.stderr, "data/sub (is a symlink)")
     assert world_snapshot(world) == before
+    r = run("checkout", "--force")  # the link itself is replaced, never written through
+    assert r.exit_code == 0, r.stderr
+    assert not (repo / "data" / "sub").is_symlink()
+    assert (repo / "data" / "sub" / "sentinel").read_text() == "mine"
+    assert (world / "outside" / "sentinel").read_text() == "precious"
+    assert sorted(p.name for p in (world / "outside").iterdir()) == ["sentinel"]
+    check_repo(repo)
+
+
+def test_b9_file_in_tracked_folder_replaced_by_symlink(world: Path) -> None:
+    repo = world / "repo"
+    gen(repo, {"data": {"a": "1", "b": "2"}})
+    assert run("add", "data").exit_code == 0
+    from tests.helpers import git
+
+    git(repo, "commit", "-qm", "data")
+    (repo / "data" / "a").unlink()
+    os.symlink(world / "outside" / "sentinel", repo / "data" / "a")
+    os.symlink("b", repo / "data" / "extra")  # a new link, even to a file inside
+    assert run("status", "--exit-code").exit_code == 1
+    assert run("diff").stdout.splitlines() == ["added:     data/extra",
+                                               "modified:  data/a"]
+    r = run("checkout", "data/a")
+    assert r.exit_code == 1 and "data/a (is a symlink)" in r.stderr
+    assert run("checkout", "--force").exit_code == 0
+    assert (repo / "data" / "a").read_text() == "1" and not (repo / "data" / "a").is_symlink()
+    assert not os.path.lexists(repo / "data" / "extra")
+    assert (world / "outside" / "sentinel").read_text() == "precious"
+    assert run("status", "--exit-code").exit_code == 0
 
 
 def test_b9_add_symlink_to_outside_refused(world: Path) -> None:

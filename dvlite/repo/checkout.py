@@ -135,9 +135,11 @@ def _check_not_linked(repo: Repo, st: OutputState, rel: str, oid: Oid) -> None:
 
 def _guard(repo: Repo, st: OutputState, rel: str, plan: Plan, force: bool) -> None:
     """Refuse to replace workspace bytes that are not in the cache, unless forced."""
-    if stat.S_ISLNK(st.files[rel].stat.st_mode):  # a symlink: replaced, never written through
+    mode = st.files[rel].stat.st_mode
+    if not stat.S_ISREG(mode):  # a symlink or FIFO: replaced, never written through or read
         if not force:
-            plan.conflicts.append(f"{_join(st.output.rel, rel)} (is a symlink)")
+            what = "is a symlink" if stat.S_ISLNK(mode) else "is not a regular file"
+            plan.conflicts.append(f"{_join(st.output.rel, rel)} ({what})")
         return
     if repo.cache.exists(st.actual[rel]):
         return

@@ -103,7 +103,7 @@ def output_state(
     state.actual = hash_files(repo, files, progress=progress)
     for link in links:  # counts as a changed file; checkout replaces it only with --force
         state.files[link.relpath] = link
-        state.actual[link.relpath] = link_oid(repo.cache.algo, link.path)
+        state.actual[link.relpath] = link_oid(repo.cache.algo, link)
     if state.expected is None:
         state.workspace_oid = dir_manifest(repo, files, state.actual).oid()
     else:
@@ -113,9 +113,12 @@ def output_state(
     return state
 
 
-def link_oid(algo: str, path: str | os.PathLike[str]) -> Oid:
-    """A stand-in hash for a symlink: its target's text, never what it points at."""
-    return hash_bytes(algo, b"symlink\0" + os.fsencode(os.readlink(path)))
+def link_oid(algo: str, f: WorkFile) -> Oid:
+    """A stand-in hash for a symlink (its target's text, never what it points at) or a
+    special file (its type): something no regular file's content hashes to."""
+    if st_mod.S_ISLNK(f.stat.st_mode):
+        return hash_bytes(algo, b"symlink\0" + os.fsencode(os.readlink(f.fspath)))
+    return hash_bytes(algo, b"special\0%o" % st_mod.S_IFMT(f.stat.st_mode))
 
 
 def _kind_at(repo: Repo, out: Output) -> WorkFile | str:

@@ -93,7 +93,8 @@ def scan_dir(top: Path, cache_root: Path | None = None,
     """Every regular file under `top`, sorted; symlinks and special files are errors,
     except links to cache objects under `cache_root`, which stand for the object (read
     through the link, so an in-place edit of the object shows as a change). With `links`,
-    other symlinks are collected there (never followed) instead of being errors."""
+    other symlinks and special files are collected there (never opened) instead of being
+    errors."""
     out: list[WorkFile] = []
     stack = [(os.fspath(top), "")]
     is_reg = st_mod.S_ISREG
@@ -117,7 +118,9 @@ def scan_dir(top: Path, cache_root: Path | None = None,
             if st_mod.S_ISLNK(est.st_mode) and cache_root is not None:
                 _scan_link(cache_root, WorkFile(rel, entry.path, est), out, links)
                 continue
-            raise unsupported(Path(entry.path), est)
+            if links is None:
+                raise unsupported(Path(entry.path), est)
+            links.append(WorkFile(rel, entry.path, est))  # a FIFO, socket or device
     out.sort(key=lambda f: f.relpath)
     return out
 

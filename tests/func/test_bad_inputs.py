@@ -419,3 +419,25 @@ def test_b12_empty_file_object_is_the_empty_hash(world: Path) -> None:
     (repo / "empty").write_bytes(b"")
     assert run("add", "empty").exit_code == 0
     assert object_path(repo, hash_bytes("xxh128", b"")).read_bytes() == b""
+
+
+@pytest.mark.e2e
+def test_b10_fifo_inside_tracked_folder_never_opened(world: Path) -> None:
+    from tests.helpers import git, run_proc
+
+    repo = world / "repo"
+    gen(repo, {"data": {"a": "1", "b": "2"}})
+    assert run("add", "data").exit_code == 0
+    git(repo, "commit", "-qm", "data")
+    (repo / "data" / "a").unlink()
+    os.mkfifo(repo / "data" / "a")
+    os.mkfifo(repo / "data" / "pipe")
+    r = run_proc("status", cwd=repo, timeout=60)
+    assert r.returncode == 0
+    assert "modified:     data/a" in r.stdout and "modified:     data/pipe" in r.stdout
+    r = run_proc("checkout", cwd=repo, timeout=60)
+    assert r.returncode == 1 and "data/a (is not a regular file)" in r.stderr
+    r = run_proc("checkout", "--force", cwd=repo, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert (repo / "data" / "a").read_text() == "1"
+    assert not os.path.lexists(repo / "data" / "pipe")

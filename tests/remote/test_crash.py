@@ -74,6 +74,8 @@ def test_kill_during_push_then_rerun(repo, remote: RemoteHandle, point):
     else:
         assert proc.returncode == -signal.SIGKILL, proc.stderr
     _check_remote(remote)
+    if remote.kind == "local" and point.startswith("odb."):
+        assert [k for k in remote.list_keys() if k.startswith("tmp/")]  # killed mid-copy
     r = run("push", "--json")
     assert r.exit_code == 0, r.stderr
     assert json.loads(r.stdout)["failed"] == 0
@@ -85,6 +87,10 @@ def test_kill_during_push_then_rerun(repo, remote: RemoteHandle, point):
     (repo / "big.bin").unlink()
     assert run("pull").exit_code == 0
     assert {k: v for k, v in snapshot(repo).items() if not k.startswith(".dvlite/")} == before
+    # F21: a killed copy into a folder remote leaves at most a temp file, which gc removes
+    assert run("gc", "--remote", "--now", "--yes").exit_code == 0
+    assert not [k for k in remote.list_keys() if k.startswith("tmp/")]
+    assert len(remote.objects()) == 8
 
 
 @pytest.mark.crash

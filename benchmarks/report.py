@@ -43,7 +43,16 @@ class Row:
         return max(x.rss_mib for x in s) if s else None
 
     def ratio(self) -> float | None:
-        a, b = self.seconds("dvc"), self.seconds("dvlite")
+        """Median over rounds of DVC's time / dvlite's time in the same round: the two
+        ran back to back, so each pair saw the same machine load."""
+        a, b = self.samples.get("dvc"), self.samples.get("dvlite")
+        if not a or not b:
+            return None
+        pairs = [x.seconds / y.seconds for x, y in zip(a, b, strict=False) if y.seconds]
+        return statistics.median(pairs) if pairs else None
+
+    def cpu_ratio(self) -> float | None:
+        a, b = self.cpu("dvc"), self.cpu("dvlite")
         return a / b if a is not None and b else None
 
     def target(self) -> tuple[float | None, float | None, float | None] | None:
@@ -103,6 +112,11 @@ class Row:
                             for k, v in self.samples.items()},
                 "extra": self.extra, "ratio": self.ratio(), "met": self.verdict()}
 
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Row:
+        samples = {k: [Sample(a, b, 0, c) for a, b, c in v] for k, v in d["samples"].items()}
+        return cls(d["dataset"], d["op"], samples, d["extra"], d["note"])
+
 
 def _f(x: float | None, fmt: str) -> str:
     return "" if x is None else format(x, fmt)
@@ -120,8 +134,8 @@ def render(rows: list[Row], floors: list[Floor], info: dict[str, str],
     head = "| dataset | operation | dvlite s | dvlite CPU s | dvlite peak RSS MiB |"
     rule = "| --- | --- | ---: | ---: | ---: |"
     if with_dvc:
-        head += " DVC s | DVC CPU s | DVC peak RSS MiB | DVC / dvlite |"
-        rule += " ---: | ---: | ---: | ---: |"
+        head += " DVC s | DVC CPU s | DVC peak RSS MiB | DVC / dvlite | same, CPU |"
+        rule += " ---: | ---: | ---: | ---: | ---: |"
     head += " target | met | notes |"
     rule += " --- | --- | --- |"
     lines += [head, rule]
@@ -130,8 +144,10 @@ def render(rows: list[Row], floors: list[Floor], info: dict[str, str],
                  _f(r.rss("dvlite"), ".0f")]
         if with_dvc:
             ratio = r.ratio()
+            cpu_ratio = r.cpu_ratio()
             cells += [_f(r.seconds("dvc"), ".2f"), _f(r.cpu("dvc"), ".2f"), _f(r.rss("dvc"), ".0f"),
-                      f"{ratio:.1f}x" if ratio is not None else ""]
+                      f"{ratio:.1f}x" if ratio is not None else "",
+                      f"{cpu_ratio:.1f}x" if cpu_ratio is not None else ""]
         note = ""
         if "dvlite" in r.extra:
             note = "files re-hashed per run: " + ", ".join(str(x) for x in r.extra["dvlite"])

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from floors import measure_floors
+from floors import Floor, measure_floors
 from gen import DATASETS, Dataset, all_files, generate, touch_some
 from report import Row, render
 from tools import Dvc, Dvlite, Sample, Tool
@@ -177,11 +177,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--markdown", help="also write the result tables to this file")
     p.add_argument("--keep", action="store_true", help="keep the repositories afterwards")
     p.add_argument("--no-floors", action="store_true", help="skip the floor measurements")
+    p.add_argument("--render", metavar="RESULTS_JSON",
+                   help="print the tables of an earlier run's results.json and exit")
     return p.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.render:
+        return render_saved(args)
     work = Path(args.workdir) / f"scale-{args.scale}"
     work.mkdir(parents=True, exist_ok=True)
     exe = str(Path(sys.executable).parent / "dvlite")
@@ -207,7 +211,21 @@ def main(argv: list[str] | None = None) -> int:
     print("\n" + text)
     (work / "results.json").write_text(json.dumps(
         {"machine": info, "rows": [r.to_dict() for r in bench.rows],
-         "floors": [asdict(f) for f in floors]}, indent=1))
+         "floors": [asdict(f) for f in floors], "runs": args.runs, "scale": args.scale,
+         "elapsed": time.time() - started}, indent=1))
+    if args.markdown:
+        Path(args.markdown).write_text(text + "\n")
+    return 0
+
+
+def render_saved(args: argparse.Namespace) -> int:
+    saved = json.loads(Path(args.render).read_text())
+    rows = [Row.from_dict(r) for r in saved["rows"]]
+    floors = [Floor(**f) for f in saved["floors"]]
+    args.runs = saved.get("runs", args.runs)
+    args.scale = saved.get("scale", args.scale)
+    text = render(rows, floors, saved["machine"], args, saved.get("elapsed", 0.0))
+    print(text)
     if args.markdown:
         Path(args.markdown).write_text(text + "\n")
     return 0

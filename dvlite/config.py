@@ -86,7 +86,7 @@ class Config:
             if not isinstance(node, dict) or part not in node:
                 return DEFAULTS.get(key)
             node = node[part]
-        return node
+        return _checked(key, node, self.shared_path.parent)
 
     @property
     def algo(self) -> str:
@@ -117,6 +117,25 @@ class Config:
             known = ", ".join(sorted(remotes)) or "none"
             raise ConfigError(f"unknown remote '{chosen}' (configured: {known})")
         return remotes[chosen]
+
+
+def _checked(key: str, value: Any, where: Path) -> Any:
+    """A known setting read from a file must have its type (an int serves as a float)."""
+    section, _, name = key.partition(".")
+    kind = _SCHEMA.get(section, {}).get(name)
+    if kind is None:
+        return value
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, kind) and (kind is bool or not isinstance(value, bool)):
+        return value
+    raise ConfigError(
+        f"{where}: {key} must be {_TYPE_NAMES[kind]}, not {value!r}",
+        hint=f"dvlite config {key} VALUE",
+    )
+
+
+_TYPE_NAMES = {bool: "true or false", int: "a whole number", float: "a number", str: "a string"}
 
 
 def split_key(key: str) -> list[str]:

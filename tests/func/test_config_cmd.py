@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.helpers import run
+from tests.helpers import gen, run
 
 
 def test_read_default_and_write(repo: Path) -> None:
@@ -56,3 +56,14 @@ def test_malformed_config_file(repo: Path) -> None:
     r = run("status")
     assert r.exit_code == 1 and r.stderr.startswith("error: ") and "invalid TOML" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+def test_bad_lock_timeout_in_config_file_is_one_error_line(repo: Path) -> None:
+    config = repo / ".dvlite" / "config"
+    config.write_text(config.read_text() + 'lock_timeout = "soon"\n')
+    gen(repo, {"f.txt": "x"})
+    r = run("add", "f.txt")
+    assert r.exit_code == 1
+    assert r.stderr.splitlines()[0].startswith("error: ")
+    assert "core.lock_timeout must be a number" in r.stderr
+    assert not (repo / "f.txt.dvl").exists()

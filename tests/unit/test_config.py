@@ -101,3 +101,19 @@ def test_remove_section(tmp_path: Path) -> None:
     assert remove_section(path, ["remote", "a"])
     assert not remove_section(path, ["remote", "a"])
     assert not remove_section(tmp_path / "missing", ["remote", "a"])
+
+
+def test_wrongly_typed_setting_in_the_file_is_a_clear_error(tmp_path: Path) -> None:
+    shared = tmp_path / "config"
+    shared.write_text('[core]\nlock_timeout = "soon"\nautostage = 1\n')
+    config = Config(shared, tmp_path / "config.local")
+    with pytest.raises(ConfigError, match=r"core\.lock_timeout must be a number"):
+        config.get("core.lock_timeout")
+    with pytest.raises(ConfigError, match=r"core\.autostage must be true or false"):
+        config.get("core.autostage")
+
+
+def test_whole_number_serves_as_a_float_setting(tmp_path: Path) -> None:
+    shared = tmp_path / "config"
+    shared.write_text("[core]\nlock_timeout = 3\n")
+    assert Config(shared, tmp_path / "config.local").get("core.lock_timeout") == 3.0

@@ -180,7 +180,7 @@ def metrics_diff(a: str | None = REV_A, b: str | None = REV_B, as_json: bool = J
 
     repo = Repo.find()
     old, new = _revs(a, b)
-    changes = diff_values(metrics_at(repo, old), metrics_at(repo, new), show_all)
+    changes = diff_values(metrics_at(repo, old, warn), metrics_at(repo, new, warn), show_all)
     _print_changes(changes, as_json, "No metric changed.")
 
 
@@ -196,7 +196,7 @@ def metrics_show(
     revs: list[str | None] = [None]
     if all_commits and repo.scm is not None and repo.scm.has_commits():
         revs += list(repo.scm.all_commits())
-    shown = {("workspace" if r is None else r): metrics_at(repo, r) for r in revs}
+    shown = {("workspace" if r is None else r): metrics_at(repo, r, warn) for r in revs}
     if as_json:
         emit_json(shown)
         return

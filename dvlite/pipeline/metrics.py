@@ -4,6 +4,7 @@ checkout), flattened to dotted keys, and compared with numeric deltas."""
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -81,7 +82,12 @@ def params_at(repo: Repo, rev: str | None) -> Values:
             for path, data in sorted(_read(repo, rev, files).items())}
 
 
-def metrics_at(repo: Repo, rev: str | None) -> Values:
+def _ignore(msg: str) -> None:
+    del msg
+
+
+def metrics_at(repo: Repo, rev: str | None,
+               on_bad_file: Callable[[str], None] = _ignore) -> Values:
     """Values of every metrics file (stages' `metrics`); cached ones are read from the cache
     through the lock file when git does not hold them."""
     if _unborn(repo, rev):
@@ -96,8 +102,11 @@ def metrics_at(repo: Repo, rev: str | None) -> Values:
     for path, data in sorted(found.items()):
         try:
             result[path] = flatten(parse_values(data, path))
-        except DvliteError:
-            continue  # an unreadable metrics file is shown as absent, not fatal
+        except DvliteError as exc:
+            # shown as absent, not fatal (one bad commit must not hide the others), but
+            # the caller is told which file could not be read, and why
+            on_bad_file(f"{'workspace' if rev is None else rev[:12]}: {exc.msg}")
+            continue
     return result
 
 

@@ -92,6 +92,10 @@ class _Ctx:
 
     def error(self, path: tuple[str, ...], msg: str, hint: str | None = None,
               kind: type[FormatError] = FormatError) -> FormatError:
+        # SPEC: validation errors name the file and the stage; the line alone is not enough
+        # for a reader who sees the message in a CI log without the file at hand.
+        if len(path) > 1 and path[0] == "stages" and f"'{path[1]}'" not in msg:
+            msg = f"{msg} (stage '{path[1]}')"
         return kind(f"{self.source}:{self.line(path)}: {msg}", hint=hint)
 
 

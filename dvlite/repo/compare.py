@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from dvlite.core.diff import Changes, compare
 from dvlite.core.manifest import Manifest
 from dvlite.core.oid import Oid, hash_bytes
-from dvlite.errors import MissingObjectsError
+from dvlite.errors import MissingObjectsError, storage_error
 from dvlite.repo.outputs import Output, load_manifest
 from dvlite.repo.repo import Repo
 from dvlite.repo.snapshot import Snapshot
@@ -22,6 +22,7 @@ from dvlite.repo.workspace import (
     is_cache_link,
     scan_dir,
 )
+from dvlite.storage.hashing import hash_file
 from dvlite.storage.progress import NULL_PROGRESS, Progress
 
 
@@ -101,6 +102,7 @@ def output_state(
         return state
     state.files = {f.relpath: f for f in files}
     state.actual = hash_files(repo, files, progress=progress)
+    _same_algo(state)
     for link in links:  # counts as a changed file; checkout replaces it only with --force
         state.files[link.relpath] = link
         state.actual[link.relpath] = link_oid(repo.cache.algo, link)
@@ -111,6 +113,19 @@ def output_state(
     if snap is not None:
         _remember_clean(repo, state, snap)
     return state
+
+
+def _same_algo(state: OutputState) -> None:
+    """Pointers written before a `core.hash` change keep their algorithm: re-hash those
+    files with it, or unchanged data would look modified (and block checkout)."""
+    for rel, want in (state.expected or {}).items():
+        got = state.actual.get(rel)
+        if got is not None and got.algo != want.algo:
+            f = state.files[rel]
+            try:
+                state.actual[rel] = hash_file(f.fspath, want.algo)[0]
+            except OSError as exc:
+                raise storage_error(exc, f"reading {f.path}") from exc
 
 
 def link_oid(algo: str, f: WorkFile) -> Oid:

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from dvlite.config import Config
-from dvlite.errors import NotARepoError
+from dvlite.config import LAYOUT_VERSION, Config
+from dvlite.errors import ConfigError, NotARepoError
 from dvlite.scm import Git, find_git_root
 from dvlite.storage.links import Linker, parse_link_types
 from dvlite.storage.lock import repo_lock
@@ -49,6 +49,12 @@ class Repo:
 
     @cached_property
     def cache(self) -> LocalStore:
+        layout = self.config.get("core.layout")
+        if layout != LAYOUT_VERSION:  # a later dvlite's layout: never read it as ours
+            raise ConfigError(
+                f"this repository's cache uses layout version {layout}; this dvlite reads "
+                f"version {LAYOUT_VERSION} (core.layout in .dvlite/config)",
+                hint="upgrade dvlite, or migrate the repository")
         configured = os.environ.get("DVLITE_CACHE_DIR") or self.config.get("cache.dir")
         cache_dir = self.root / configured if configured else self.dvlite_dir / "cache"
         return LocalStore(cache_dir, self.config.algo, fsync=bool(self.config.get("core.fsync")))

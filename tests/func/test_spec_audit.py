@@ -27,6 +27,11 @@ json.dump({"acc": lr}, open("scores.json", "w"))
 """
 
 
+def _files(repo: Path) -> dict[str, bytes | str]:
+    """Every file but the state db (which reading commands may update)."""
+    return {k: v for k, v in snapshot(repo).items() if not k.startswith(".dvlite/state")}
+
+
 def _world(repo: Path, tmp_path: Path) -> Path:
     """Tracked data, a default folder remote, a pipeline with params and metrics, committed."""
     gen(repo, {"data": {"a.txt": "alpha", "b.txt": "beta"}, "params.yaml": "lr: 0.25\n",
@@ -277,3 +282,57 @@ def test_gc_dry_run_deletes_nothing_and_lists_hash_and_size(repo: Path) -> None:
     doc = json.loads(run("gc", "--dry-run", "--json").stdout)
     assert files() == before
     assert old.hex in json.dumps(doc)
+
+
+def test_a_later_cache_layout_is_refused_before_anything_is_read(repo: Path) -> None:
+    gen(repo, {"f": "1"})
+    assert run("add", "f").exit_code == 0
+    config = repo / ".dvlite" / "config"
+    config.write_text(config.read_text().replace("layout = 1", "layout = 2"))
+    before = _files(repo)
+    for args in (("status",), ("add", "f"), ("checkout", "--force"), ("fsck",), ("gc",)):
+        r = run(*args)
+        assert r.exit_code == 1, (args, r.stderr)
+        assert r.stderr.startswith("error: this repository's cache uses layout version 2")
+    assert _files(repo) == before
+    assert run("config", "core.layout", "1").exit_code == 0  # the way back stays open
+    assert run("status", "--exit-code").exit_code == 0
+
+
+def test_sha256_repository_end_to_end(repo: Path, tmp_path: Path) -> None:
+    assert run("config", "core.hash", "sha256").exit_code == 0
+    gen(repo, {"d": {"a": "alpha", "b": "beta"}, "f": "eff"})
+    assert run("add", "d", "f").exit_code == 0
+    ptr = read_pointer(repo / "f.dvl")
+    assert str(ptr.oid).startswith("sha256:") and len(ptr.oid.hex) == 64
+    import hashlib
+
+    assert ptr.oid.hex == hashlib.sha256(b"eff").hexdigest()
+    assert (repo / ".dvlite" / "cache" / "sha256" / ptr.oid.hex[:2] / ptr.oid.hex).exists()
+    assert run("remote", "add", "o", str(tmp_path / "store"), "--default").exit_code == 0
+    assert run("push").exit_code == 0
+    shutil.rmtree(repo / ".dvlite" / "cache")
+    shutil.rmtree(repo / "d")
+    assert run("pull").exit_code == 0
+    assert (repo / "d" / "b").read_text() == "beta"
+    assert run("status", "--exit-code").exit_code == 0
+    assert run("fsck").exit_code == 0
+    # pointers written before a hash change keep working, and re-adding switches them
+    assert run("config", "core.hash", "xxh128").exit_code == 0
+    assert run("status", "--exit-code").exit_code == 0
+    gen(repo, {"f": "new"})
+    assert run("add", "f").exit_code == 0
+    assert str(read_pointer(repo / "f.dvl").oid).startswith("xxh128:")
+    check_repo(repo)
+
+
+def test_blake3_without_its_package_is_one_clear_error(repo: Path) -> None:
+    import importlib.util
+
+    if importlib.util.find_spec("blake3") is not None:
+        return  # installed here: the sha256 test covers the mechanism
+    assert run("config", "core.hash", "blake3").exit_code == 0
+    gen(repo, {"f": "1"})
+    r = run("add", "f")
+    assert r.exit_code == 1 and r.stderr.startswith("error: core.hash = blake3 needs")
+    assert not (repo / "f.dvl").exists()

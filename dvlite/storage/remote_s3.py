@@ -19,7 +19,7 @@ from typing import Any
 
 from dvlite._fault import faultpoint
 from dvlite.config import RemoteConfig
-from dvlite.core.oid import ALGORITHMS, Oid, new_hasher
+from dvlite.core.oid import ALGORITHMS, Oid, hash_bytes, new_hasher
 from dvlite.errors import (
     ConfigError,
     DvliteError,
@@ -27,7 +27,7 @@ from dvlite.errors import (
     IntegrityError,
     MissingObjectsError,
 )
-from dvlite.storage.hashing import CHUNK, hash_fd, hash_file
+from dvlite.storage.hashing import CHUNK, hash_fd
 from dvlite.storage.odb import LocalStore
 from dvlite.storage.remote import FORMAT_FILE, RECORDS_DIR, RemoteEntry
 from dvlite.storage.remote_errors import (
@@ -43,6 +43,7 @@ from dvlite.storage.remote_errors import (
 # capped (max_concurrency) so memory stays near jobs x PART_CONCURRENCY x CHUNKSIZE.
 CHUNKSIZE = 16 << 20
 PART_CONCURRENCY = 2
+SMALL = 1 << 20  # S3 objects up to this size move whole in memory: fewer syscalls and hops
 HEAD_MAX = 64  # up to this many objects, one HEAD each beats listing
 LIST_PAGE = 1000  # keys per S3 list request
 _PASSTHROUGH_SKIP = frozenset({"jobs"})
@@ -230,19 +231,12 @@ class FsspecRemote:
 
     def upload(self, oid: Oid, src: Path) -> bool:
         key = self.key(oid)
-        mode = "create" if self.create_only else "overwrite"
-        # A cache object rotted on disk must not spread under its good name: hash it
-        # first (cheap next to the upload; the bytes are then in the page cache).
+        data = self._read_verified(oid, src)
         try:
-            actual, _ = hash_file(src, oid.algo)
-        except OSError as exc:
-            raise MissingObjectsError(f"object {oid} is not in the cache") from exc
-        if actual != oid:
-            raise IntegrityError(f"cache object {oid} is corrupt, not pushed",
-                                 hint="run `dvlite fsck`")
-        try:
-            if self.create_only:
-                self.fs.put_file(str(src), key, mode=mode, chunksize=CHUNKSIZE)
+            if data is not None:
+                self.fs.pipe_file(key, data, mode="create")
+            elif self.create_only:
+                self.fs.put_file(str(src), key, mode="create", chunksize=CHUNKSIZE)
             else:
                 self.fs.put_file(str(src), key)
         except FileExistsError:
@@ -255,10 +249,37 @@ class FsspecRemote:
             raise self._fail(exc, "uploading", key, oid) from exc
         return True
 
+    def _read_verified(self, oid: Oid, src: Path) -> bytes | None:
+        """Hash the cache object before it leaves: a file rotted on disk must not spread
+        under its good name. A small object on S3 is kept in memory for one PUT (no
+        second open and read); a large one is streamed from the file afterwards."""
+        try:
+            fd = os.open(src, os.O_RDONLY | os.O_NOFOLLOW)
+        except OSError as exc:
+            raise MissingObjectsError(f"object {oid} is not in the cache") from exc
+        data: bytes | None = None
+        try:
+            if self.create_only and os.fstat(fd).st_size <= SMALL:
+                with os.fdopen(fd, "rb", closefd=False) as f:
+                    data = f.read()
+                actual = hash_bytes(oid.algo, data)
+            else:
+                actual, _ = hash_fd(fd, oid.algo)
+        except OSError as exc:
+            raise MissingObjectsError(f"object {oid} is not in the cache") from exc
+        finally:
+            os.close(fd)
+        if actual != oid:
+            raise IntegrityError(f"cache object {oid} is corrupt, not pushed",
+                                 hint="run `dvlite fsck`")
+        return data
+
     def download(self, oid: Oid, cache: LocalStore, size: int | None = None) -> int:
         """Stream into a cache temp file (one GET, resumed by range on a dropped
         connection), hash it, and only then rename it into place."""
         key = self.key(oid)
+        if self.create_only and size is not None and size <= SMALL:
+            return self._download_small(oid, key, cache, size)
         tmp, fd = cache.new_temp()
         os.close(fd)
         try:
@@ -285,10 +306,29 @@ class FsspecRemote:
                 tmp.unlink()
         return got
 
+    def _download_small(self, oid: Oid, key: str, cache: LocalStore, size: int) -> int:
+        """One GET into memory, checked, then written once (no temp file re-read)."""
+        try:
+            data = self._cat(key)
+        except Exception as exc:
+            raise self._fail(exc, "downloading", key, oid) from exc
+        faultpoint("s3.after_get")
+        check_size(self.name, oid, len(data), size)
+        check_bytes(self.name, oid, data)
+        cache.add_bytes(data)
+        return len(data)
+
+    def _cat(self, path: str) -> bytes:
+        """A whole small object in one GET (s3fs's cat_file first HEADs it to decide on a
+        concurrent ranged read when max_concurrency > 1: a request per object wasted)."""
+        if self.create_only:
+            return bytes(self.fs.cat_file(path, max_concurrency=1))
+        return bytes(self.fs.cat_file(path))
+
     def read_bytes(self, oid: Oid) -> bytes:
         key = self.key(oid)
         try:
-            data = bytes(self.fs.cat_file(key))
+            data = self._cat(key)
         except Exception as exc:
             raise self._fail(exc, "downloading", key, oid) from exc
         check_bytes(self.name, oid, data)
@@ -351,7 +391,7 @@ class FsspecRemote:
     def check_format(self, create: bool) -> None:
         path = f"{self.root}/{FORMAT_FILE}"
         try:
-            text = bytes(self.fs.cat_file(path)).decode(errors="replace")
+            text = self._cat(path).decode(errors="replace")
         except FileNotFoundError as exc:
             if _no_bucket(exc):
                 raise self._fail(exc, "reading", path) from exc
@@ -389,7 +429,7 @@ class FsspecRemote:
     def read_record(self, key: str) -> bytes:
         path = f"{self.root}/{RECORDS_DIR}/{check_record_key(key)}"
         try:
-            return bytes(self.fs.cat_file(path))
+            return self._cat(path)
         except Exception as exc:
             raise self._fail(exc, "reading", path) from exc
 

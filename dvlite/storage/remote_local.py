@@ -69,7 +69,9 @@ class LocalRemote:
             raise IntegrityError(f"cache object {oid} is corrupt, not pushed",
                                  hint="run `dvlite fsck`") from exc
         except StorageError as exc:
-            raise StorageError(f"{exc.msg} (remote '{self.name}')") from exc
+            # the store written here is the remote folder, not the user's cache
+            msg = exc.msg.replace("the cache", "the remote folder")
+            raise StorageError(f"{msg} (remote '{self.name}')", hint=exc.hint) from exc
         finally:
             os.close(fd)
         return True

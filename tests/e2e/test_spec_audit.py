@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import gen, git, run, run_proc
+from tests.helpers import gen, git, read_pointer, run, run_proc
 
 pytestmark = pytest.mark.e2e
 
@@ -142,6 +142,7 @@ def test_permission_denied_is_one_error_line(repo: Path, tmp_path: Path, where: 
     assert lines[0].startswith("error: ") and "permission denied" in lines[0], r.stderr
     assert "Traceback" not in r.stderr and "unexpected" not in r.stderr, r.stderr
     assert all(x.startswith(("error: ", "hint: ")) for x in lines), r.stderr
+    assert where != "remote" or "the cache" not in r.stderr, r.stderr
     assert list(store.iterdir()) == []
     assert not (repo / "dvlite.yaml").exists()
 
@@ -175,3 +176,38 @@ def test_every_writing_command_waits_for_the_lock_then_exits_4(repo: Path,
         holder.communicate()
     assert (repo / "b.bin.dvl").exists() and not (repo / "c.bin.dvl").exists()
     assert "  t:" not in (repo / "dvlite.yaml").read_text()
+
+
+@pytest.fixture
+def small_fs(tmp_path: Path):  # type: ignore[no-untyped-def]
+    from tests.e2e.test_disk import small_fs as fixture
+
+    yield from fixture.__wrapped__(tmp_path)  # type: ignore[attr-defined]
+
+
+@pytest.mark.root
+@pytest.mark.parametrize("where", ["remote", "cache"])
+def test_disk_full_on_push_and_fetch_is_one_error_line(repo: Path, tmp_path: Path,
+                                                       small_fs: Path, where: str) -> None:
+    """Guarantee 6, disk full: a folder remote that fills up during push; a cache that
+    fills up during fetch. No partial object is left where the next run would trust it."""
+    gen(repo, {"big.bin": os.urandom(3 << 20), "small.txt": "small"})
+    assert run("add", "big.bin", "small.txt").exit_code == 0
+    store = small_fs if where == "remote" else tmp_path / "store"
+    assert run("remote", "add", "origin", str(store), "--default").exit_code == 0
+    env = None
+    if where == "cache":
+        assert run("push").exit_code == 0
+        env = {"DVLITE_CACHE_DIR": str(small_fs)}
+    r = run_proc("push" if where == "remote" else "fetch", cwd=repo, env=env)
+    assert r.returncode == 1, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert lines[0].startswith("error: ") and "no space left" in r.stderr, r.stderr
+    if where == "remote":  # names the remote, never blames the user's cache
+        assert lines[0] == "error: no space left while writing to the remote folder " \
+                           "(remote 'origin')", r.stderr
+    assert "Traceback" not in r.stderr and "unexpected" not in r.stderr, r.stderr
+    assert all(x.startswith(("error: ", "hint: ")) for x in lines), r.stderr
+    big = read_pointer(repo / "big.bin.dvl").oid
+    for leftover in small_fs.rglob("*"):
+        assert big.hex not in leftover.name, leftover  # never a partial object under its name

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from dvlite.core.oid import new_hasher
 from dvlite.repo.outputs import Output
 from dvlite.repo.repo import Repo
-from dvlite.repo.workspace import WorkFile
+from dvlite.repo.workspace import WorkFile, gc_paused
 
 # Timestamps may be coarse (a jiffy on ext4, a second elsewhere): a snapshot is recorded
 # only when nothing it covers changed within this window before the scan began.
@@ -37,7 +37,8 @@ class Snapshot:
     def take(cls, repo: Repo, out: Output, files: list[WorkFile], started_ns: int) -> Snapshot:
         """Digest of `files`, scanned from `started_ns` on, and of the cache shards. Call
         right after the scan: the cache signature must predate any existence check."""
-        scan, newest = _scan_digest(files)
+        with gc_paused():
+            scan, newest = _scan_digest(files)
         cache, cache_newest = _cache_signature(repo)
         return cls(str(out.path), str(out.pointer.oid), scan, cache,
                    max(newest, cache_newest), started_ns)

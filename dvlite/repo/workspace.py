@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import gc
 import os
 import stat as st_mod
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -88,6 +90,20 @@ def is_cache_link(cache_root: Path, path: Path) -> bool:
     return target.is_relative_to(cache_root)
 
 
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector around an allocation burst (tens of thousands
+    of small acyclic objects): each burst would trigger full collections over every
+    object the interpreter holds, and they would free nothing."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def scan_dir(top: Path, cache_root: Path | None = None,
              links: list[WorkFile] | None = None) -> list[WorkFile]:
     """Every regular file under `top`, sorted; symlinks and special files are errors,
@@ -95,6 +111,12 @@ def scan_dir(top: Path, cache_root: Path | None = None,
     through the link, so an in-place edit of the object shows as a change). With `links`,
     other symlinks and special files are collected there (never opened) instead of being
     errors."""
+    with gc_paused():
+        return _scan_dir(top, cache_root, links)
+
+
+def _scan_dir(top: Path, cache_root: Path | None,
+              links: list[WorkFile] | None) -> list[WorkFile]:
     out: list[WorkFile] = []
     stack = [(os.fspath(top), "")]
     is_reg = st_mod.S_ISREG
@@ -147,6 +169,12 @@ def hash_files(
     progress: Progress = NULL_PROGRESS,
 ) -> dict[str, Oid]:
     """Oid of each file (by relpath); with `store`, every file also ends up in the cache."""
+    with gc_paused():
+        return _hash_files(repo, files, store, progress)
+
+
+def _hash_files(repo: Repo, files: list[WorkFile], store: bool,
+                progress: Progress) -> dict[str, Oid]:
     known = repo.state.get_many(f.stat for f in files)
     result: dict[str, Oid] = {}
     todo: list[WorkFile] = []

@@ -28,8 +28,32 @@ def _is_usage_error(exc: Exception) -> bool:
     return hasattr(exc, "format_message") and isinstance(getattr(exc, "exit_code", None), int)
 
 
+GLOBAL_FLAGS = frozenset({"-q", "--quiet", "-v", "--verbose"})
+# Commands whose arguments belong to another program (a stage's command line, git's hook
+# arguments): their flags are never moved.
+_RAW_ARGS = frozenset({"stage", "hook", "merge-driver"})
+
+
+def hoist_global_flags(args: list[str]) -> list[str]:
+    """Accept `dvlite push -q` as well as `dvlite -q push`, as DVC users type it: global
+    flags after the command name (and before any `--`) move in front of it."""
+    first = next((i for i, a in enumerate(args) if not a.startswith("-")), None)
+    if first is None or args[first] in _RAW_ARGS:
+        return args
+    tail = args[first + 1:]
+    end = tail.index("--") if "--" in tail else len(tail)
+    flags = [a for a in tail[:end] if a in GLOBAL_FLAGS]
+    if not flags:
+        return args
+    rest = [a for a in tail[:end] if a not in GLOBAL_FLAGS] + tail[end:]
+    return [*flags, *args[:first + 1], *rest]
+
+
 class DvliteGroup(TyperGroup):
     """Runs a command and maps every outcome to SPEC's exit codes and `error:` lines."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        return list(super().parse_args(ctx, hoist_global_flags(list(args))))
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         kwargs["standalone_mode"] = False  # this group always owns its exit

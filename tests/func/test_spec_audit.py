@@ -336,3 +336,33 @@ def test_blake3_without_its_package_is_one_clear_error(repo: Path) -> None:
     r = run("add", "f")
     assert r.exit_code == 1 and r.stderr.startswith("error: core.hash = blake3 needs")
     assert not (repo / "f.dvl").exists()
+
+
+def test_global_flags_also_after_the_command_name(repo: Path, tmp_path: Path) -> None:
+    """`dvlite push -q` as DVC users type it, as well as `dvlite -q push`."""
+    _world(repo, tmp_path)
+    for args in (("status", "-q"), ("push", "--quiet"), ("remote", "list", "-q"),
+                 ("metrics", "show", "-q", "--json"), ("gc", "-q", "--dry-run")):
+        r = run(*args)
+        assert (r.exit_code, r.stdout) == (0, ""), (args, r.stderr)
+    assert run("remote", "list").stdout.startswith("origin")
+    r = run("status", "-v")
+    assert r.exit_code == 0
+    # a stage's own command line keeps its flags, before or after `--`
+    r = run("stage", "add", "-n", "v", "-o", "v.txt", "--", "python", "-q", "-v", "x.py")
+    assert r.exit_code == 0, r.stderr
+    assert "cmd: python -q -v x.py" in (repo / "dvlite.yaml").read_text()
+    r = run("config", "core.remote", "-q")
+    assert (r.exit_code, r.stdout) == (0, "")
+
+
+def test_hoist_global_flags_unit() -> None:
+    from dvlite.cli.app import hoist_global_flags
+
+    assert hoist_global_flags(["push", "-q", "-r", "x"]) == ["-q", "push", "-r", "x"]
+    assert hoist_global_flags(["-v", "remote", "list", "-q"]) == [
+        "-q", "-v", "remote", "list"]
+    assert hoist_global_flags(["add", "--", "-q"]) == ["add", "--", "-q"]
+    assert hoist_global_flags(["stage", "add", "-n", "s", "cmd", "-v"]) == [
+        "stage", "add", "-n", "s", "cmd", "-v"]
+    assert hoist_global_flags(["--version"]) == ["--version"]

@@ -59,15 +59,49 @@ def push(repo: Repo, scope: Scope | Sequence[str], remote_name: str | None = Non
     scope = as_scope(scope, revs, all_commits)
     remote = repo_remote(repo, remote_name)
     required, optional = select_pipeline(repo, scope)
-    plan = expand(select(repo, scope) + required, lambda oid: load_manifest(repo, oid))
+    targets = select(repo, scope) + required
+    skipped = 0
+    if not run_cache:  # run-cache records need every object of theirs in `there`
+        targets, skipped = _skip_known_folders(repo, remote, targets)
+    plan = expand(targets, lambda oid: load_manifest(repo, oid))
     extra = expand(optional, lambda oid: load_manifest(repo, oid))
     plan.add_optional(extra, repo.cache.exists)
     records = local_records(repo, plan) if run_cache else {}
     result = TransferResult(failed=list(plan.failed))
     there = _send(repo, remote, plan, result, jobs=jobs, progress=progress)
+    result.present += skipped
     if records:
         push_records(repo, remote, records, there, result)
     return result
+
+
+def _skip_known_folders(repo: Repo, remote: Remote,
+                        targets: list[Target]) -> tuple[list[Target], int]:
+    """Drop the folders whose manifest the local record knows is on the remote: a
+    manifest goes up only after every file it lists, so those are there too. A no-op
+    push then reads no manifest and checks no file (O(folders), not O(files)). Returns
+    the rest and how many objects were skipped (counted from the pointers)."""
+    dirs = {t.output.pointer.oid for t in targets if t.output.is_dir}
+    if not dirs:
+        return targets, 0
+    index = remote_index(repo)
+    try:
+        known = index.known(remote.identity, dirs)
+    finally:
+        index.close()
+    if not known:
+        return targets, 0
+    keep: list[Target] = []
+    counted: set[Oid] = set()
+    skipped = 0
+    for t in targets:
+        oid = t.output.pointer.oid
+        if not (t.output.is_dir and oid in known):
+            keep.append(t)
+        elif oid not in counted:
+            counted.add(oid)
+            skipped += 1 + (t.output.pointer.nfiles or 0)
+    return keep, skipped
 
 
 def _send(repo: Repo, remote: Remote, plan: ObjectPlan, result: TransferResult, *,

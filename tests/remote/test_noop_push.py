@@ -1,0 +1,34 @@
+"""A no-op push is O(folders): a folder whose manifest is known to be on the remote is
+skipped whole, without reading its manifest or checking its files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.helpers import gen, git, read_pointer, run
+from tests.remote.conftest import RemoteHandle
+
+
+def _manifest_path(repo: Path) -> Path:
+    oid = read_pointer(repo / "data.dvl").oid
+    return repo / ".dvlite" / "cache" / oid.algo / oid.hex[:2] / oid.hex
+
+
+def test_noop_push_skips_folders_known_on_the_remote(repo, remote: RemoteHandle):
+    gen(repo, {"data": {f"f{i}.txt": f"file {i}\n" for i in range(30)}})
+    assert run("add", "data").exit_code == 0
+    git(repo, "commit", "-qm", "data")
+    assert run("push").exit_code == 0
+    manifest = _manifest_path(repo)
+    manifest.chmod(0o600)
+    manifest.unlink()  # the manifest is not read again: its folder is known to be pushed
+    r = run("push", "--json")
+    assert r.exit_code == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["transferred"] == 0 and doc["failed"] == 0
+    assert doc["already_present"] == 31  # 30 files + the manifest, from the pointer
+    (repo / ".dvlite" / "remotes.db").unlink()  # without the record: asks the remote
+    assert run("pull", "--json").exit_code == 0  # brings the manifest back
+    r = run("push", "--json")
+    assert r.exit_code == 0 and json.loads(r.stdout)["already_present"] == 31

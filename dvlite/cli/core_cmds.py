@@ -232,9 +232,28 @@ def config(
         cfg.edit(target, key, None)
         return
     parsed = cfg.coerce(key, value)
+    _check_value(key, parsed)
     if cfg.split_key(key)[-1] in cfg.SECRET_KEYS and not local:
         raise ConfigError(f"'{key}' is a secret: store it with --local (kept out of git)")
     cfg.edit(target, key, parsed)
+
+
+def _check_value(key: str, value: object) -> None:
+    """Refuse, while the user is looking, a value every later command would fail on."""
+    from dvlite.core.oid import new_hasher
+    from dvlite.repo.gc import parse_duration
+    from dvlite.storage.links import parse_link_types
+
+    if key == "core.hash":
+        new_hasher(str(value))  # unknown, or blake3 without its package
+    elif key == "cache.type":
+        parse_link_types(str(value))
+    elif key == "gc.grace":
+        parse_duration(str(value))
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        least = 1 if key.endswith(".jobs") else 0
+        if value < least:
+            raise ConfigError(f"{key} expects a number >= {least}, got {value}")
 
 
 def _is_set(doc: dict[str, object], parts: list[str]) -> bool:

@@ -331,7 +331,10 @@ def test_blake3_without_its_package_is_one_clear_error(repo: Path) -> None:
 
     if importlib.util.find_spec("blake3") is not None:
         return  # installed here: the sha256 test covers the mechanism
-    assert run("config", "core.hash", "blake3").exit_code == 0
+    r = run("config", "core.hash", "blake3")
+    assert r.exit_code == 1 and r.stderr.startswith("error: core.hash = blake3 needs")
+    config = repo / ".dvlite" / "config"
+    config.write_text(config.read_text().replace('hash = "xxh128"', 'hash = "blake3"'))
     gen(repo, {"f": "1"})
     r = run("add", "f")
     assert r.exit_code == 1 and r.stderr.startswith("error: core.hash = blake3 needs")
@@ -366,3 +369,23 @@ def test_hoist_global_flags_unit() -> None:
     assert hoist_global_flags(["stage", "add", "-n", "s", "cmd", "-v"]) == [
         "stage", "add", "-n", "s", "cmd", "-v"]
     assert hoist_global_flags(["--version"]) == ["--version"]
+
+
+def test_config_refuses_values_later_commands_would_fail_on(repo: Path) -> None:
+    before = _files(repo)
+    for key, value, says in (("core.hash", "md5", "unknown hash algorithm 'md5'"),
+                             ("cache.type", "bogus", "invalid cache.type 'bogus'"),
+                             ("gc.grace", "soon", "invalid duration 'soon'"),
+                             ("core.lock_timeout", "-- -1", "core.lock_timeout expects a number"),
+                             ("remote.o.jobs", "0", "remote.o.jobs expects a number >= 1")):
+        r = run("config", key, *value.split())
+        assert r.exit_code == 1 and r.stderr.startswith("error: ") and says in r.stderr, (
+            key, r.stderr)
+    assert _files(repo) == before
+    for key, value in (("core.hash", "sha256"), ("cache.type", "hardlink,copy"),
+                       ("gc.grace", "12h"), ("core.lock_timeout", "0"),
+                       ("remote.o.url", "/tmp/o"), ("remote.o.jobs", "4"),
+                       ("hooks.strict", "true")):
+        assert run("config", key, value).exit_code == 0, key
+        assert run("config", key).stdout.strip() == (value if key != "core.lock_timeout"
+                                                      else "0.0"), key

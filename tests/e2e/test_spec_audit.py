@@ -213,3 +213,30 @@ def test_disk_full_on_push_and_fetch_is_one_error_line(repo: Path, tmp_path: Pat
     big = read_pointer(repo / "big.bin.dvl").oid
     for leftover in small_fs.rglob("*"):
         assert big.hex not in leftover.name, leftover  # never a partial object under its name
+
+
+def test_ctrl_c_during_push_exits_130_and_a_rerun_finishes(repo: Path, tmp_path: Path) -> None:
+    import signal
+    import time
+
+    gen(repo, {"data": {f"f{i}": f"content {i}" for i in range(6)}})
+    assert run("add", "data").exit_code == 0
+    store = tmp_path / "store"
+    assert run("remote", "add", "origin", str(store), "--default").exit_code == 0
+    env = {**os.environ, "DVLITE_FAULTPOINT": "push.after_object",
+           "DVLITE_FAULTPOINT_SLEEP": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "dvlite", "push"], cwd=repo, env=env,
+                            text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 30
+    while not list(store.glob("xxh128/*/*")):  # poll until one object has landed
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert (proc.returncode, err) == (130, "error: interrupted\n"), (out, err)
+    # the uploads in flight finished (whole objects), nothing new was started after ^C
+    assert not [p for p in store.rglob("*") if p.is_file() and p.suffix == ".tmp"]
+    assert len(list(store.glob("xxh128/*/*"))) < 7  # 6 files + manifest
+    r = run_proc("push", "--json", cwd=repo)
+    assert r.returncode == 0, r.stderr
+    assert run("fsck", "--remote").exit_code == 0

@@ -49,6 +49,17 @@ def hoist_global_flags(args: list[str]) -> list[str]:
     return [*flags, *args[:first + 1], *rest]
 
 
+def _usage(exc: Any) -> int:
+    """A usage error's exit code (2); a bare group name (`dvlite`, `dvlite remote`) has
+    already shown its help, and is not an error line with an empty message."""
+    message = exc.format_message()
+    if type(exc).__name__ == "NoArgsIsHelpError":
+        if message.strip():  # plain click help, not already printed by rich
+            typer.echo(message, err=True)
+        return int(exc.exit_code)
+    return _fail(f"{message} (see --help)", None, int(exc.exit_code))
+
+
 class DvliteGroup(TyperGroup):
     """Runs a command and maps every outcome to SPEC's exit codes and `error:` lines."""
 
@@ -72,9 +83,7 @@ class DvliteGroup(TyperGroup):
             code = _fail("interrupted", None, INTERRUPTED)
         except Exception as exc:
             if _is_usage_error(exc):
-                code = _fail(f"{exc.format_message()} (see --help)", None,  # type: ignore[attr-defined]
-                             int(exc.exit_code))  # type: ignore[attr-defined]
-                sys.exit(code)
+                sys.exit(_usage(exc))
             if FLAGS.verbose:
                 traceback.print_exc()
             code = _fail(f"unexpected {type(exc).__name__}: {exc}",

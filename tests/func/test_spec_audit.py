@@ -389,3 +389,24 @@ def test_config_refuses_values_later_commands_would_fail_on(repo: Path) -> None:
         assert run("config", key, value).exit_code == 0, key
         assert run("config", key).stdout.strip() == (value if key != "core.lock_timeout"
                                                       else "0.0"), key
+
+
+def test_dvlite_folder_ignores_everything_but_config_and_gitignore(repo: Path,
+                                                                   tmp_path: Path) -> None:
+    _world(repo, tmp_path)
+    assert run("push").exit_code == 0
+    assert run("config", "--local", "core.lock_timeout", "5").exit_code == 0
+    assert git(repo, "status", "--porcelain", "--untracked-files=all", ".dvlite") == ""
+    inside = sorted(p.relative_to(repo).as_posix() for p in (repo / ".dvlite").iterdir())
+    assert {".dvlite/cache", ".dvlite/config.local", ".dvlite/state.db"} <= set(inside)
+    assert git(repo, "ls-files", ".dvlite").split() == [".dvlite/.gitignore", ".dvlite/config"]
+
+
+def test_a_bare_group_shows_its_help_without_an_empty_error(repo: Path) -> None:
+    for args in ((), ("remote",), ("stage",), ("params",), ("metrics",)):
+        r = run(*args)
+        assert r.exit_code == 2, args
+        assert "Usage" in r.stdout + r.stderr, args
+        assert "error:" not in r.stderr, (args, r.stderr)
+    r = run("nosuchcommand")
+    assert r.exit_code == 2 and r.stderr.startswith("error: No such command 'nosuchcommand'")

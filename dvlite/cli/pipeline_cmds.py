@@ -4,6 +4,7 @@ dag, stage add, params diff, metrics show/diff."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -125,7 +126,9 @@ def stage_add(
 
     spec = StageSpec(name, " ".join(cmd), deps, outs, metrics, params, outs_no_cache, wdir,
                      always_changed)
-    stage = add_stage(Repo.find(), spec)
+    repo = Repo.find()
+    folder = repo.rel(Path.cwd())  # like `dvc stage add`: the stage lives where it is added
+    stage = add_stage(repo, spec, "" if folder == "." else folder)
     out(f"Added stage '{stage.name}' to {stage.dvfile}")
     out(f"To run it: dvlite repro {stage.name}")
 

@@ -63,17 +63,22 @@ def _params(specs: list[str]) -> list[Any]:
     return items
 
 
-def add_stage(repo: Repo, spec: StageSpec) -> Stage:
-    """Add `spec` to the root dvlite.yaml; refuses a duplicate name or an invalid result."""
-    path = repo.root / PIPELINE_FILE
+def add_stage(repo: Repo, spec: StageSpec, folder: str = "") -> Stage:
+    """Add `spec` to the dvlite.yaml of `folder` (repository-relative, "" for the root),
+    like `dvc stage add` run there: its paths are relative to that folder. Refuses a
+    duplicate name or an invalid result."""
+    dvfile = f"{folder}/{PIPELINE_FILE}" if folder else PIPELINE_FILE
+    path = repo.root / dvfile
     texts = read_texts(repo, pipeline_files(repo))
-    text = texts.get(PIPELINE_FILE, b"").decode()
+    if dvfile not in texts and path.is_file():  # e.g. not yet known to git
+        texts.update(read_texts(repo, [dvfile]))
+    text = texts.get(dvfile, b"").decode()
     for other in parse_files(texts).stages:
         if other.name == spec.name:
             raise PipelineError(f"stage '{spec.name}' already exists ({other.where})",
                                 hint="choose another name, or edit dvlite.yaml")
-    new_text = _append(text, spec.name, spec.body())
-    texts[PIPELINE_FILE] = new_text.encode()
+    new_text = _append(text, spec.name, spec.body(), dvfile)
+    texts[dvfile] = new_text.encode()
     pipeline = parse_files(texts)
     check_against_workspace(repo, pipeline.stages)
     with repo.lock():
@@ -81,8 +86,8 @@ def add_stage(repo: Repo, spec: StageSpec) -> Stage:
     return pipeline.graph.stages[spec.name]
 
 
-def _append(text: str, name: str, body: dict[str, Any]) -> str:
-    doc = strictyaml.load(text, PIPELINE_FILE) if text.strip() else None
+def _append(text: str, name: str, body: dict[str, Any], dvfile: str) -> str:
+    doc = strictyaml.load(text, dvfile) if text.strip() else None
     stages = doc.get("stages") if isinstance(doc, dict) else None
     if not isinstance(stages, dict) or not stages or not _STAGES_LINE.search(text):
         # Nothing to keep (or a flow-style file): write the document out anew.
@@ -90,7 +95,7 @@ def _append(text: str, name: str, body: dict[str, Any]) -> str:
         merged["stages"] = {**(stages if isinstance(stages, dict) else {}), name: body}
         return _dump(merged, 2)
     first = next(iter(stages))
-    line = strictyaml.node_lines(text, PIPELINE_FILE)[("stages", str(first))]
+    line = strictyaml.node_lines(text, dvfile)[("stages", str(first))]
     current = text.splitlines()[line - 1]
     indent = len(current) - len(current.lstrip(" ")) or 2
     sep = "" if text.endswith("\n") else "\n"

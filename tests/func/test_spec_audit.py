@@ -154,9 +154,19 @@ def test_remote_and_pipeline_commands_from_a_subfolder(repo: Path, tmp_path: Pat
     assert run("pull", "../../data/a.txt", cwd=sub).exit_code == 0
     assert (repo / "data" / "a.txt").read_text() == "alpha"
     assert not (repo / "data" / "b.txt").exists()
-    r = run("stage", "add", "-n", "sub", "-o", "o.txt", "echo hi > o.txt", cwd=sub)
+    # like `dvc stage add`: the stage goes to the dvlite.yaml of the folder it is added
+    # in, its paths relative to it, and it runs there
+    r = run("stage", "add", "-n", "sub", "-d", "../../params.yaml", "-o", "o.txt",
+            "cat ../../params.yaml > o.txt", cwd=sub)
     assert r.exit_code == 0, r.stderr
-    assert (sub / "dvlite.yaml").exists() or "sub:" in (repo / "dvlite.yaml").read_text()
+    assert r.stdout.startswith("Added stage 'sub' to deep/er/dvlite.yaml")
+    assert "sub:" not in (repo / "dvlite.yaml").read_text()
+    assert run("repro", "sub", cwd=sub).exit_code == 0
+    assert (sub / "o.txt").read_text() == "lr: 0.25\n"
+    assert (sub / ".gitignore").read_text() == "/o.txt\n"
+    assert "deep/er/o.txt" in run("dag", "--mermaid").stdout or "sub" in run("dag").stdout
+    r = run("stage", "add", "-n", "sub", "-o", "p.txt", "echo", cwd=repo)
+    assert r.exit_code == 1 and "already exists (deep/er/dvlite.yaml" in r.stderr, r.stderr
 
 
 def test_init_again_changes_nothing_and_exits_0(repo: Path) -> None:

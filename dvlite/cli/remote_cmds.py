@@ -185,9 +185,10 @@ def push(targets: list[str] | None = TARGETS, *, remote: str | None = REMOTE,
     from dvlite.repo.sync import push as do_push
     from dvlite.repo.sync import raise_failures
 
+    scope = _scope(targets, rev, all_commits)  # a usage error before any config error
     repo = Repo.find()
     name = repo.config.remote(remote).name
-    result = do_push(repo, _scope(targets, rev, all_commits), name, jobs, progress(),
+    result = do_push(repo, scope, name, jobs, progress(),
                      run_cache=run_cache)
     _report("pushed", name, result, as_json)
     raise_failures(result, name, "pushed to")
@@ -202,9 +203,10 @@ def fetch(targets: list[str] | None = TARGETS, *, remote: str | None = REMOTE,
     from dvlite.repo.sync import fetch as do_fetch
     from dvlite.repo.sync import raise_failures
 
+    scope = _scope(targets, rev, all_commits)  # a usage error before any config error
     repo = Repo.find()
     name = repo.config.remote(remote).name
-    result = do_fetch(repo, _scope(targets, rev, all_commits), name, jobs, progress(),
+    result = do_fetch(repo, scope, name, jobs, progress(),
                       run_cache=run_cache)
     _report("fetched", name, result, as_json)
     raise_failures(result, name, "fetched from")

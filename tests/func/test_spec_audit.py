@@ -420,3 +420,25 @@ def test_a_bare_group_shows_its_help_without_an_empty_error(repo: Path) -> None:
         assert "error:" not in r.stderr, (args, r.stderr)
     r = run("nosuchcommand")
     assert r.exit_code == 2 and r.stderr.startswith("error: No such command 'nosuchcommand'")
+
+
+def test_exclusive_options_and_bad_jobs_are_usage_errors(repo: Path) -> None:
+    for args in (("gc", "--workspace", "--all-commits"), ("push", "--rev", "HEAD",
+                 "--all-commits"), ("fetch", "--rev", "HEAD", "--all-commits"),
+                 ("dag", "--mermaid", "--dot"), ("push", "-j", "0"), ("repro", "-j", "0"),
+                 ("pull", "-j", "x"), ("config", "--unset", "core.remote", "x")):
+        r = run(*args)
+        assert r.exit_code == 2 and r.stderr.startswith("error: "), (args, r.stderr)
+        assert r.stdout == "", args
+    assert run("remote", "add", "o", str(repo.parent / "store"), "--default").exit_code == 0
+    r = run("push", "--rev", "nosuchrev")
+    assert r.exit_code == 1 and r.stderr.startswith("error: unknown revision 'nosuchrev'")
+
+
+def test_quiet_exit_code_still_reports_by_status(repo: Path) -> None:
+    gen(repo, {"f": "1"})
+    assert run("add", "f").exit_code == 0
+    (repo / "f").write_text("2")
+    assert (run("-q", "status").exit_code, run("-q", "status").stdout) == (0, "")
+    r = run("-q", "status", "--exit-code")
+    assert (r.exit_code, r.stdout, r.stderr) == (1, "", "")

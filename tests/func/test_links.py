@@ -117,7 +117,10 @@ def test_symlink_mode_link_to_missing_object_is_recreated(repo: Path) -> None:
 
 
 def test_invalid_cache_type(repo: Path) -> None:
-    assert run("config", "cache.type", "teleport").exit_code == 0
+    r = run("config", "cache.type", "teleport")  # refused when set...
+    assert r.exit_code == 1 and "invalid cache.type 'teleport'" in r.stderr
+    config = repo / ".dvlite" / "config"  # ...and when written by hand, refused on use
+    config.write_text(config.read_text() + '\n[cache]\ntype = "teleport"\n')
     gen(repo, {"f": "1"})
     r = run("add", "f")
     assert r.exit_code == 1 and "invalid cache.type 'teleport'" in r.stderr

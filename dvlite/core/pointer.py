@@ -11,7 +11,6 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from dvlite.core import strictyaml
 from dvlite.core.oid import Oid
 from dvlite.core.paths import check_relpath
 from dvlite.errors import FormatError
@@ -70,6 +69,9 @@ class Pointer:
             )
         fields = _fast_parse(data)
         if fields is None:
+            # Only hand-edited pointers get here: YAML's import cost stays off the fast path.
+            from dvlite.core import strictyaml
+
             fields = strictyaml.load(data, source)
         try:
             return _from_fields(fields)

@@ -11,7 +11,7 @@ from dvlite.core.oid import Oid
 from dvlite.errors import MissingObjectsError
 from dvlite.repo.outputs import Target, all_outputs, collect_targets
 from dvlite.repo.repo import Repo
-from dvlite.repo.sync import manifest_loader
+from dvlite.repo.sync import manifest_loader, skip_known_folders
 from dvlite.repo.sync_plan import cached_lock_targets, expand, remote_index, repo_remote
 from dvlite.storage.progress import NULL_PROGRESS, Progress
 from dvlite.storage.remote import Remote
@@ -54,6 +54,7 @@ def remote_status(repo: Repo, targets: list[str], remote_name: str | None,
     chosen = collect_targets(repo, targets, cwd)
     if not targets:
         chosen += cached_lock_targets(repo)
+    chosen = skip_known_folders(repo, remote, chosen)[0]  # pushed whole: nothing missing
     per = _closures(repo, remote, chosen)
     wanted = {oid for items in per.values() for oid in items}
     index = remote_index(repo)

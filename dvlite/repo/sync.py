@@ -62,7 +62,7 @@ def push(repo: Repo, scope: Scope | Sequence[str], remote_name: str | None = Non
     targets = select(repo, scope) + required
     skipped = 0
     if not run_cache:  # run-cache records need every object of theirs in `there`
-        targets, skipped = _skip_known_folders(repo, remote, targets)
+        targets, skipped = skip_known_folders(repo, remote, targets)
     plan = expand(targets, lambda oid: load_manifest(repo, oid))
     extra = expand(optional, lambda oid: load_manifest(repo, oid))
     plan.add_optional(extra, repo.cache.exists)
@@ -75,7 +75,7 @@ def push(repo: Repo, scope: Scope | Sequence[str], remote_name: str | None = Non
     return result
 
 
-def _skip_known_folders(repo: Repo, remote: Remote,
+def skip_known_folders(repo: Repo, remote: Remote,
                         targets: list[Target]) -> tuple[list[Target], int]:
     """Drop the folders whose manifest the local record knows is on the remote: a
     manifest goes up only after every file it lists, so those are there too. A no-op

@@ -1,5 +1,5 @@
-"""A no-op push is O(folders): a folder whose manifest is known to be on the remote is
-skipped whole, without reading its manifest or checking its files."""
+"""A no-op push (and status --remote) is O(folders): a folder whose manifest is known
+to be on the remote is skipped whole, without reading its manifest or its files."""
 
 from __future__ import annotations
 
@@ -23,6 +23,8 @@ def test_noop_push_skips_folders_known_on_the_remote(repo, remote: RemoteHandle)
     manifest = _manifest_path(repo)
     manifest.chmod(0o600)
     manifest.unlink()  # the manifest is not read again: its folder is known to be pushed
+    r = run("status", "--remote", "--json")
+    assert r.exit_code == 0 and json.loads(r.stdout)["clean"] is True, r.stderr
     r = run("push", "--json")
     assert r.exit_code == 0, r.stderr
     doc = json.loads(r.stdout)

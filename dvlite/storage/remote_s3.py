@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Collection, Iterator
+import threading
+from collections.abc import Callable, Collection, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
@@ -101,7 +102,9 @@ class FsspecRemote:
                  create_only: bool) -> None:
         self.name = name
         self.url = url
-        self.fs = fs
+        self._fs = fs
+        self._make_fs: Callable[[], Any] | None = None
+        self._fs_lock = threading.Lock()
         self.root = root.rstrip("/")
         self.algo = algo
         self.jobs = jobs
@@ -114,11 +117,18 @@ class FsspecRemote:
         if not path.strip("/"):
             raise ConfigError(f"remote '{cfg.name}': url '{cfg.url}' names no bucket or path")
         if proto in ("s3", "s3a"):
-            import s3fs
+            kwargs = s3_kwargs(cfg.options, jobs)
+            retries = max(1, int(cfg.options.get("retries", 5)))
 
-            fs = s3fs.S3FileSystem(**s3_kwargs(cfg.options, jobs))
-            fs.retries = max(1, int(cfg.options.get("retries", 5)))  # s3fs's own layer
-            remote = cls(cfg.name, cfg.url, fs, path, algo, jobs=jobs, create_only=True)
+            def make() -> Any:
+                import s3fs
+
+                fs = s3fs.S3FileSystem(**kwargs)
+                fs.retries = retries  # s3fs's own layer
+                return fs
+
+            remote = cls(cfg.name, cfg.url, None, path, algo, jobs=jobs, create_only=True)
+            remote._make_fs = make  # built on first use: a no-op push never imports s3fs
             remote.endpoint = str(cfg.options.get("endpoint_url", ""))
             return remote
         import fsspec
@@ -130,6 +140,14 @@ class FsspecRemote:
             raise ConfigError(f"remote '{cfg.name}': unsupported url '{cfg.url}' ({exc})",
                               hint="use a local path, file://, or s3://bucket/prefix") from exc
         return cls(cfg.name, cfg.url, fs, path, algo, jobs=jobs, create_only=False)
+
+    @property
+    def fs(self) -> Any:
+        with self._fs_lock:
+            if self._fs is None:
+                assert self._make_fs is not None
+                self._fs = self._make_fs()
+            return self._fs
 
     @property
     def identity(self) -> str:

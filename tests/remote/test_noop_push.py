@@ -4,6 +4,8 @@ to be on the remote is skipped whole, without reading its manifest or its files.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 from tests.helpers import gen, git, read_pointer, run
@@ -34,3 +36,15 @@ def test_noop_push_skips_folders_known_on_the_remote(repo, remote: RemoteHandle)
     assert run("pull", "--json").exit_code == 0  # brings the manifest back
     r = run("push", "--json")
     assert r.exit_code == 0 and json.loads(r.stdout)["already_present"] == 31
+
+
+def test_noop_push_loads_no_s3_stack(repo, remote: RemoteHandle):
+    gen(repo, {"data": {"a.txt": "a\n", "b.txt": "b\n"}})
+    assert run("add", "data").exit_code == 0
+    assert run("push").exit_code == 0
+    for args in (("push",), ("status", "--remote")):
+        proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "dvlite", *args],
+                              cwd=repo, capture_output=True, text=True, check=False, timeout=60)
+        assert proc.returncode == 0, proc.stderr
+        imported = {ln.rsplit("|", 1)[-1].strip() for ln in proc.stderr.splitlines()}
+        assert not imported & {"s3fs", "botocore", "boto3", "aiobotocore"}, args

@@ -219,6 +219,7 @@ def fetch(repo: Repo, scope: Scope | Sequence[str], remote_name: str | None = No
         return remote.download(item.oid, repo.cache, item.size)
 
     have |= set(transfer_many(need, download, n, result, progress, point="fetch"))
+    _forget_missing(repo, remote, plan, result)
     result.failed = plan.drop_optional_failures(result.failed)
     faultpoint("fetch.before_manifests")
     for oid, (item, children) in sorted(plan.manifests.items()):
@@ -229,6 +230,21 @@ def fetch(repo: Repo, scope: Scope | Sequence[str], remote_name: str | None = No
             result.nbytes += len(data)
     progress.end()
     return result
+
+
+def _forget_missing(repo: Repo, remote: Remote, plan: ObjectPlan,
+                    result: TransferResult) -> None:
+    """The record is a hint: objects a fetch found missing on the remote, and the folders
+    listing them, are forgotten, so the next push checks and uploads them again."""
+    missing = {f.item.oid for f in result.failed if isinstance(f.error, MissingObjectsError)}
+    if not missing:
+        return
+    folders = {m for m, (_, children) in plan.manifests.items() if children & missing}
+    index = remote_index(repo)
+    try:
+        index.forget(remote.identity, missing | folders)
+    finally:
+        index.close()
 
 
 def manifest_loader(repo: Repo, remote: Remote, targets: list[Target], jobs: int,

@@ -1,8 +1,9 @@
 """A local record of objects known to be on each remote (`.dvlite/remotes.db`, sqlite).
 
 A hint only, used to skip asking the remote again: push trusts it to skip objects it
-uploaded or saw before; fetch and fsck --remote never do; gc --remote forgets what it
-deletes. Deleting the file is always safe.
+uploaded or saw before; fetch and fsck --remote never do. gc --remote forgets what it
+deletes, and fetch and fsck --remote forget what they find missing or bad, so a later
+push uploads it again. Deleting the file is always safe.
 """
 
 from __future__ import annotations

@@ -140,3 +140,26 @@ def test_push_of_one_file_in_a_folder_holds_the_manifest_back(repo, remote: Remo
     r = run("push", "data/sub/b.bin", "--json")
     assert json.loads(r.stdout)["transferred"] == 2  # the last file, then the manifest
     assert manifest_key in remote.objects()
+
+
+def test_object_deleted_behind_dvlites_back_is_repushed_after_a_pull_finds_it_missing(
+        repo, remote: RemoteHandle):
+    _setup(repo)
+    assert run("push").exit_code == 0
+    key = _object_key(repo, "model.bin.dvl")
+    remote.delete(key)
+    # The local record still lists the object: a push trusts it and uploads nothing.
+    assert json.loads(run("push", "--json").stdout)["transferred"] == 0
+    saved = repo.parent / "saved-cache"
+    shutil.copytree(repo / ".dvlite" / "cache", saved)
+    _wipe(repo)
+    r = run("pull")
+    assert r.exit_code != 0
+    assert key.rsplit("/", 1)[-1] in r.stderr or "missing" in r.stderr
+    # The pull found it missing and refreshed the record; the next push re-uploads it.
+    shutil.rmtree(repo / ".dvlite" / "cache")
+    shutil.copytree(saved, repo / ".dvlite" / "cache")
+    r = run("push", "--json")
+    assert r.exit_code == 0, r.stderr
+    assert json.loads(r.stdout)["transferred"] == 1
+    assert key in remote.list_keys()

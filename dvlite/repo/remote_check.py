@@ -11,7 +11,7 @@ from dvlite.core.oid import Oid
 from dvlite.errors import MissingObjectsError
 from dvlite.repo.outputs import Target, all_outputs, collect_targets
 from dvlite.repo.repo import Repo
-from dvlite.repo.sync import manifest_loader, skip_known_folders
+from dvlite.repo.sync import manifest_loader, present_on_remote, skip_known_folders
 from dvlite.repo.sync_plan import cached_lock_targets, expand, remote_index, repo_remote
 from dvlite.storage.progress import NULL_PROGRESS, Progress
 from dvlite.storage.remote import Remote
@@ -59,12 +59,9 @@ def remote_status(repo: Repo, targets: list[str], remote_name: str | None,
     wanted = {oid for items in per.values() for oid in items}
     index = remote_index(repo)
     try:
-        known = index.known(remote.identity, wanted)
-        found = remote.exists_many(wanted - known)
-        index.add(remote.identity, found)
+        there = present_on_remote(remote, index, set(wanted))
     finally:
         index.close()
-    there = known | found
     result = RemoteStatus(remote.name)
     for path, items in per.items():
         missing = sum(1 for oid in items if oid not in there)
@@ -137,10 +134,7 @@ def on_remote(repo: Repo, remote_name: str | None, oids: dict[str, set[Oid] | No
     wanted = {o for group in oids.values() if group for o in group}
     index = remote_index(repo)
     try:
-        known = index.known(remote.identity, wanted)
-        found = remote.exists_many(wanted - known)
-        index.add(remote.identity, found)
+        there = present_on_remote(remote, index, set(wanted))
     finally:
         index.close()
-    there = known | found
     return {path: group is not None and group <= there for path, group in oids.items()}

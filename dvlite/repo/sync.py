@@ -115,12 +115,12 @@ def _send(repo: Repo, remote: Remote, plan: ObjectPlan, result: TransferResult, 
         result.failed.append(Failure(plan.item(oid), err))
     index = remote_index(repo)
     try:
-        there = _on_remote(remote, index, local)
+        there = present_on_remote(remote, index, local)
         result.present = len(there)
         pending = [m for m in plan.manifests if m not in there]
         others = set().union(*(plan.complete.get(m, set()) for m in pending)) - wanted
         if others:  # files of a folder outside the targets: a manifest needs them all
-            there |= _on_remote(remote, index, others)
+            there |= present_on_remote(remote, index, others)
         files = [plan.files[o] for o in sorted(plan.files) if o in local and o not in there]
         if files or any(m not in there for m in plan.manifests):
             remote.check_format(create=True)
@@ -147,7 +147,7 @@ def _send(repo: Repo, remote: Remote, plan: ObjectPlan, result: TransferResult, 
     return there
 
 
-def _on_remote(remote: Remote, index: RemoteIndex, oids: set[Oid]) -> set[Oid]:
+def present_on_remote(remote: Remote, index: RemoteIndex, oids: set[Oid]) -> set[Oid]:
     """Objects known (from the local record) or found to be on the remote."""
     known = index.known(remote.identity, oids)
     ask = oids - known

@@ -3,6 +3,7 @@ from (or is missing in) its `dvlite.lock` entry."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from dvlite.pipeline.hashing import WorkspaceHashes
@@ -24,31 +25,26 @@ def stage_changes(stage: Stage, entry: LockEntry | None, hashes: WorkspaceHashes
     reasons: list[str] = []
     if entry.cmd != stage.cmd:
         reasons.append("command changed")
-    locked_deps = {h.path: h for h in entry.deps}
-    for dep in stage.deps:
-        current = hashes.get(dep.path)
-        if current is None:
-            reasons.append(f"dependency '{dep.path}' is missing")
-        elif not _same(current, locked_deps.get(dep.path)):
-            reasons.append(f"dependency '{dep.path}' changed")
-    if set(locked_deps) - {d.path for d in stage.deps}:
-        reasons.append("dependencies were removed")
+    reasons.extend(_path_changes("dependency", [d.path for d in stage.deps], entry.deps, hashes))
     reasons.extend(_param_changes(params, entry.params))
-    reasons.extend(_out_changes(stage, entry, hashes))
+    reasons.extend(_path_changes("output", [o.path for o in stage.outs], entry.outs, hashes))
     return reasons
 
 
-def _out_changes(stage: Stage, entry: LockEntry, hashes: WorkspaceHashes) -> list[str]:
+def _path_changes(kind: str, declared: list[str], locked: Sequence[HashInfo],
+                  hashes: WorkspaceHashes) -> list[str]:
+    """Dependencies or outputs that are missing, differ from the lock, or were dropped."""
     reasons = []
-    locked_outs = {h.path: h for h in entry.outs}
-    for out in stage.outs:
-        current = hashes.get(out.path)
+    by_path = {h.path: h for h in locked}
+    for path in declared:
+        current = hashes.get(path)
         if current is None:
-            reasons.append(f"output '{out.path}' is missing")
-        elif not _same(current, locked_outs.get(out.path)):
-            reasons.append(f"output '{out.path}' changed")
-    if set(locked_outs) - {o.path for o in stage.outs}:
-        reasons.append("outputs were removed")
+            reasons.append(f"{kind} '{path}' is missing")
+        elif not _same(current, by_path.get(path)):
+            reasons.append(f"{kind} '{path}' changed")
+    if set(by_path) - set(declared):
+        plural = "dependencies" if kind == "dependency" else "outputs"
+        reasons.append(f"{plural} were removed")
     return reasons
 
 

@@ -176,22 +176,33 @@ def _report(verb: str, remote: str, result: Any, as_json: bool,
         out("Everything is up to date.")
 
 
+def _move(direction: str, *, targets: list[str] | None, remote: str | None,
+          jobs: int | None, revs: list[str] | None, all_commits: bool, run_cache: bool,
+          as_json: bool) -> None:
+    """push or fetch: the same options, scope and report, opposite directions."""
+    from dvlite.repo import sync
+
+    scope = _scope(targets, revs, all_commits)  # a usage error before any config error
+    repo = Repo.find()
+    name = repo.config.remote(remote).name
+    op = sync.push if direction == "push" else sync.fetch
+    result = op(repo, scope, name, jobs, progress(), run_cache=run_cache)
+    if direction == "push":
+        _report("pushed", name, result, as_json)
+        sync.raise_failures(result, name, "pushed to")
+    else:
+        _report("fetched", name, result, as_json)
+        sync.raise_failures(result, name, "fetched from")
+
+
 @app.command()
 def push(targets: list[str] | None = TARGETS, *, remote: str | None = REMOTE,
          jobs: int | None = JOBS, rev: list[str] | None = REVS,
          all_commits: bool = ALL_COMMITS, run_cache: bool = RUN_CACHE,
          as_json: bool = JSON) -> None:
     """Upload the objects the pointers need (at the workspace or the given revisions)."""
-    from dvlite.repo.sync import push as do_push
-    from dvlite.repo.sync import raise_failures
-
-    scope = _scope(targets, rev, all_commits)  # a usage error before any config error
-    repo = Repo.find()
-    name = repo.config.remote(remote).name
-    result = do_push(repo, scope, name, jobs, progress(),
-                     run_cache=run_cache)
-    _report("pushed", name, result, as_json)
-    raise_failures(result, name, "pushed to")
+    _move("push", targets=targets, remote=remote, jobs=jobs, revs=rev,
+          all_commits=all_commits, run_cache=run_cache, as_json=as_json)
 
 
 @app.command()
@@ -200,16 +211,8 @@ def fetch(targets: list[str] | None = TARGETS, *, remote: str | None = REMOTE,
           all_commits: bool = ALL_COMMITS, run_cache: bool = RUN_CACHE,
           as_json: bool = JSON) -> None:
     """Download missing objects into the cache (verified), without touching the workspace."""
-    from dvlite.repo.sync import fetch as do_fetch
-    from dvlite.repo.sync import raise_failures
-
-    scope = _scope(targets, rev, all_commits)  # a usage error before any config error
-    repo = Repo.find()
-    name = repo.config.remote(remote).name
-    result = do_fetch(repo, scope, name, jobs, progress(),
-                      run_cache=run_cache)
-    _report("fetched", name, result, as_json)
-    raise_failures(result, name, "fetched from")
+    _move("fetch", targets=targets, remote=remote, jobs=jobs, revs=rev,
+          all_commits=all_commits, run_cache=run_cache, as_json=as_json)
 
 
 @app.command()

@@ -11,7 +11,6 @@ objects of `record_oids()`, and `pull --run-cache` calls `import_records()`.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -24,10 +23,10 @@ from dvlite.pipeline.schema import Stage
 from dvlite.repo.outputs import load_manifest
 from dvlite.repo.repo import Repo
 from dvlite.storage.atomic import atomic_write
+from dvlite.storage.remote import RECORD_KEY
 
 RUNS_DIR = "runs"
 FORMAT = 1
-_KEY = re.compile(r"[0-9a-f]{32}")
 
 
 def runs_dir(repo: Repo) -> Path:
@@ -103,7 +102,7 @@ def record_files(repo: Repo) -> list[Path]:
     folder = runs_dir(repo)
     if not folder.is_dir():
         return []
-    return sorted(p for p in folder.iterdir() if _KEY.fullmatch(p.name) and p.is_file())
+    return sorted(p for p in folder.iterdir() if RECORD_KEY.fullmatch(p.name) and p.is_file())
 
 
 def record_oids(repo: Repo) -> set[Oid]:
@@ -127,7 +126,7 @@ def import_records(repo: Repo, records: Mapping[str, bytes]) -> int:
     folder = runs_dir(repo)
     added = 0
     for key, data in sorted(records.items()):
-        if not _KEY.fullmatch(key):
+        if not RECORD_KEY.fullmatch(key):
             raise FormatError(f"invalid run-cache key {key!r}")
         parse_record(data, f"run-cache record {key}")
         target = folder / key

@@ -11,6 +11,7 @@ one-line message names the remote, the key and the cause.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,11 +22,14 @@ from dvlite.core.oid import Oid
 from dvlite.errors import ConfigError
 from dvlite.storage.odb import LocalStore
 
-__all__ = ["DEFAULT_JOBS", "FORMAT_FILE", "RECORDS_DIR", "Remote", "RemoteEntry",
+__all__ = ["DEFAULT_JOBS", "FORMAT_FILE", "RECORDS_DIR", "RECORD_KEY", "Remote", "RemoteEntry",
            "local_path", "open_remote"]
 
 FORMAT_FILE = "dvlite-format"
 RECORDS_DIR = "runs"
+# A run-cache record's name: the xxh128 hex of its stage's inputs. Names become file
+# names and remote keys, so only this shape is ever accepted.
+RECORD_KEY = re.compile(r"[0-9a-f]{32}")
 DEFAULT_JOBS = 8
 
 

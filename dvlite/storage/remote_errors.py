@@ -5,7 +5,6 @@ the key and the cause; plus the integrity checks on bytes that come back."""
 from __future__ import annotations
 
 import errno
-import re
 
 from dvlite.core.oid import Oid, hash_bytes
 from dvlite.errors import (
@@ -21,8 +20,8 @@ from dvlite.errors import (
     StorageError,
 )
 from dvlite.storage.odb import LAYOUT_VERSION
+from dvlite.storage.remote import RECORD_KEY
 
-_RECORD_KEY = re.compile(r"[0-9a-f]{32}")
 _UNAVAILABLE = frozenset({
     "EndpointConnectionError", "ConnectionClosedError", "ConnectTimeoutError",
     "ReadTimeoutError", "ClientConnectorError", "ServerDisconnectedError",
@@ -87,7 +86,7 @@ def check_format_text(name: str, text: str) -> None:
 
 def check_record_key(key: str) -> str:
     """Run-cache record names become remote keys: only validated hex gets there."""
-    if not _RECORD_KEY.fullmatch(key):
+    if not RECORD_KEY.fullmatch(key):
         raise FormatError(f"invalid run-cache record name {key!r}")
     return key
 

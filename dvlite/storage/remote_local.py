@@ -19,8 +19,7 @@ from dvlite.errors import (
 from dvlite.storage.atomic import atomic_write
 from dvlite.storage.hashing import hash_fd
 from dvlite.storage.odb import LocalStore
-from dvlite.storage.remote import DEFAULT_JOBS, FORMAT_FILE, RECORDS_DIR, RemoteEntry
-from dvlite.storage.remote_errors import _RECORD_KEY as RECORD_KEY
+from dvlite.storage.remote import DEFAULT_JOBS, FORMAT_FILE, RECORD_KEY, RECORDS_DIR, RemoteEntry
 from dvlite.storage.remote_errors import (
     check_bytes,
     check_format_text,

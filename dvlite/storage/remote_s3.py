@@ -10,7 +10,6 @@ time. Listings are never cached: existence checks before push and gc must be cur
 from __future__ import annotations
 
 import os
-import re
 import threading
 from collections.abc import Callable, Collection, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -30,7 +29,7 @@ from dvlite.errors import (
 )
 from dvlite.storage.hashing import CHUNK, hash_fd
 from dvlite.storage.odb import LocalStore
-from dvlite.storage.remote import FORMAT_FILE, RECORDS_DIR, RemoteEntry
+from dvlite.storage.remote import FORMAT_FILE, RECORD_KEY, RECORDS_DIR, RemoteEntry
 from dvlite.storage.remote_errors import (
     check_bytes,
     check_format_text,
@@ -48,7 +47,6 @@ SMALL = 1 << 20  # S3 objects up to this size move whole in memory: fewer syscal
 HEAD_MAX = 64  # up to this many objects, one HEAD each beats listing
 LIST_PAGE = 1000  # keys per S3 list request
 _PASSTHROUGH_SKIP = frozenset({"jobs"})
-_RECORD = re.compile(r"[0-9a-f]{32}")
 
 
 def s3_kwargs(opts: dict[str, Any], jobs: int) -> dict[str, Any]:
@@ -442,7 +440,7 @@ class FsspecRemote:
         except Exception as exc:
             raise self._fail(exc, "listing", path) from exc
         keys = (str(n).rsplit("/", 1)[-1] for n in names)
-        return sorted(k for k in keys if _RECORD.fullmatch(k))
+        return sorted(k for k in keys if RECORD_KEY.fullmatch(k))
 
     def read_record(self, key: str) -> bytes:
         path = f"{self.root}/{RECORDS_DIR}/{check_record_key(key)}"

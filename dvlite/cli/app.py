@@ -60,6 +60,13 @@ def _usage(exc: Any) -> int:
     return _fail(f"{message} (see --help)", None, int(exc.exit_code))
 
 
+def _unexpected(exc: Exception) -> int:
+    if FLAGS.verbose:
+        traceback.print_exc()
+    return _fail(f"unexpected {type(exc).__name__}: {exc}",
+                 "re-run with -v for a traceback and report it", 1)
+
+
 class DvliteGroup(TyperGroup):
     """Runs a command and maps every outcome to SPEC's exit codes and `error:` lines."""
 
@@ -82,12 +89,7 @@ class DvliteGroup(TyperGroup):
         except KeyboardInterrupt:
             code = _fail("interrupted", None, INTERRUPTED)
         except Exception as exc:
-            if _is_usage_error(exc):
-                sys.exit(_usage(exc))
-            if FLAGS.verbose:
-                traceback.print_exc()
-            code = _fail(f"unexpected {type(exc).__name__}: {exc}",
-                         "re-run with -v for a traceback and report it", 1)
+            code = _usage(exc) if _is_usage_error(exc) else _unexpected(exc)
         sys.exit(code)
 
 

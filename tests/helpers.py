@@ -70,12 +70,26 @@ def gen(root: Path, tree: dict[str, object]) -> None:
             path.write_bytes(data)
 
 
+def is_store_temp(key: str) -> bool:
+    """A store-relative name (`tmp/x` or `algo/ab/.abc...dvlite-tmp-...`) of a temp file."""
+    return key.startswith("tmp/") or ".dvlite-tmp-" in key
+
+
+def store_temps(root: Path) -> list[Path]:
+    """Temp files a killed writer left in a store (the cache or a folder remote): in its
+    temp area, or beside the objects in the shard folders."""
+    if not root.exists():
+        return []
+    return sorted(p for p in root.rglob("*")
+                  if p.is_file() and is_store_temp(p.relative_to(root).as_posix()))
+
+
 def check_repo(repo: Path) -> None:
     """Invariants after any state change: every cache object hashes to its name and is
     read-only, no temp files are left, every pointer's objects are present."""
     cache = repo / ".dvlite" / "cache"
     for path in cache.rglob("*"):
-        if path.is_dir() or "tmp" in path.relative_to(cache).parts[:1]:
+        if path.is_dir() or is_store_temp(path.relative_to(cache).as_posix()):
             continue
         rel = path.relative_to(cache).parts
         if rel[0] == "bad":
@@ -85,9 +99,9 @@ def check_repo(repo: Path) -> None:
         oid, _ = hash_file(path, algo)
         assert oid.hex == name, f"corrupt cache object {path}"
         assert not path.stat().st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH), path
-    leftovers = [p for p in (cache / "tmp").glob("*")] if (cache / "tmp").exists() else []
+    leftovers = store_temps(cache)
     assert not leftovers, f"temp files left: {leftovers}"
-    stray = [p for p in repo.rglob("*.dvlite-tmp-*")]
+    stray = [p for p in repo.rglob("*.dvlite-tmp-*") if not p.is_relative_to(cache)]
     assert not stray, f"workspace temp files left: {stray}"
     for pf in repo.rglob("*.dvl"):
         if ".dvlite" in pf.parts or ".git" in pf.parts:

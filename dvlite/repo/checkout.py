@@ -28,7 +28,7 @@ from dvlite.errors import (
 from dvlite.repo.compare import OutputState, output_state
 from dvlite.repo.outputs import Output, Target, collect_targets
 from dvlite.repo.repo import Repo
-from dvlite.repo.workspace import WorkFile, hash_files, parallel_map, scan_dir
+from dvlite.repo.workspace import WorkFile, hash_files, parallel_spread, scan_dir
 from dvlite.storage.atomic import TMP_MARK, temp_path_for
 from dvlite.storage.progress import NULL_PROGRESS, Progress
 
@@ -194,8 +194,9 @@ def apply_plan(repo: Repo, plan: Plan, progress: Progress = NULL_PROGRESS) -> Ch
     faultpoint("checkout.before_writes")
     progress.begin("Checking out", len(plan.writes), 0)
     records: list[tuple[os.stat_result, Oid]] = []
-    placed = parallel_map(lambda w: _place(repo, w, w.dest.parent in created), plan.writes)
-    for write, st in zip(plan.writes, placed, strict=True):
+    placed = parallel_spread(lambda w: _place(repo, w, w.dest.parent in created),
+                             plan.writes, lambda w: w.dest.parent)
+    for write, st in placed:
         progress.advance(files=1)
         if st is not None:
             records.append((st, write.oid))

@@ -12,7 +12,7 @@ import gc
 import os
 import stat as st_mod
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -212,15 +212,37 @@ R = TypeVar("R")
 def parallel_map(fn: Callable[[T], R], items: Sequence[T]) -> Iterator[R]:
     """`fn` over `items` on the worker threads, results in order; the first error is
     raised. Items go in batches: a future per small file costs as much as the file."""
-    size = max(1, min(64, len(items) // (WORKERS * 4)))
-    batches = [items[i : i + size] for i in range(0, len(items), size)]
+    size = _batch_size(len(items))
+    for results in _run_batches(fn, [items[i : i + size] for i in range(0, len(items), size)]):
+        yield from results
 
+
+def parallel_spread(fn: Callable[[T], R], items: Sequence[T],
+                    group: Callable[[T], Hashable]) -> Iterator[tuple[T, R]]:
+    """Like `parallel_map`, for writers: a batch holds items of one group (a folder) and
+    batches side by side come from different groups, since threads creating files in
+    one folder queue on its lock. Yields (item, result) in batch order."""
+    size = _batch_size(len(items))
+    groups: dict[Hashable, list[T]] = {}
+    for item in items:
+        groups.setdefault(group(item), []).append(item)
+    chunked = [[g[i : i + size] for i in range(0, len(g), size)] for g in groups.values()]
+    rounds = max(map(len, chunked), default=0)
+    batches = [c[r] for r in range(rounds) for c in chunked if r < len(c)]
+    for batch, results in zip(batches, _run_batches(fn, batches), strict=True):
+        yield from zip(batch, results, strict=True)
+
+
+def _batch_size(count: int) -> int:
+    return max(1, min(64, count // (WORKERS * 4)))
+
+
+def _run_batches(fn: Callable[[T], R], batches: Sequence[Sequence[T]]) -> Iterator[list[R]]:
     def run(batch: Sequence[T]) -> list[R]:
         return [fn(item) for item in batch]
 
     with ThreadPoolExecutor(WORKERS) as pool:
-        for results in pool.map(run, batches):
-            yield from results
+        yield from pool.map(run, batches)
 
 
 def _hasher(repo: Repo, progress: Progress) -> HashFn:
@@ -263,7 +285,7 @@ def _storer(repo: Repo, progress: Progress) -> HashFn:
 
 def _add_file(cache: LocalStore, f: WorkFile, progress: Progress) -> tuple[Oid, int]:
     if f.stat.st_size < BIG_FILE:
-        return cache.add_file(f.path, progress)
+        return cache.add_file(f.fspath, progress, f.stat.st_size)
     # Big files: a kernel-side copy into the cache's temp area, then a hash of that private
     # copy (still in the page cache). The object's name is the hash of exactly its bytes,
     # as with add_file, but the bytes never pass through Python: about half the time.

@@ -1,9 +1,14 @@
 """Content-addressed object stores: the interface operations use, and the local cache.
 
 Layout (format 1): ``<root>/<algo>/<first two hex>/<full hex>``, plain uncompressed
-files, read-only. Temp files live in ``<root>/tmp``. An object appears at its final
-name only whole (temp + rename) and, for bytes coming from outside, only after its hash
-was checked. A later layout (small objects packed together) can replace this one behind
+files, read-only. An object appears at its final name only whole (temp + rename) and,
+for bytes coming from outside, only after its hash was checked. A small object is read
+whole and hashed first, so its temp file goes beside its final name (a rename inside one
+folder: renames across folders serialise on a filesystem-wide lock, which dominated adding
+many small files from several threads); a big object streams into ``<root>/tmp`` and
+learns its name at the end. Every temp name carries `TMP_MARK`.
+
+A later layout (small objects packed together) can replace this one behind
 the same `ObjectStore` interface.
 """
 
@@ -11,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import itertools
 import os
 import time
 import uuid
@@ -21,11 +27,33 @@ from typing import BinaryIO, Protocol
 from dvlite._fault import faultpoint
 from dvlite.core.oid import ALGORITHMS, Oid, hash_bytes
 from dvlite.errors import FormatError, IntegrityError, MissingObjectsError, storage_error
+from dvlite.storage.atomic import TMP_MARK
 from dvlite.storage.hashing import copy_and_hash
 from dvlite.storage.progress import NULL_PROGRESS, Progress
 
 LAYOUT_VERSION = 1
 OBJECT_MODE = 0o444
+SMALL_OBJECT = 1 << 20  # read whole, hashed, then written once beside its final name
+
+# Temp names unique across processes and threads without a random draw per file.
+_TOKEN = uuid.uuid4().hex[:8]
+_serial = itertools.count()
+
+
+def _temp_suffix() -> str:
+    return f"{TMP_MARK}{os.getpid():x}-{_TOKEN}-{next(_serial):x}"
+
+
+def _read_small(fd: int, size: int) -> bytes:
+    """All of `fd`, expected to hold `size` bytes: one read when it does. A file that
+    changed meanwhile is read to its end; callers compare sizes and fingerprints."""
+    data = os.read(fd, size + 1)
+    if len(data) == size:
+        return data
+    parts = [data]
+    while chunk := os.read(fd, SMALL_OBJECT):
+        parts.append(chunk)
+    return b"".join(parts)
 
 
 class ObjectStore(Protocol):
@@ -115,12 +143,18 @@ class LocalStore:
             os.replace(tmp, final)
 
     def add_fd(
-        self, src_fd: int, expected: Oid | None = None, progress: Progress = NULL_PROGRESS
+        self, src_fd: int, expected: Oid | None = None, progress: Progress = NULL_PROGRESS,
+        size: int | None = None,
     ) -> tuple[Oid, int]:
         """Copy a stream into the store, hashing the bytes as they are written.
 
         With `expected`, a mismatch discards the temp file and raises `IntegrityError`.
+        `size` is a hint: a small object is read whole and written once.
         """
+        if size is not None and size <= SMALL_OBJECT:
+            data = _read_small(src_fd, size)
+            progress.advance(nbytes=len(data))
+            return self.add_bytes(data, expected), len(data)
         tmp, fd = self.new_temp()
         try:
             try:
@@ -141,10 +175,12 @@ class LocalStore:
             raise
         return oid, size
 
-    def add_file(self, path: Path, progress: Progress = NULL_PROGRESS) -> tuple[Oid, int]:
+    def add_file(self, path: str | Path, progress: Progress = NULL_PROGRESS,
+                 size: int | None = None) -> tuple[Oid, int]:
+        """Store a file; `size`, when known, lets a small file take the one-read path."""
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
         try:
-            return self.add_fd(fd, None, progress)
+            return self.add_fd(fd, None, progress, size)
         finally:
             os.close(fd)
 
@@ -152,24 +188,39 @@ class LocalStore:
         oid = hash_bytes(self.algo, data)
         if expected is not None and oid != expected:
             raise IntegrityError(f"hash mismatch: expected {expected}, got {oid}")
-        if self.exists(oid):
-            return oid
-        tmp, fd = self.new_temp()
+        final = f"{self.root}{os.sep}{oid.algo}/{oid.hex[:2]}/{oid.hex}"
+        if not os.path.exists(final):
+            self._write_beside(final, data)
+        return oid
+
+    def _write_beside(self, final: str, data: bytes) -> None:
+        """Write a whole object through a temp file in its own shard folder."""
+        shard, name = os.path.split(final)
+        tmp = f"{shard}/.{name}{_temp_suffix()}"
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
         try:
+            try:
+                fd = os.open(tmp, flags, OBJECT_MODE)
+            except FileNotFoundError:  # the shard's first object
+                os.makedirs(shard, exist_ok=True)
+                fd = os.open(tmp, flags, OBJECT_MODE)
             try:
                 view = memoryview(data)
                 while view:
                     view = view[os.write(fd, view):]
+                if self.fsync:
+                    os.fsync(fd)
             finally:
                 os.close(fd)
-            self.commit_temp(tmp, oid)
-        except OSError as exc:
-            _unlink_quiet(tmp)
+            faultpoint("odb.after_temp_write")
+            faultpoint("odb.before_rename")
+            os.replace(tmp, final)
+        except OSError as exc:  # read-only, full, or the cache path is not a folder
+            _unlink_quiet(Path(tmp))
             raise storage_error(exc, "writing to the cache") from exc
         except BaseException:
-            _unlink_quiet(tmp)
+            _unlink_quiet(Path(tmp))
             raise
-        return oid
 
     # -- maintenance -----------------------------------------------------------------
 
@@ -195,24 +246,42 @@ class LocalStore:
                         continue
 
     def clean_temp(self, older_than: float = 3600.0) -> int:
-        """Remove temp files left by killed processes; returns how many.
+        """Remove temp files left by killed processes (in the temp area and beside objects
+        in the shard folders); returns how many.
 
         Only files older than `older_than` seconds go: a younger one may belong to a
         fetch running right now (fetches share the cache without the repository lock).
         """
-        removed = 0
         cutoff = time.time() - older_than
+        return sum(_clean_folder(folder, cutoff, marked)
+                   for folder, marked in self._temp_folders())
+
+    def _temp_folders(self) -> Iterator[tuple[Path, bool]]:
+        yield self.tmp_dir, False
+        base = self.root / self.algo
+        with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+            for shard in sorted(os.listdir(base)):
+                if len(shard) == 2:
+                    yield base / shard, True
+
+
+def _clean_folder(folder: Path, cutoff: float, marked: bool) -> int:
+    """Unlink the temp files older than `cutoff` in `folder` (with `marked`, only names
+    carrying `TMP_MARK`: the folder also holds objects)."""
+    try:
+        names = os.listdir(folder)
+    except (FileNotFoundError, NotADirectoryError):
+        return 0
+    removed = 0
+    for name in names:
+        if marked and TMP_MARK not in name:
+            continue
         try:
-            names = os.listdir(self.tmp_dir)
-        except FileNotFoundError:
-            return 0
-        for name in names:
-            try:
-                if os.lstat(self.tmp_dir / name).st_mtime > cutoff:
-                    continue
-                os.unlink(self.tmp_dir / name)
-                removed += 1
-            except OSError as exc:
-                if exc.errno != errno.ENOENT:
-                    raise
-        return removed
+            if os.lstat(folder / name).st_mtime > cutoff:
+                continue
+            os.unlink(folder / name)
+            removed += 1
+        except OSError as exc:
+            if exc.errno != errno.ENOENT:
+                raise
+    return removed

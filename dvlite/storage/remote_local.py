@@ -63,7 +63,7 @@ class LocalRemote:
             raise MissingObjectsError(f"object {oid} is not in the cache") from exc
         try:
             # add_fd re-hashes while copying: a cache object rotted on disk never spreads.
-            self.store.add_fd(fd, expected=oid)
+            self.store.add_fd(fd, expected=oid, size=os.fstat(fd).st_size)
         except IntegrityError as exc:
             raise IntegrityError(f"cache object {oid} is corrupt, not pushed",
                                  hint="run `dvlite fsck`") from exc
@@ -84,12 +84,13 @@ class LocalRemote:
     def download(self, oid: Oid, cache: LocalStore, size: int | None = None) -> int:
         fd = self._open(oid)
         try:
-            check_size(self.name, oid, os.fstat(fd).st_size, size)
+            found = os.fstat(fd).st_size
+            check_size(self.name, oid, found, size)
         except IntegrityError:
             os.close(fd)
             raise
         try:
-            _, size = cache.add_fd(fd, expected=oid)
+            _, size = cache.add_fd(fd, expected=oid, size=found)
         except IntegrityError as exc:
             raise remote_integrity(self.name, oid, exc) from exc
         finally:

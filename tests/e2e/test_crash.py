@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.func.util import user_snapshot
-from tests.helpers import check_repo, gen, git, read_pointer, run, run_proc
+from tests.helpers import check_repo, gen, git, read_pointer, run, run_proc, store_temps
 
 pytestmark = [pytest.mark.e2e, pytest.mark.crash]
 
@@ -27,13 +27,10 @@ V1 = {"data": {"a.txt": "alpha " * 100, "sub": {"b.bin": bytes(range(256)) * 8}}
 
 
 def check_after_crash(repo: Path) -> None:
-    """`check_repo`, allowing the temp files a killed writer leaves in the cache's tmp/
-    (gc removes them): nowhere else, and never at an object's final name."""
-    tmp = repo / ".dvlite" / "cache" / "tmp"
-    if tmp.exists():
-        for leftover in tmp.iterdir():
-            assert leftover.is_file() and leftover.suffix == ".tmp", leftover
-            leftover.unlink()
+    """`check_repo`, allowing the temp files a killed writer leaves in the cache (gc
+    removes them): nowhere else, and never at an object's final name."""
+    for leftover in store_temps(repo / ".dvlite" / "cache"):
+        leftover.unlink()
     check_repo(repo)
 
 
@@ -162,9 +159,9 @@ def test_file_changing_while_added_is_refused(repo: Path) -> None:
         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         env={**os.environ, "DVLITE_FAULTPOINT": "odb.after_temp_write",
              "DVLITE_FAULTPOINT_SLEEP": "4"})
-    tmp = repo / ".dvlite" / "cache" / "tmp"
+    cache = repo / ".dvlite" / "cache"
     deadline = time.monotonic() + 30
-    while not (tmp.exists() and any(tmp.iterdir())):  # the copy has started
+    while not store_temps(cache):  # the copy has started
         assert time.monotonic() < deadline and proc.poll() is None
         time.sleep(0.01)
     with open(repo / "grow.log", "a") as f:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from dvlite.repo.workspace import BIG_FILE
 from dvlite.storage.hashing import hash_file
-from tests.helpers import check_repo, object_path, read_pointer, run
+from tests.helpers import check_repo, object_path, read_pointer, run, store_temps
 
 
 def test_big_file_is_stored_verbatim(repo: Path) -> None:
@@ -20,5 +20,5 @@ def test_big_file_is_stored_verbatim(repo: Path) -> None:
     obj = object_path(repo, oid)
     assert obj.read_bytes() == data
     assert obj.stat().st_mode & 0o777 == 0o444
-    assert not list((repo / ".dvlite" / "cache" / "tmp").iterdir())
+    assert not store_temps(repo / ".dvlite" / "cache")
     check_repo(repo)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import run
+from tests.helpers import is_store_temp, run
 from tests.remote.s3fixtures import BUCKET, S3, moto_endpoint, s3, s3_remote_options
 
 __all__ = ["moto_endpoint", "s3"]
@@ -26,7 +26,7 @@ class RemoteHandle:
     read: Callable[[str], bytes]
 
     def objects(self) -> list[str]:
-        return [k for k in self.list_keys() if k.count("/") == 2 and not k.startswith("tmp/")]
+        return [k for k in self.list_keys() if k.count("/") == 2 and not is_store_temp(k)]
 
 
 def configure(name: str, url: str, options: dict[str, object], default: bool = True) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from dvlite.core.oid import hash_bytes
-from tests.helpers import check_repo, gen, git, run
+from tests.helpers import check_repo, gen, git, is_store_temp, run, store_temps
 from tests.remote.conftest import RemoteHandle
 from tests.remote.s3fixtures import BUCKET
 
@@ -29,7 +29,8 @@ def _version(repo: Path, data: bytes, commit: bool) -> None:
 
 def _cache_oids(repo: Path) -> set[str]:
     cache = repo / ".dvlite" / "cache" / "xxh128"
-    return {f"xxh128:{p.name}" for p in cache.rglob("*") if p.is_file()}
+    return {f"xxh128:{p.name}" for p in cache.rglob("*")
+            if p.is_file() and not is_store_temp(p.name)}
 
 
 def test_gc_default_scope_keeps_refs_and_workspace(repo):
@@ -76,14 +77,21 @@ def test_gc_keeps_other_branches_and_tags_unless_workspace(repo):
 
 
 def test_gc_removes_stale_temp_files_only(repo):
-    tmp = repo / ".dvlite" / "cache" / "tmp"
+    _version(repo, b"kept", commit=True)
+    cache = repo / ".dvlite" / "cache"
+    tmp = cache / "tmp"
+    shard = hash_bytes("xxh128", b"kept").hex[:2]
     tmp.mkdir(parents=True, exist_ok=True)
-    (tmp / "old.tmp").write_bytes(b"partial")
-    (tmp / "new.tmp").write_bytes(b"in flight")
+    old = [tmp / "old.tmp", cache / "xxh128" / shard / f".{'0' * 32}.dvlite-tmp-1-a-0"]
+    new = [tmp / "new.tmp", cache / "xxh128" / shard / f".{'1' * 32}.dvlite-tmp-1-a-1"]
     past = time.time() - 7200
-    os.utime(tmp / "old.tmp", (past, past))
+    for path in old + new:
+        path.write_bytes(b"partial")
+    for path in old:
+        os.utime(path, (past, past))
     assert run("gc").exit_code == 0
-    assert sorted(p.name for p in tmp.iterdir()) == ["new.tmp"]
+    assert store_temps(cache) == sorted(new)
+    assert _cache_oids(repo) == {_oid(b"kept")}
 
 
 def test_gc_remote_grace_confirmation_and_now(repo, remote: RemoteHandle):

@@ -13,6 +13,7 @@ from dvlite.errors import ConfigError, IntegrityError, MissingObjectsError
 from dvlite.storage import remote_s3
 from dvlite.storage.odb import LocalStore
 from dvlite.storage.remote import FORMAT_FILE, Remote, open_remote
+from tests.helpers import store_temps
 from tests.remote.s3fixtures import BUCKET, S3, s3_remote_options
 
 ALGO = "xxh128"
@@ -94,7 +95,7 @@ def test_corrupt_object_is_refused_and_nothing_stored(store, cache, tmp_path):
         remote.download(oid, cache)
     assert "remote 'r'" in err.value.msg
     assert not cache.exists(oid)
-    assert not list((cache.root / "tmp").glob("*"))
+    assert not store_temps(cache.root)
     with pytest.raises(IntegrityError):
         remote.read_bytes(oid)
 

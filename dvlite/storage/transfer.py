@@ -104,8 +104,11 @@ def transfer_many(items: Sequence[Item], fn: TransferFn, jobs: int, result: Tran
                 result.nbytes += moved
         progress.advance(files=1, nbytes=moved or 0)
 
+    # Ordered by the hash past its shard prefix: threads side by side write into different
+    # shard folders instead of queueing on one folder's lock (sorted oids share a shard).
+    spread = sorted(items, key=lambda item: item.oid.hex[2:])
     with ThreadPoolExecutor(max(1, jobs)) as pool:
-        list(pool.map(one, items))
+        list(pool.map(one, spread))
     return done
 
 

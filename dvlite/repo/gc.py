@@ -22,7 +22,7 @@ from dvlite.errors import ConfigError, MissingObjectsError, UsageError
 from dvlite.repo.outputs import Target, all_outputs, load_manifest, outputs_at
 from dvlite.repo.repo import Repo
 from dvlite.repo.sync_plan import expand, lock_targets, remote_index, repo_remote
-from dvlite.storage.remote import Remote
+from dvlite.storage.remote import Remote, RemoteEntry
 
 SCOPES = ("workspace", "refs", "all")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
@@ -157,6 +157,23 @@ def _gc_cache(repo: Repo, used: set[Oid], opts: GcOptions, result: GcResult) -> 
     return manifests
 
 
+def _delete_from_remote(repo: Repo, remote: Remote, doomed: list[RemoteEntry]) -> None:
+    """Delete, between two renewals of the remote's epoch: every machine's record of the
+    remote (this one's too) is then dropped when next checked, even if this gc is killed
+    half-way, so no push skips an object because a record says it is there. This
+    machine's record forgets them first: it may be trusted without a check for a while."""
+    index = remote_index(repo)
+    try:
+        index.forget(remote.identity, [e.oid for e in doomed])
+        remote.renew_epoch()
+        for entry in doomed:
+            remote.delete(entry.oid)
+            faultpoint("gc.after_remote_delete")
+        index.reconcile(remote.identity, remote.renew_epoch(), time.time())
+    finally:
+        index.close()
+
+
 def _gc_remote(repo: Repo, remote: Remote, used: set[Oid], manifests: set[Oid], *,
                opts: GcOptions, result: GcResult) -> None:
     result.remote_name = remote.name
@@ -171,17 +188,8 @@ def _gc_remote(repo: Repo, remote: Remote, used: set[Oid], manifests: set[Oid], 
             continue
         doomed.append(entry)
     doomed.sort(key=lambda e: (e.oid not in manifests, e.oid))
-    if not opts.dry_run:
-        # Forget first: a stale "known on the remote" would make push skip the object.
-        index = remote_index(repo)
-        try:
-            index.forget(remote.identity, [e.oid for e in doomed])
-        finally:
-            index.close()
-    for entry in doomed:
-        if not opts.dry_run:
-            remote.delete(entry.oid)
-            faultpoint("gc.after_remote_delete")
-        result.remote.append((entry.oid, entry.size))
+    if doomed and not opts.dry_run:
+        _delete_from_remote(repo, remote, doomed)
+    result.remote.extend((entry.oid, entry.size) for entry in doomed)
     if not opts.dry_run:
         result.uploads_aborted = remote.clean_stale(0.0 if opts.now else STALE_UPLOAD_AGE)

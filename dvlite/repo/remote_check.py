@@ -12,7 +12,13 @@ from dvlite.errors import MissingObjectsError
 from dvlite.repo.outputs import Target, all_outputs, collect_targets
 from dvlite.repo.repo import Repo
 from dvlite.repo.sync import manifest_loader, present_on_remote, skip_known_folders
-from dvlite.repo.sync_plan import cached_lock_targets, expand, remote_index, repo_remote
+from dvlite.repo.sync_plan import (
+    cached_lock_targets,
+    expand,
+    remote_index,
+    repo_remote,
+    trusted_record,
+)
 from dvlite.storage.progress import NULL_PROGRESS, Progress
 from dvlite.storage.remote import Remote
 from dvlite.storage.transfer import Item
@@ -57,7 +63,7 @@ def remote_status(repo: Repo, targets: list[str], remote_name: str | None,
     chosen = skip_known_folders(repo, remote, chosen)[0]  # pushed whole: nothing missing
     per = _closures(repo, remote, chosen)
     wanted = {oid for items in per.values() for oid in items}
-    index = remote_index(repo)
+    index = trusted_record(repo, remote)
     try:
         there = present_on_remote(remote, index, set(wanted))
     finally:
@@ -132,7 +138,7 @@ def on_remote(repo: Repo, remote_name: str | None, oids: dict[str, set[Oid] | No
     first, then one batched check for the rest)."""
     remote = repo_remote(repo, remote_name)
     wanted = {o for group in oids.values() if group for o in group}
-    index = remote_index(repo)
+    index = trusted_record(repo, remote)
     try:
         there = present_on_remote(remote, index, set(wanted))
     finally:

@@ -9,6 +9,7 @@ others still move); `raise_failures` turns it into one error for the CLI's exit 
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
@@ -30,11 +31,13 @@ from dvlite.repo.sync_plan import (
     Scope,
     as_scope,
     cached_lock_targets,
+    check_record,
     expand,
     remote_index,
     repo_remote,
     select,
     select_pipeline,
+    trusted_record,
 )
 from dvlite.repo.sync_runcache import local_records, push_records, remote_records
 from dvlite.storage.progress import NULL_PROGRESS, Progress
@@ -84,7 +87,7 @@ def skip_known_folders(repo: Repo, remote: Remote,
     dirs = {t.output.pointer.oid for t in targets if t.output.is_dir}
     if not dirs:
         return targets, 0
-    index = remote_index(repo)
+    index = trusted_record(repo, remote)
     try:
         known = index.known(remote.identity, dirs)
     finally:
@@ -113,17 +116,15 @@ def _send(repo: Repo, remote: Remote, plan: ObjectPlan, result: TransferResult, 
     for oid in sorted(wanted - local):
         err = MissingObjectsError(f"{plan.item(oid).path} ({oid}) is not in the cache")
         result.failed.append(Failure(plan.item(oid), err))
-    index = remote_index(repo)
+    index = trusted_record(repo, remote)
     try:
-        there = present_on_remote(remote, index, local)
-        result.present = len(there)
-        pending = [m for m in plan.manifests if m not in there]
-        others = set().union(*(plan.complete.get(m, set()) for m in pending)) - wanted
-        if others:  # files of a folder outside the targets: a manifest needs them all
-            there |= present_on_remote(remote, index, others)
-        files = [plan.files[o] for o in sorted(plan.files) if o in local and o not in there]
+        there, files = _to_upload(remote, index, plan, local)
         if files or any(m not in there for m in plan.manifests):
-            remote.check_format(create=True)
+            # about to write: a record trusted for its age is checked now after all
+            if not check_record(index, remote, force=True):
+                there, files = _to_upload(remote, index, plan, local)
+            index.reconcile(remote.identity, remote.check_format(create=True), time.time())
+        result.present = len(there & local)
         sizes = {it.oid: os.stat(repo.cache.path(it.oid)).st_size for it in files}
         progress.begin("Pushing", len(files), sum(sizes.values()))
         faultpoint("push.before_upload")
@@ -145,6 +146,19 @@ def _send(repo: Repo, remote: Remote, plan: ObjectPlan, result: TransferResult, 
     finally:
         index.close()
     return there
+
+
+def _to_upload(remote: Remote, index: RemoteIndex, plan: ObjectPlan,
+               local: set[Oid]) -> tuple[set[Oid], list[Item]]:
+    """What the remote has of the plan (and of the folders' other files), and the files
+    to upload."""
+    there = present_on_remote(remote, index, local)
+    pending = [m for m in plan.manifests if m not in there]
+    others = set().union(*(plan.complete.get(m, set()) for m in pending)) - plan.all_oids()
+    if others:  # files of a folder outside the targets: a manifest needs them all
+        there |= present_on_remote(remote, index, others)
+    files = [plan.files[o] for o in sorted(plan.files) if o in local and o not in there]
+    return there, files
 
 
 def present_on_remote(remote: Remote, index: RemoteIndex, oids: set[Oid]) -> set[Oid]:

@@ -5,6 +5,7 @@ objects and folder manifests (each manifest with the files it needs present firs
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -81,6 +82,28 @@ def repo_remote(repo: Repo, name: str | None) -> Remote:
 
 def remote_index(repo: Repo) -> RemoteIndex:
     return RemoteIndex(repo.dvlite_dir / "remotes.db")
+
+
+def trusted_record(repo: Repo, remote: Remote) -> RemoteIndex:
+    """The record of `remote`, for deciding what it holds (see `check_record`)."""
+    index = remote_index(repo)
+    try:
+        check_record(index, remote)
+    except BaseException:
+        index.close()
+        raise
+    return index
+
+
+def check_record(index: RemoteIndex, remote: Remote, *, force: bool = False) -> bool:
+    """Check the record against the remote's epoch, unless that was done within
+    `remote.record_ttl` (and not `force`): a record made before a wipe or another
+    machine's gc --remote is dropped, not trusted. False when that dropped anything."""
+    last = index.last_check(remote.identity)
+    now = time.time()
+    if not force and last is not None and 0 <= now - last < remote.record_ttl:
+        return True
+    return not index.reconcile(remote.identity, remote.read_epoch(), now)
 
 
 def select(repo: Repo, scope: Scope) -> list[Target]:

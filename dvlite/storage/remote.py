@@ -49,6 +49,8 @@ class Remote(Protocol):
     url: str
     algo: str
     jobs: int
+    # How long the local record of this remote is trusted before its epoch is read again.
+    record_ttl: float
 
     @property
     def identity(self) -> str:
@@ -75,7 +77,16 @@ class Remote(Protocol):
 
     def delete(self, oid: Oid) -> None: ...
 
-    def check_format(self, create: bool) -> None: ...
+    def check_format(self, create: bool) -> str | None:
+        """Check the layout version of an existing remote; with `create`, make a missing
+        format file. Returns the remote's epoch, None when there is no format file."""
+
+    def read_epoch(self) -> str | None:
+        """The remote's epoch; None when it has no format file (new, or wiped)."""
+
+    def renew_epoch(self) -> str:
+        """Give the remote a new epoch (before and after deleting objects from it): every
+        record of its objects made under the old one is then dropped when next checked."""
 
     def clean_stale(self, older_than: float) -> int:
         """Remove leftovers of killed transfers (temp files, multipart uploads)."""

@@ -5,6 +5,7 @@ the key and the cause; plus the integrity checks on bytes that come back."""
 from __future__ import annotations
 
 import errno
+import uuid
 
 from dvlite.core.oid import Oid, hash_bytes
 from dvlite.errors import (
@@ -71,17 +72,25 @@ def map_error(exc: BaseException, remote: str, key: str, what: str) -> DvliteErr
     return RemoteError(f"{where} failed while {subject}: {_cause(exc)}")
 
 
-def format_text() -> str:
-    return f"dvlite remote layout {LAYOUT_VERSION}\n"
+def new_epoch() -> str:
+    return uuid.uuid4().hex
 
 
-def check_format_text(name: str, text: str) -> None:
+def format_text(epoch: str) -> str:
+    # The epoch goes first: readers without epochs take the last word as the version.
+    return f"epoch {epoch}\ndvlite remote layout {LAYOUT_VERSION}\n"
+
+
+def check_format_text(name: str, text: str) -> str:
+    """Check the layout version; returns the remote's epoch ("" in a format file written
+    before epochs existed)."""
     words = text.split()
     version = words[-1] if words else ""
     if version != str(LAYOUT_VERSION):
         raise ConfigError(
             f"remote '{name}' uses layout version '{version}'; this dvlite reads "
             f"version {LAYOUT_VERSION}", hint="upgrade dvlite, or migrate the remote")
+    return words[1] if len(words) > 2 and words[0] == "epoch" else ""
 
 
 def check_record_key(key: str) -> str:

@@ -4,6 +4,10 @@ A hint only, used to skip asking the remote again: push trusts it to skip object
 uploaded or saw before; fetch and fsck --remote never do. gc --remote forgets what it
 deletes, and fetch and fsck --remote forget what they find missing or bad, so a later
 push uploads it again. Deleting the file is always safe.
+
+Each remote's record is tied to the remote's epoch (in its format file), which a gc
+--remote on any machine renews and a wiped remote loses: a record made under another
+epoch is dropped when the epoch is next read (see `Remote.record_ttl`).
 """
 
 from __future__ import annotations
@@ -20,7 +24,12 @@ CREATE TABLE IF NOT EXISTS known (
     remote TEXT NOT NULL,
     oid TEXT NOT NULL,
     PRIMARY KEY (remote, oid)
-) WITHOUT ROWID
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS epochs (
+    remote TEXT PRIMARY KEY,
+    epoch TEXT NOT NULL,
+    checked REAL NOT NULL
+);
 """
 _BATCH = 500
 
@@ -37,7 +46,7 @@ class RemoteIndex:
                                    check_same_thread=False)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute(_SCHEMA)
+            conn.executescript(_SCHEMA)
             self._conn = conn
         return self._conn
 
@@ -71,6 +80,33 @@ class RemoteIndex:
 
     def forget(self, remote: str, oids: Iterable[Oid]) -> None:
         self._write("DELETE FROM known WHERE remote = ? AND oid = ?", remote, oids)
+
+    def last_check(self, remote: str) -> float | None:
+        """When the remote's epoch was last read (time.time()), if ever."""
+        with self._lock:
+            row = self._db().execute(
+                "SELECT checked FROM epochs WHERE remote = ?", [remote]).fetchone()
+        return None if row is None else float(row[0])
+
+    def reconcile(self, remote: str, epoch: str | None, now: float) -> bool:
+        """Compare the remote's current epoch (None: no format file) with the one the
+        record was made under; drop the record when they differ. True if that dropped
+        anything."""
+        dropped = False
+        with self._lock:
+            db = self._db()
+            db.execute("BEGIN IMMEDIATE")
+            row = db.execute("SELECT epoch FROM epochs WHERE remote = ?", [remote]).fetchone()
+            if row is None or row[0] != epoch:
+                cur = db.execute("DELETE FROM known WHERE remote = ?", [remote])
+                dropped = cur.rowcount > 0
+            if epoch is None:
+                db.execute("DELETE FROM epochs WHERE remote = ?", [remote])
+            else:
+                db.execute("INSERT OR REPLACE INTO epochs VALUES (?, ?, ?)",
+                           [remote, epoch, now])
+            db.execute("COMMIT")
+        return dropped
 
     def close(self) -> None:
         if self._conn is not None:

@@ -4,7 +4,6 @@ a `LocalStore` (temp + fsync + rename, hash checked while copying)."""
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Collection, Iterator
 from pathlib import Path
 
@@ -27,6 +26,7 @@ from dvlite.storage.remote_errors import (
     check_size,
     format_text,
     map_error,
+    new_epoch,
     remote_integrity,
 )
 
@@ -35,6 +35,8 @@ class LocalRemote:
     """A remote in a local (or mounted) folder: the same loose layout as the cache, so a
     `LocalStore` does the atomic, hash-checked writes (fsspec's local put_file writes in
     place and leaves partial files when killed)."""
+
+    record_ttl = 0.0  # reading the format file costs microseconds: check it every time
 
     def __init__(self, name: str, root: Path, algo: str, jobs: int = DEFAULT_JOBS) -> None:
         self.name = name
@@ -135,20 +137,38 @@ class LocalRemote:
         except OSError as exc:
             raise self._fail(exc, oid, "deleting") from exc
 
-    def check_format(self, create: bool) -> None:
-        path = self.root / FORMAT_FILE
+    def check_format(self, create: bool) -> str | None:
+        epoch = self.read_epoch()
+        if epoch is not None:
+            return epoch
+        if create:
+            return self._write_format(new_epoch())
+        if not self.root.is_dir():
+            raise RemoteUnavailableError(
+                f"remote '{self.name}': folder {self.root} does not exist")
+        return None
+
+    def read_epoch(self) -> str | None:
         try:
-            text = path.read_text()
-        except FileNotFoundError:
-            if not self.root.is_dir() and not create:
-                raise RemoteUnavailableError(
-                    f"remote '{self.name}': folder {self.root} does not exist") from None
-            if create:
-                _create_local_format(path)
-            return
+            text = (self.root / FORMAT_FILE).read_text()
+        except (FileNotFoundError, NotADirectoryError):
+            return None
         except OSError as exc:
             raise self._fail(exc, None, "reading the format file") from exc
-        check_format_text(self.name, text)
+        return check_format_text(self.name, text)
+
+    def renew_epoch(self) -> str:
+        return self._write_format(new_epoch())
+
+    def _write_format(self, epoch: str) -> str:
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            atomic_write(self.root / FORMAT_FILE, format_text(epoch).encode())
+        except DvliteError as exc:
+            raise StorageError(f"{exc.msg} (remote '{self.name}')", hint=exc.hint) from exc
+        except OSError as exc:
+            raise self._fail(exc, None, "writing the format file") from exc
+        return epoch
 
     def clean_stale(self, older_than: float) -> int:
         return self.store.clean_temp(older_than)
@@ -181,12 +201,3 @@ class LocalRemote:
         atomic_write(target, data)
         return True
 
-
-def _create_local_format(path: Path) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{FORMAT_FILE}.{uuid.uuid4().hex}")
-        tmp.write_text(format_text())
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise map_error(exc, "local", str(path), "writing the format file") from exc

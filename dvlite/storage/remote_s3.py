@@ -37,6 +37,7 @@ from dvlite.storage.remote_errors import (
     check_size,
     format_text,
     map_error,
+    new_epoch,
 )
 
 # Multipart part size: files under two parts go in one PUT. Parts per file in flight are
@@ -95,6 +96,10 @@ def _mtime(info: dict[str, Any]) -> float:
 
 class FsspecRemote:
     """The loose-object layout under ``<bucket>/<prefix>`` of an fsspec filesystem."""
+
+    # Reading the epoch needs the S3 stack and a request: a push right after another
+    # trusts the record (no request at all); later ones read the epoch first.
+    record_ttl = 600.0
 
     def __init__(self, name: str, url: str, fs: Any, root: str, algo: str, *, jobs: int,
                  create_only: bool) -> None:
@@ -404,30 +409,43 @@ class FsspecRemote:
 
     # -- format and maintenance ------------------------------------------------------
 
-    def check_format(self, create: bool) -> None:
+    def check_format(self, create: bool) -> str | None:
+        epoch = self.read_epoch()
+        if epoch is not None or not create:
+            return epoch
+        path = f"{self.root}/{FORMAT_FILE}"
+        epoch = new_epoch()
+        try:
+            if self.create_only:
+                self.fs.pipe_file(path, format_text(epoch).encode(), mode="create")
+            else:
+                self.fs.pipe_file(path, format_text(epoch).encode())
+        except FileExistsError:  # another push made it meanwhile: its epoch counts
+            return self.read_epoch()
+        except Exception as exc:
+            raise self._fail(exc, "writing", path) from exc
+        return epoch
+
+    def read_epoch(self) -> str | None:
         path = f"{self.root}/{FORMAT_FILE}"
         try:
             text = self._cat(path).decode(errors="replace")
         except FileNotFoundError as exc:
             if _no_bucket(exc):
                 raise self._fail(exc, "reading", path) from exc
-            if create:
-                self._write_format(path)
-            return
+            return None
         except Exception as exc:
             raise self._fail(exc, "reading", path) from exc
-        check_format_text(self.name, text)
+        return check_format_text(self.name, text)
 
-    def _write_format(self, path: str) -> None:
+    def renew_epoch(self) -> str:
+        path = f"{self.root}/{FORMAT_FILE}"
+        epoch = new_epoch()
         try:
-            if self.create_only:
-                self.fs.pipe_file(path, format_text().encode(), mode="create")
-            else:
-                self.fs.pipe_file(path, format_text().encode())
-        except FileExistsError:
-            return
+            self.fs.pipe_file(path, format_text(epoch).encode())  # one PUT: whole or not
         except Exception as exc:
             raise self._fail(exc, "writing", path) from exc
+        return epoch
 
     def list_records(self) -> list[str]:
         path = f"{self.root}/{RECORDS_DIR}"

@@ -6,7 +6,6 @@ read, concurrently, and recorded again.
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import gc
 import os
@@ -19,15 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from dvlite._fault import faultpoint
 from dvlite.core.manifest import Manifest, ManifestEntry
 from dvlite.core.oid import Oid
 from dvlite.errors import StorageError, UsageError, storage_error
 from dvlite.repo.repo import Repo
 from dvlite.storage.atomic import TMP_MARK
 from dvlite.storage.hashing import hash_file
-from dvlite.storage.links import copy_fd
-from dvlite.storage.odb import LocalStore
 from dvlite.storage.progress import NULL_PROGRESS, Progress
 from dvlite.storage.state import fingerprint
 
@@ -35,7 +31,6 @@ from dvlite.storage.state import fingerprint
 # timestamp tick, so its hash is used but not remembered (git's "racy clean" problem).
 RACY_NS = 20_000_000
 WORKERS = min(8, 2 * (os.cpu_count() or 1))
-BIG_FILE = 16 << 20  # from this size on, add copies in the kernel and hashes the copy
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,7 +260,7 @@ def _storer(repo: Repo, progress: Progress) -> HashFn:
 
     def run(f: WorkFile) -> tuple[Oid, os.stat_result]:
         try:
-            oid, size = _add_file(cache, f, progress)
+            oid, size = cache.add_file(f.fspath, progress, f.stat.st_size)
             after = os.stat(f.path, follow_symlinks=False)
         except OSError as exc:
             # a kernel-side copy fails on either end: a full disk can only be the cache's
@@ -281,34 +276,6 @@ def _storer(repo: Repo, progress: Progress) -> HashFn:
         return oid, after
 
     return run
-
-
-def _add_file(cache: LocalStore, f: WorkFile, progress: Progress) -> tuple[Oid, int]:
-    if f.stat.st_size < BIG_FILE:
-        return cache.add_file(f.fspath, progress, f.stat.st_size)
-    # Big files: a kernel-side copy into the cache's temp area, then a hash of that private
-    # copy (still in the page cache). The object's name is the hash of exactly its bytes,
-    # as with add_file, but the bytes never pass through Python: about half the time.
-    tmp, dfd = cache.new_temp()
-    try:
-        try:
-            sfd = os.open(f.fspath, os.O_RDONLY | os.O_NOFOLLOW)
-            try:
-                copy_fd(sfd, dfd)
-            finally:
-                os.close(sfd)
-            if cache.fsync:
-                os.fsync(dfd)
-        finally:
-            os.close(dfd)
-        faultpoint("odb.after_temp_write")
-        oid, size = hash_file(tmp, cache.algo, progress)
-        cache.commit_temp(tmp, oid)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
-    return oid, size
 
 
 def dir_manifest(repo: Repo, files: list[WorkFile], oids: dict[str, Oid]) -> Manifest:

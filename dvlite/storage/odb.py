@@ -28,12 +28,14 @@ from dvlite._fault import faultpoint
 from dvlite.core.oid import ALGORITHMS, Oid, hash_bytes
 from dvlite.errors import FormatError, IntegrityError, MissingObjectsError, storage_error
 from dvlite.storage.atomic import TMP_MARK
-from dvlite.storage.hashing import copy_and_hash
+from dvlite.storage.hashing import copy_and_hash, hash_file
+from dvlite.storage.links import copy_fd
 from dvlite.storage.progress import NULL_PROGRESS, Progress
 
 LAYOUT_VERSION = 1
 OBJECT_MODE = 0o444
 SMALL_OBJECT = 1 << 20  # read whole, hashed, then written once beside its final name
+BIG_OBJECT = 16 << 20  # copied by the kernel, then the copy is hashed
 
 # Temp names unique across processes and threads without a random draw per file.
 _TOKEN = uuid.uuid4().hex[:8]
@@ -177,9 +179,12 @@ class LocalStore:
 
     def add_file(self, path: str | Path, progress: Progress = NULL_PROGRESS,
                  size: int | None = None) -> tuple[Oid, int]:
-        """Store a file; `size`, when known, lets a small file take the one-read path."""
+        """Store a file; `size`, when known, picks the path: one read for a small file, a
+        kernel copy for a big one."""
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
         try:
+            if size is not None and size >= BIG_OBJECT:
+                return self._add_big(fd, progress)
             return self.add_fd(fd, None, progress, size)
         finally:
             os.close(fd)
@@ -221,6 +226,31 @@ class LocalStore:
         except BaseException:
             _unlink_quiet(Path(tmp))
             raise
+
+    def _add_big(self, src_fd: int, progress: Progress) -> tuple[Oid, int]:
+        """A kernel-side copy into the temp area, then a hash of that private copy (still
+        in the page cache): the name is the hash of exactly the stored bytes, as with a
+        streamed copy, but the bytes never pass through Python. About half the time of a
+        streamed copy for `add`; slower for a pull, whose checkout copies the object again
+        right after (measured), so transfers stream."""
+        tmp, fd = self.new_temp()
+        try:
+            try:
+                copy_fd(src_fd, fd)
+                if self.fsync:
+                    os.fsync(fd)
+            finally:
+                os.close(fd)
+            faultpoint("odb.after_temp_write")
+            oid, size = hash_file(tmp, self.algo, progress)
+            self.commit_temp(tmp, oid)
+        except OSError as exc:
+            _unlink_quiet(tmp)
+            raise storage_error(exc, "writing to the cache") from exc
+        except BaseException:
+            _unlink_quiet(tmp)
+            raise
+        return oid, size
 
     # -- maintenance -----------------------------------------------------------------
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from dvlite.repo.workspace import BIG_FILE
 from dvlite.storage.hashing import hash_file
+from dvlite.storage.odb import BIG_OBJECT
 from tests.helpers import check_repo, object_path, read_pointer, run, store_temps
 
 
 def test_big_file_is_stored_verbatim(repo: Path) -> None:
-    data = os.urandom(1 << 20) * (BIG_FILE // (1 << 20)) + b"tail"
+    data = os.urandom(1 << 20) * (BIG_OBJECT // (1 << 20)) + b"tail"
     (repo / "big.bin").write_bytes(data)
     assert run("add", "big.bin").exit_code == 0
     ptr = read_pointer(repo / "big.bin.dvl")

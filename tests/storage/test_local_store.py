@@ -11,11 +11,11 @@ import pytest
 from dvlite.core.oid import hash_bytes
 from dvlite.errors import IntegrityError
 from dvlite.repo.workspace import parallel_spread
-from dvlite.storage.odb import SMALL_OBJECT, LocalStore
+from dvlite.storage.odb import BIG_OBJECT, SMALL_OBJECT, LocalStore
 from tests.helpers import store_temps
 
 
-@pytest.mark.parametrize("size", [0, 1, 4096, SMALL_OBJECT, SMALL_OBJECT + 1, 3 * SMALL_OBJECT])
+@pytest.mark.parametrize("size", [0, 1, 4096, SMALL_OBJECT, SMALL_OBJECT + 1, BIG_OBJECT])
 def test_add_file_small_and_streamed_give_one_read_only_object(tmp_path: Path, size: int) -> None:
     store = LocalStore(tmp_path / "cache", "xxh128")
     data = os.urandom(size)
@@ -40,10 +40,17 @@ def test_add_file_with_a_stale_size_hint_stores_what_is_there(tmp_path: Path) ->
     assert store.path(oid).read_bytes() == b"x" * 5000
 
 
-def test_small_object_with_wrong_hash_leaves_nothing(tmp_path: Path) -> None:
+@pytest.mark.parametrize("size", [10, SMALL_OBJECT + 1])
+def test_copy_with_wrong_hash_leaves_nothing(tmp_path: Path, size: int) -> None:
     store = LocalStore(tmp_path / "cache", "xxh128")
-    with pytest.raises(IntegrityError, match="hash mismatch"):
-        store.add_bytes(b"actual", expected=hash_bytes("xxh128", b"expected"))
+    src = tmp_path / "src.bin"
+    src.write_bytes(b"a" * size)
+    fd = os.open(src, os.O_RDONLY)
+    try:
+        with pytest.raises(IntegrityError, match="hash mismatch"):
+            store.add_fd(fd, expected=hash_bytes("xxh128", b"expected"), size=size)
+    finally:
+        os.close(fd)
     assert not list(store.iter_oids())
     assert not store_temps(store.root)
 

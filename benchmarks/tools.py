@@ -67,6 +67,9 @@ class Tool:
     def __init__(self, exe: str) -> None:
         self.exe = exe
         self.env = dict(os.environ)
+        # Run as installed: with bytecode cached (the untimed set-up writes it), not
+        # compiled from source on every start when the caller's shell disables that.
+        self.env.pop("PYTHONDONTWRITEBYTECODE", None)
 
     def init_cmds(self, repo: Path) -> list[list[str]]:
         raise NotImplementedError

@@ -246,7 +246,9 @@ class LocalStore:
             self.commit_temp(tmp, oid)
         except OSError as exc:
             _unlink_quiet(tmp)
-            raise storage_error(exc, "writing to the cache") from exc
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+                raise storage_error(exc, "writing to the cache") from exc
+            raise  # a kernel copy fails on either end: the caller names the source
         except BaseException:
             _unlink_quiet(tmp)
             raise

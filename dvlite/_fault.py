@@ -12,7 +12,7 @@ import time
 
 POINTS = (
     "add.before_manifest", "add.after_cache", "add.after_pointer", "add.before_stage",
-    "odb.after_temp_write", "odb.before_rename",
+    "odb.after_temp_write", "odb.before_rename", "atomic.before_rename",
     "checkout.before_writes", "checkout.before_rename", "checkout.after_rename",
     "push.before_upload", "push.after_object", "push.before_manifests", "push.after_all",
     "fetch.before_download", "fetch.after_object", "fetch.before_manifests",

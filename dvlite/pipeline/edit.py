@@ -82,7 +82,7 @@ def add_stage(repo: Repo, spec: StageSpec, folder: str = "") -> Stage:
     pipeline = parse_files(texts)
     check_against_workspace(repo, pipeline.stages)
     with repo.lock():
-        atomic_write(path, new_text.encode())
+        atomic_write(path, new_text.encode(), locked=True)
     return pipeline.graph.stages[spec.name]
 
 

@@ -156,4 +156,4 @@ def write_entry(root: Path, dvfile: str, entry: LockEntry, keep: set[str] | None
     if keep is not None:
         entries = {n: e for n, e in entries.items() if n in keep or n == entry.name}
     base = posixpath.dirname(dvfile)
-    atomic_write(root / lock_path_for(dvfile), dumps(entries, base))
+    atomic_write(root / lock_path_for(dvfile), dumps(entries, base), locked=True)

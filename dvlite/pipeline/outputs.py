@@ -79,7 +79,7 @@ def collect(repo: Repo, stage: Stage, hashes: WorkspaceHashes,
         # Uncached metrics still go into the cache, so the run cache can restore them.
         pointer = store_path(repo, path, progress)
         if out.cache:
-            gitignore.add_entry(path)
+            _ignore(repo, path)
         infos.append(HashInfo(out.path, pointer.oid, pointer.size, pointer.nfiles))
     return infos
 
@@ -99,4 +99,11 @@ def restore(repo: Repo, stage: Stage, outs: list[HashInfo]) -> None:
     checkout_outputs(repo, wanted, force=True)
     for out in stage.outs:
         if out.cache:
-            gitignore.add_entry(repo.root / out.path)
+            _ignore(repo, repo.root / out.path)
+
+
+def _ignore(repo: Repo, path: Path) -> None:
+    # Stages finish concurrently (-j, or two repros): .gitignore is read, changed and
+    # replaced under the lock, so no entry is lost and no write trips over another.
+    with repo.lock():
+        gitignore.add_entry(path)

@@ -166,7 +166,7 @@ def _record(path: Path, pointer: Pointer) -> list[Path]:
     except OSError:
         current = None
     if current != data:
-        atomic_write(pf, data)
+        atomic_write(pf, data, locked=True)
     faultpoint("add.after_pointer")
     changed = [pf]
     gi = gitignore.add_entry(path)

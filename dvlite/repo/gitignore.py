@@ -36,7 +36,9 @@ def _has(lines: list[str], entry: str) -> bool:
 
 
 def _write_lines(path: Path, lines: list[str]) -> None:
-    atomic_write(path, ("\n".join(lines) + "\n").encode("utf-8", "surrogateescape"))
+    # callers (add, remove, move, repro) hold the repository lock
+    atomic_write(path, ("\n".join(lines) + "\n").encode("utf-8", "surrogateescape"),
+                 locked=True)
 
 
 def add_entry(data_path: Path) -> Path | None:

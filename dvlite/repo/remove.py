@@ -111,7 +111,7 @@ def move(repo: Repo, src: str, dst: str, cwd: Path | None = None) -> tuple[str, 
                 raise storage_error(exc, f"moving {out.rel} to {repo.rel(dest)}") from exc
         new_pf = pointer_file_for(dest)
         pointer = replace(out.pointer, path=dest.name)
-        atomic_write(new_pf, pointer.to_bytes())
+        atomic_write(new_pf, pointer.to_bytes(), locked=True)
         out.pointer_file.unlink()
         changed = [new_pf]
         for gi in (gitignore.remove_entry(out.path), gitignore.add_entry(dest)):

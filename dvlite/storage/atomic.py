@@ -7,6 +7,7 @@ import os
 import uuid
 from pathlib import Path
 
+from dvlite._fault import faultpoint
 from dvlite.errors import storage_error
 
 TMP_MARK = ".dvlite-tmp-"
@@ -25,12 +26,19 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def atomic_write(target: Path, data: bytes, mode: int = 0o644, fsync: bool = True) -> None:
+def atomic_write(target: Path, data: bytes, mode: int = 0o644, fsync: bool = True,
+                 locked: bool = False) -> None:
     """Write `data` to `target` so readers see the old or the new file, never a part.
 
-    A symlink at `target` is replaced, never written through.
+    A symlink at `target` is replaced, never written through. With `locked` (the caller
+    holds the repository lock, so nobody else writes `target` now), the temp file has a
+    fixed name: what a killed write left is replaced by the next write of `target` (the
+    one that finishes the job) instead of staying beside it for good.
     """
-    tmp = temp_path_for(target)
+    tmp = target.with_name(f".{target.name[:100]}{TMP_MARK}locked") if locked \
+        else temp_path_for(target)
+    if locked:
+        _unlink_quiet(tmp)
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
         try:
@@ -41,6 +49,7 @@ def atomic_write(target: Path, data: bytes, mode: int = 0o644, fsync: bool = Tru
                 os.fsync(fd)
         finally:
             os.close(fd)
+        faultpoint("atomic.before_rename")
         os.replace(tmp, target)
     except OSError as exc:
         _unlink_quiet(tmp)

@@ -62,17 +62,24 @@ def push(repo: Repo, scope: Scope | Sequence[str], remote_name: str | None = Non
     scope = as_scope(scope, revs, all_commits)
     remote = repo_remote(repo, remote_name)
     required, optional = select_pipeline(repo, scope)
-    targets = select(repo, scope) + required
-    skipped = 0
-    if not run_cache:  # run-cache records need every object of theirs in `there`
-        targets, skipped = skip_known_folders(repo, remote, targets)
-    plan = expand(targets, lambda oid: load_manifest(repo, oid))
-    extra = expand(optional, lambda oid: load_manifest(repo, oid))
-    plan.add_optional(extra, repo.cache.exists)
-    records = local_records(repo, plan) if run_cache else {}
-    result = TransferResult(failed=list(plan.failed))
-    there = _send(repo, remote, plan, result, jobs=jobs, progress=progress)
+    chosen = select(repo, scope) + required
+    for _ in range(3):
+        targets, skipped = chosen, 0
+        if not run_cache:  # run-cache records need every object of theirs in `there`
+            targets, skipped = skip_known_folders(repo, remote, chosen)
+        plan = expand(targets, lambda oid: load_manifest(repo, oid))
+        extra = expand(optional, lambda oid: load_manifest(repo, oid))
+        plan.add_optional(extra, repo.cache.exists)
+        result = TransferResult(failed=list(plan.failed))
+        there = _send(repo, remote, plan, result, jobs=jobs, progress=progress)
+        if there is not None:
+            break
+        # the record that let folders be skipped was stale, and is dropped: plan again
+    else:
+        raise RemoteError(f"remote '{remote.name}' changed its epoch during the push (a gc "
+                          "--remote running?)", hint="re-run the push when it is done")
     result.present += skipped
+    records = local_records(repo, plan) if run_cache else {}
     if records:
         push_records(repo, remote, records, there, result)
     return result
@@ -108,9 +115,10 @@ def skip_known_folders(repo: Repo, remote: Remote,
 
 
 def _send(repo: Repo, remote: Remote, plan: ObjectPlan, result: TransferResult, *,
-          jobs: int | None, progress: Progress) -> set[Oid]:
+          jobs: int | None, progress: Progress) -> set[Oid] | None:
     """Upload the plan's missing objects, files before manifests; returns what the
-    remote now has of the plan."""
+    remote now has of the plan. None, before anything is uploaded, when the record the
+    plan was made with turns out stale (it is dropped: plan again)."""
     wanted = plan.all_oids()
     local = repo.cache.exists_many(wanted)
     for oid in sorted(wanted - local):
@@ -122,7 +130,7 @@ def _send(repo: Repo, remote: Remote, plan: ObjectPlan, result: TransferResult, 
         if files or any(m not in there for m in plan.manifests):
             # about to write: a record trusted for its age is checked now after all
             if not check_record(index, remote, force=True):
-                there, files = _to_upload(remote, index, plan, local)
+                return None
             index.reconcile(remote.identity, remote.check_format(create=True), time.time())
         result.present = len(there & local)
         sizes = {it.oid: os.stat(repo.cache.path(it.oid)).st_size for it in files}

@@ -111,3 +111,18 @@ def test_format_file_without_an_epoch_is_read(repo: Path, tmp_path: Path) -> Non
     assert _push(repo)["transferred"] == 1
     assert (store / FORMAT_FILE).read_text() == "dvlite remote layout 1\n"
     assert _push(repo)["transferred"] == 0
+
+
+def test_a_push_with_work_checks_a_record_trusted_for_its_age(
+        repo: Path, remote: RemoteHandle) -> None:
+    """Within record_ttl an S3 record is trusted without a request, but a push that has
+    something to upload reads the epoch first: a wiped remote gets everything again."""
+    gen(repo, {"data": {f"f{i}.txt": f"file {i}\n" for i in range(4)}})
+    assert run("add", "data").exit_code == 0
+    assert _push(repo)["transferred"] == 5
+    _wipe(remote)
+    gen(repo, {"new.bin": b"something to upload"})
+    assert run("add", "new.bin").exit_code == 0
+    doc = _push(repo)
+    assert (doc["transferred"], doc["already_present"]) == (6, 0)
+    assert len(remote.objects()) == 6

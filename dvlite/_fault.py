@@ -16,7 +16,7 @@ POINTS = (
     "checkout.before_writes", "checkout.before_rename", "checkout.after_rename",
     "push.before_upload", "push.after_object", "push.before_manifests", "push.after_all",
     "fetch.before_download", "fetch.after_object", "fetch.before_manifests",
-    "get.after_object", "s3.after_get",
+    "get.after_object", "s3.after_get", "pack.before_index", "pack.after_read",
     "gc.after_local_delete", "gc.after_remote_delete",
     "repro.before_lock",
 )

@@ -134,3 +134,15 @@ def snapshot(root: Path) -> dict[str, bytes | str]:
         elif path.is_file():
             snap[key] = path.read_bytes()
     return snap
+
+
+def folder_remote_oids(root: Path, algo: str = "xxh128") -> set[str]:
+    """Hex of every object in a folder remote: loose files and those in packs with an
+    index (read with a parser of its own, independent of dvlite's)."""
+    found = {p.name for p in (root / algo).glob("??/*") if ".dvlite-tmp-" not in p.name}
+    packs = root / "packs" / algo
+    for idx in packs.glob("*.idx"):
+        if idx.with_suffix(".pack").is_file():
+            lines = idx.read_text().splitlines()[1:]
+            found.update(line.split(" ")[0] for line in lines)
+    return found

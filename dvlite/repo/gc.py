@@ -157,7 +157,8 @@ def _gc_cache(repo: Repo, used: set[Oid], opts: GcOptions, result: GcResult) -> 
     return manifests
 
 
-def _delete_from_remote(repo: Repo, remote: Remote, doomed: list[RemoteEntry]) -> None:
+def _delete_from_remote(repo: Repo, remote: Remote, doomed: list[RemoteEntry],
+                        manifests: set[Oid]) -> None:
     """Delete, between two renewals of the remote's epoch: every machine's record of the
     remote (this one's too) is then dropped when next checked, even if this gc is killed
     half-way, so no push skips an object because a record says it is there. This
@@ -166,9 +167,9 @@ def _delete_from_remote(repo: Repo, remote: Remote, doomed: list[RemoteEntry]) -
     try:
         index.forget(remote.identity, [e.oid for e in doomed])
         remote.renew_epoch()
-        for entry in doomed:
-            remote.delete(entry.oid)
-            faultpoint("gc.after_remote_delete")
+        # manifests first: no folder is ever listed whose files are gone
+        remote.delete_many([e for e in doomed if e.oid in manifests])
+        remote.delete_many([e for e in doomed if e.oid not in manifests])
         index.reconcile(remote.identity, remote.renew_epoch(), time.time())
     finally:
         index.close()
@@ -189,7 +190,8 @@ def _gc_remote(repo: Repo, remote: Remote, used: set[Oid], manifests: set[Oid], 
         doomed.append(entry)
     doomed.sort(key=lambda e: (e.oid not in manifests, e.oid))
     if doomed and not opts.dry_run:
-        _delete_from_remote(repo, remote, doomed)
-    result.remote.extend((entry.oid, entry.size) for entry in doomed)
+        _delete_from_remote(repo, remote, doomed, manifests)
+    # an object may have two copies (loose and packed): it is reported once
+    result.remote.extend({entry.oid: entry.size for entry in doomed}.items())
     if not opts.dry_run:
         result.uploads_aborted = remote.clean_stale(0.0 if opts.now else STALE_UPLOAD_AGE)

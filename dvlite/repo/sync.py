@@ -43,7 +43,7 @@ from dvlite.repo.sync_runcache import local_records, push_records, remote_record
 from dvlite.storage.progress import NULL_PROGRESS, Progress
 from dvlite.storage.remote import Remote
 from dvlite.storage.remote_index import RemoteIndex
-from dvlite.storage.transfer import Failure, Item, TransferResult, transfer_many
+from dvlite.storage.transfer import Failure, Item, TransferResult
 
 
 def _jobs(remote: Remote, jobs: int | None) -> int:
@@ -137,13 +137,9 @@ def _send(repo: Repo, remote: Remote, plan: ObjectPlan, result: TransferResult, 
         progress.begin("Pushing", len(files), sum(sizes.values()))
         faultpoint("push.before_upload")
 
-        def upload(item: Item) -> int | None:
-            moved = remote.upload(item.oid, repo.cache.path(item.oid))
-            return sizes.get(item.oid, 0) if moved else None
-
         def send(items: list[Item]) -> set[Oid]:
-            done = transfer_many(items, upload, _jobs(remote, jobs), result, progress,
-                                 point="push")
+            done = remote.upload_many(items, repo.cache, sizes, jobs=_jobs(remote, jobs),
+                                      result=result, progress=progress)
             return _record(index, remote, done)
 
         there |= send(files)
@@ -237,10 +233,8 @@ def fetch(repo: Repo, scope: Scope | Sequence[str], remote_name: str | None = No
     progress.begin("Fetching", len(need), sum(it.size or 0 for it in need))
     faultpoint("fetch.before_download")
 
-    def download(item: Item) -> int:
-        return remote.download(item.oid, repo.cache, item.size)
-
-    have |= set(transfer_many(need, download, n, result, progress, point="fetch"))
+    have |= set(remote.download_many(need, repo.cache, jobs=n, result=result,
+                                        progress=progress))
     _forget_missing(repo, remote, plan, result)
     result.failed = plan.drop_optional_failures(result.failed)
     faultpoint("fetch.before_manifests")

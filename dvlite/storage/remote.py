@@ -1,7 +1,9 @@
-"""Remote object stores: one small interface, the local-folder remote, and the factory.
+"""Remote object stores: the interfaces (a `Backend` stores files, a `Remote` adds packs
+on top, see `remote_packed`) and the factory.
 
-A remote holds the cache's layout, ``<root>/<algo>/<2 hex>/<hex>``, plus a format file
-``<root>/dvlite-format`` naming the layout version. Every object is written whole or not
+A remote holds the cache's loose layout, ``<root>/<algo>/<2 hex>/<hex>``, plus a format
+file ``<root>/dvlite-format`` naming the layout version, plus (layout 2) pack files of
+small objects under ``<root>/packs/<algo>/``. Every object is written whole or not
 at all (temp + rename locally, a single PUT or a completed multipart upload on S3) and
 never overwritten: the name is the content. Bytes coming back are hashed before they
 enter the cache. Every foreign exception is mapped here to a `RemoteError` subclass whose
@@ -12,18 +14,23 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from dvlite.config import RemoteConfig
 from dvlite.core.oid import Oid
 from dvlite.errors import ConfigError
 from dvlite.storage.odb import LocalStore
+from dvlite.storage.progress import Progress
+from dvlite.storage.transfer import Item, TransferResult
 
-__all__ = ["DEFAULT_JOBS", "FORMAT_FILE", "RECORDS_DIR", "RECORD_KEY", "Remote", "RemoteEntry",
-           "local_path", "open_remote"]
+if TYPE_CHECKING:
+    from dvlite.storage.remote_format import RemoteFormat
+
+__all__ = ["DEFAULT_JOBS", "FORMAT_FILE", "RECORDS_DIR", "RECORD_KEY", "Backend", "Blob",
+           "Remote", "RemoteEntry", "local_path", "open_remote"]
 
 FORMAT_FILE = "dvlite-format"
 RECORDS_DIR = "runs"
@@ -34,16 +41,28 @@ DEFAULT_JOBS = 8
 
 
 @dataclass(frozen=True, slots=True)
-class RemoteEntry:
-    """An object found on a remote: its size and when it was written (epoch seconds)."""
+class Blob:
+    """A file in one of a remote's folders (packs and their indexes): name, size, mtime."""
 
-    oid: Oid
+    name: str
     size: int
     mtime: float
 
 
-class Remote(Protocol):
-    """What push, fetch, gc and fsck need from a remote."""
+@dataclass(frozen=True, slots=True)
+class RemoteEntry:
+    """A copy of an object on a remote: its size, when it was written (epoch seconds),
+    and the pack holding it (None: a loose file)."""
+
+    oid: Oid
+    size: int
+    mtime: float
+    pack: str | None = None
+
+
+class Backend(Protocol):
+    """A remote's storage: loose objects, its format file, and plain files (blobs) in
+    its folders, each written whole or not at all."""
 
     name: str
     url: str
@@ -77,16 +96,24 @@ class Remote(Protocol):
 
     def delete(self, oid: Oid) -> None: ...
 
-    def check_format(self, create: bool) -> str | None:
-        """Check the layout version of an existing remote; with `create`, make a missing
-        format file. Returns the remote's epoch, None when there is no format file."""
+    def check_format(self, create: bool) -> RemoteFormat | None:
+        """The format of an existing remote; with `create`, make a missing format file
+        (current layout, new epoch). None when there is no format file."""
 
-    def read_epoch(self) -> str | None:
-        """The remote's epoch; None when it has no format file (new, or wiped)."""
+    def read_format(self) -> RemoteFormat | None: ...
 
-    def renew_epoch(self) -> str:
-        """Give the remote a new epoch (before and after deleting objects from it): every
-        record of its objects made under the old one is then dropped when next checked."""
+    def write_format(self, fmt: RemoteFormat) -> RemoteFormat: ...
+
+    def put_blob(self, rel: str, data: bytes) -> bool:
+        """Write `data` at `rel` (below the root), create-only; False if it was there."""
+
+    def get_range(self, rel: str, start: int | None = None, end: int | None = None) -> bytes:
+        """Bytes [start, end) of the blob at `rel` (all of it without a range)."""
+
+    def list_blobs(self, rel: str) -> list[Blob]:
+        """The files in folder `rel` (none when it does not exist)."""
+
+    def delete_blob(self, rel: str) -> None: ...
 
     def clean_stale(self, older_than: float) -> int:
         """Remove leftovers of killed transfers (temp files, multipart uploads)."""
@@ -98,6 +125,67 @@ class Remote(Protocol):
 
     def upload_record(self, key: str, data: bytes) -> bool:
         """Store a run-cache record (create-only); False when it was already there."""
+
+
+class Remote(Protocol):
+    """What push, fetch, gc and fsck need from a remote (see `remote_packed`)."""
+
+    name: str
+    url: str
+    algo: str
+    jobs: int
+    record_ttl: float
+
+    @property
+    def identity(self) -> str: ...
+
+    @property
+    def layout(self) -> int | None: ...
+
+    def exists_many(self, oids: Collection[Oid]) -> set[Oid]: ...
+
+    def upload(self, oid: Oid, src: Path) -> bool: ...
+
+    def upload_many(self, items: Sequence[Item], cache: LocalStore, sizes: Mapping[Oid, int],
+                    *, jobs: int, result: TransferResult, progress: Progress = ...,
+                    point: str = ...) -> list[Oid]: ...
+
+    def download(self, oid: Oid, cache: LocalStore, size: int | None = None) -> int: ...
+
+    def download_many(self, items: Sequence[Item], cache: LocalStore, *, jobs: int,
+                      result: TransferResult, progress: Progress = ...,
+                      point: str = ...) -> list[Oid]: ...
+
+    def read_bytes(self, oid: Oid) -> bytes: ...
+
+    def hash_object(self, oid: Oid) -> tuple[Oid, int]: ...
+
+    def stat(self, oid: Oid) -> RemoteEntry | None: ...
+
+    def list_entries(self) -> Iterator[RemoteEntry]: ...
+
+    def delete_many(self, entries: Sequence[RemoteEntry]) -> None: ...
+
+    def check_format(self, create: bool) -> str | None:
+        """Check the layout version of an existing remote; with `create`, make a missing
+        format file. Returns the remote's epoch, None when there is no format file."""
+
+    def read_epoch(self) -> str | None:
+        """The remote's epoch; None when it has no format file (new, or wiped)."""
+
+    def renew_epoch(self) -> str:
+        """Give the remote a new epoch (before and after deleting objects from it): every
+        record of its objects made under the old one is then dropped when next checked."""
+
+    def upgrade(self) -> tuple[int, int]: ...
+
+    def clean_stale(self, older_than: float) -> int: ...
+
+    def list_records(self) -> list[str]: ...
+
+    def read_record(self, key: str) -> bytes: ...
+
+    def upload_record(self, key: str, data: bytes) -> bool: ...
 
 
 # -- factory -------------------------------------------------------------------------------
@@ -118,12 +206,14 @@ def open_remote(cfg: RemoteConfig, base: Path, algo: str) -> Remote:
     jobs = int(cfg.options.get("jobs") or DEFAULT_JOBS)
     if jobs < 1:
         raise ConfigError(f"remote '{cfg.name}': jobs must be at least 1")
+    from dvlite.storage.remote_packed import PackedRemote
+
     folder = local_path(cfg.url, base)
     if folder is not None:
         from dvlite.storage.remote_local import LocalRemote
 
-        return LocalRemote(cfg.name, folder, algo, jobs)
+        return PackedRemote(LocalRemote(cfg.name, folder, algo, jobs))
     from dvlite.storage.remote_s3 import FsspecRemote
 
-    return FsspecRemote.from_config(cfg, algo, jobs)
+    return PackedRemote(FsspecRemote.from_config(cfg, algo, jobs))
 

@@ -5,11 +5,9 @@ the key and the cause; plus the integrity checks on bytes that come back."""
 from __future__ import annotations
 
 import errno
-import uuid
 
 from dvlite.core.oid import Oid, hash_bytes
 from dvlite.errors import (
-    ConfigError,
     DvliteError,
     FormatError,
     IntegrityError,
@@ -20,7 +18,6 @@ from dvlite.errors import (
     RemoteUnavailableError,
     StorageError,
 )
-from dvlite.storage.odb import LAYOUT_VERSION
 from dvlite.storage.remote import RECORD_KEY
 
 _UNAVAILABLE = frozenset({
@@ -70,27 +67,6 @@ def map_error(exc: BaseException, remote: str, key: str, what: str) -> DvliteErr
         return StorageError(f"no space left while {subject} ({where})",
                             hint="free some disk space")
     return RemoteError(f"{where} failed while {subject}: {_cause(exc)}")
-
-
-def new_epoch() -> str:
-    return uuid.uuid4().hex
-
-
-def format_text(epoch: str) -> str:
-    # The epoch goes first: readers without epochs take the last word as the version.
-    return f"epoch {epoch}\ndvlite remote layout {LAYOUT_VERSION}\n"
-
-
-def check_format_text(name: str, text: str) -> str:
-    """Check the layout version; returns the remote's epoch ("" in a format file written
-    before epochs existed)."""
-    words = text.split()
-    version = words[-1] if words else ""
-    if version != str(LAYOUT_VERSION):
-        raise ConfigError(
-            f"remote '{name}' uses layout version '{version}'; this dvlite reads "
-            f"version {LAYOUT_VERSION}", hint="upgrade dvlite, or migrate the remote")
-    return words[1] if len(words) > 2 and words[0] == "epoch" else ""
 
 
 def check_record_key(key: str) -> str:

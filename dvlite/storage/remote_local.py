@@ -18,16 +18,27 @@ from dvlite.errors import (
 from dvlite.storage.atomic import atomic_write
 from dvlite.storage.hashing import hash_fd
 from dvlite.storage.odb import LocalStore
-from dvlite.storage.remote import DEFAULT_JOBS, FORMAT_FILE, RECORD_KEY, RECORDS_DIR, RemoteEntry
+from dvlite.storage.remote import (
+    DEFAULT_JOBS,
+    FORMAT_FILE,
+    RECORD_KEY,
+    RECORDS_DIR,
+    Blob,
+    RemoteEntry,
+)
 from dvlite.storage.remote_errors import (
     check_bytes,
-    check_format_text,
     check_record_key,
     check_size,
-    format_text,
     map_error,
-    new_epoch,
     remote_integrity,
+)
+from dvlite.storage.remote_format import (
+    REMOTE_LAYOUT,
+    RemoteFormat,
+    check_format_text,
+    format_text,
+    new_epoch,
 )
 
 
@@ -137,18 +148,18 @@ class LocalRemote:
         except OSError as exc:
             raise self._fail(exc, oid, "deleting") from exc
 
-    def check_format(self, create: bool) -> str | None:
-        epoch = self.read_epoch()
-        if epoch is not None:
-            return epoch
+    def check_format(self, create: bool) -> RemoteFormat | None:
+        found = self.read_format()
+        if found is not None:
+            return found
         if create:
-            return self._write_format(new_epoch())
+            return self.write_format(RemoteFormat(new_epoch(), REMOTE_LAYOUT))
         if not self.root.is_dir():
             raise RemoteUnavailableError(
                 f"remote '{self.name}': folder {self.root} does not exist")
         return None
 
-    def read_epoch(self) -> str | None:
+    def read_format(self) -> RemoteFormat | None:
         try:
             text = (self.root / FORMAT_FILE).read_text()
         except (FileNotFoundError, NotADirectoryError):
@@ -157,18 +168,65 @@ class LocalRemote:
             raise self._fail(exc, None, "reading the format file") from exc
         return check_format_text(self.name, text)
 
-    def renew_epoch(self) -> str:
-        return self._write_format(new_epoch())
-
-    def _write_format(self, epoch: str) -> str:
+    def write_format(self, fmt: RemoteFormat) -> RemoteFormat:
         try:
             self.root.mkdir(parents=True, exist_ok=True)
-            atomic_write(self.root / FORMAT_FILE, format_text(epoch).encode())
+            atomic_write(self.root / FORMAT_FILE, format_text(fmt))
         except DvliteError as exc:
             raise StorageError(f"{exc.msg} (remote '{self.name}')", hint=exc.hint) from exc
         except OSError as exc:
             raise self._fail(exc, None, "writing the format file") from exc
-        return epoch
+        return fmt
+
+    # -- blobs (pack files and their indexes) ------------------------------------------
+
+    def put_blob(self, rel: str, data: bytes) -> bool:
+        target = self.root / rel
+        if target.exists():
+            return False
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise self._fail(exc, None, f"writing {rel}") from exc
+        try:
+            atomic_write(target, data, mode=0o444)
+        except DvliteError as exc:
+            raise StorageError(f"{exc.msg} (remote '{self.name}')", hint=exc.hint) from exc
+        return True
+
+    def get_range(self, rel: str, start: int | None = None, end: int | None = None) -> bytes:
+        try:
+            with open(self.root / rel, "rb") as f:
+                if start is None or end is None:
+                    return f.read()
+                return os.pread(f.fileno(), end - start, start)
+        except OSError as exc:
+            raise map_error(exc, self.name, rel, "reading") from exc
+
+    def list_blobs(self, rel: str) -> list[Blob]:
+        folder = self.root / rel
+        try:
+            names = os.listdir(folder)
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+        except OSError as exc:
+            raise self._fail(exc, None, f"listing {rel}") from exc
+        found = []
+        for name in sorted(names):
+            try:
+                st = os.stat(folder / name)
+            except FileNotFoundError:
+                continue
+            found.append(Blob(name, st.st_size, st.st_mtime))
+        return found
+
+    def delete_blob(self, rel: str) -> None:
+        try:
+            os.unlink(self.root / rel)
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            raise map_error(exc, self.name, rel, "deleting") from exc
 
     def clean_stale(self, older_than: float) -> int:
         return self.store.clean_temp(older_than)

@@ -29,14 +29,13 @@ from dvlite.errors import (
 )
 from dvlite.storage.hashing import CHUNK, hash_fd
 from dvlite.storage.odb import LocalStore
-from dvlite.storage.remote import FORMAT_FILE, RECORD_KEY, RECORDS_DIR, RemoteEntry
-from dvlite.storage.remote_errors import (
-    check_bytes,
+from dvlite.storage.remote import FORMAT_FILE, RECORD_KEY, RECORDS_DIR, Blob, RemoteEntry
+from dvlite.storage.remote_errors import check_bytes, check_record_key, check_size, map_error
+from dvlite.storage.remote_format import (
+    REMOTE_LAYOUT,
+    RemoteFormat,
     check_format_text,
-    check_record_key,
-    check_size,
     format_text,
-    map_error,
     new_epoch,
 )
 
@@ -409,24 +408,24 @@ class FsspecRemote:
 
     # -- format and maintenance ------------------------------------------------------
 
-    def check_format(self, create: bool) -> str | None:
-        epoch = self.read_epoch()
-        if epoch is not None or not create:
-            return epoch
+    def check_format(self, create: bool) -> RemoteFormat | None:
+        found = self.read_format()
+        if found is not None or not create:
+            return found
         path = f"{self.root}/{FORMAT_FILE}"
-        epoch = new_epoch()
+        fmt = RemoteFormat(new_epoch(), REMOTE_LAYOUT)
         try:
             if self.create_only:
-                self.fs.pipe_file(path, format_text(epoch).encode(), mode="create")
+                self.fs.pipe_file(path, format_text(fmt), mode="create")
             else:
-                self.fs.pipe_file(path, format_text(epoch).encode())
+                self.fs.pipe_file(path, format_text(fmt))
         except FileExistsError:  # another push made it meanwhile: its epoch counts
-            return self.read_epoch()
+            return self.read_format()
         except Exception as exc:
             raise self._fail(exc, "writing", path) from exc
-        return epoch
+        return fmt
 
-    def read_epoch(self) -> str | None:
+    def read_format(self) -> RemoteFormat | None:
         path = f"{self.root}/{FORMAT_FILE}"
         try:
             text = self._cat(path).decode(errors="replace")
@@ -438,14 +437,69 @@ class FsspecRemote:
             raise self._fail(exc, "reading", path) from exc
         return check_format_text(self.name, text)
 
-    def renew_epoch(self) -> str:
+    def write_format(self, fmt: RemoteFormat) -> RemoteFormat:
         path = f"{self.root}/{FORMAT_FILE}"
-        epoch = new_epoch()
         try:
-            self.fs.pipe_file(path, format_text(epoch).encode())  # one PUT: whole or not
+            self.fs.pipe_file(path, format_text(fmt))  # one PUT: whole or not
         except Exception as exc:
             raise self._fail(exc, "writing", path) from exc
-        return epoch
+        return fmt
+
+    # -- blobs (pack files and their indexes) ------------------------------------------
+
+    def put_blob(self, rel: str, data: bytes) -> bool:
+        path = f"{self.root}/{rel}"
+        try:
+            if self.create_only:
+                self.fs.pipe_file(path, data, mode="create")
+            else:
+                self.fs.pipe_file(path, data)
+        except FileExistsError:
+            return False
+        except OSError as exc:
+            if "PreconditionFailed" in str(exc):
+                return False
+            raise self._fail(exc, "uploading", path) from exc
+        except Exception as exc:
+            raise self._fail(exc, "uploading", path) from exc
+        return True
+
+    def get_range(self, rel: str, start: int | None = None, end: int | None = None) -> bytes:
+        """The bytes [start, end) of a blob in one GET (the whole blob without a range)."""
+        path = f"{self.root}/{rel}"
+        try:
+            if start is None or end is None:
+                return self._cat(path)
+            if end <= start:
+                return b""
+            if self.create_only:
+                return bytes(self.fs.cat_file(path, start=start, end=end, max_concurrency=1))
+            return bytes(self.fs.cat_file(path, start=start, end=end))
+        except Exception as exc:
+            raise self._fail(exc, "downloading", path) from exc
+
+    def list_blobs(self, rel: str) -> list[Blob]:
+        path = f"{self.root}/{rel}"
+        try:
+            found = self.fs.ls(path, detail=True)
+        except FileNotFoundError as exc:
+            if _no_bucket(exc):
+                raise self._fail(exc, "listing", path) from exc
+            return []
+        except Exception as exc:
+            raise self._fail(exc, "listing", path) from exc
+        blobs = [Blob(str(info["name"]).rsplit("/", 1)[-1], int(info.get("size") or 0),
+                      _mtime(info)) for info in found if info.get("type") != "directory"]
+        return sorted(blobs, key=lambda b: b.name)
+
+    def delete_blob(self, rel: str) -> None:
+        path = f"{self.root}/{rel}"
+        try:
+            self.fs.rm_file(path)
+        except FileNotFoundError:
+            return
+        except Exception as exc:
+            raise self._fail(exc, "deleting", path) from exc
 
     def list_records(self) -> list[str]:
         path = f"{self.root}/{RECORDS_DIR}"

@@ -112,6 +112,48 @@ def transfer_many(items: Sequence[Item], fn: TransferFn, jobs: int, result: Tran
     return done
 
 
+# What became of one object in a group: the bytes moved, None when it was already there,
+# or its own error.
+Outcome = int | DvliteError | None
+# One transfer of a group of objects moved together (a pack, a range of a pack).
+GroupFn = Callable[[list[Item]], list[tuple[Item, Outcome]]]
+
+
+def transfer_groups(groups: Sequence[list[Item]], fn: GroupFn, jobs: int,
+                    result: TransferResult, progress: Progress = NULL_PROGRESS, *,
+                    point: str = "transfer") -> list[Oid]:
+    """Like `transfer_many`, one group per call: an error raised for the group fails each
+    of its objects; an error returned for one object fails only that one."""
+    done: list[Oid] = []
+    lock = threading.Lock()
+
+    def one(group: list[Item]) -> None:
+        try:
+            got = fn(group)
+        except DvliteError as exc:
+            got = [(item, exc) for item in group]
+        except Exception as exc:  # an unmapped foreign error: still only this group
+            err = RemoteError(f"unexpected {type(exc).__name__}: {exc}")
+            got = [(item, err) for item in group]
+        faultpoint(f"{point}.after_object")
+        with lock:
+            for item, outcome in got:
+                if isinstance(outcome, DvliteError):
+                    result.failed.append(Failure(item, outcome))
+                    continue
+                done.append(item.oid)
+                if outcome is None:
+                    result.present += 1
+                else:
+                    result.moved.append(item.oid)
+                    result.nbytes += outcome
+                progress.advance(files=1, nbytes=outcome or 0)
+
+    with ThreadPoolExecutor(max(1, jobs)) as pool:
+        list(pool.map(one, groups))
+    return done
+
+
 def _record_failure(item: Item, exc: DvliteError, *, stop: threading.Event,
                     fatal: list[DvliteError], lock: threading.Lock,
                     result: TransferResult) -> None:

@@ -11,12 +11,12 @@ from dvlite.config import edit
 from dvlite.core.oid import Oid
 from dvlite.repo.hook_push import RefUpdate, commits_to_push, parse_updates
 from dvlite.scm import Git
-from tests.helpers import gen, git, read_pointer, run
+from tests.helpers import folder_remote_oids, gen, git, read_pointer, run
 from tests.hooks.conftest import World, sh
 
 
 def on_remote(remote: Path, oid: Oid) -> bool:
-    return (remote / oid.algo / oid.hex[:2] / oid.hex).is_file()
+    return oid.hex in folder_remote_oids(remote, oid.algo)
 
 
 def add(repo: Path, tree: dict[str, object], *paths: str) -> None:

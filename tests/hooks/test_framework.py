@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from dvlite.repo.hooks import HOOK_NAMES
-from tests.helpers import gen, git, read_pointer, run
+from tests.helpers import folder_remote_oids, gen, git, read_pointer, run
 from tests.hooks.conftest import World, sh
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -59,7 +59,7 @@ def test_pre_push_from_framework_variables(world: World,
     r = run("hook", "pre-push")
     assert r.exit_code == 0, r.stderr
     assert "uploaded 1 object(s)" in r.stderr
-    assert (world.remote / oid.algo / oid.hex[:2] / oid.hex).is_file()
+    assert oid.hex in folder_remote_oids(world.remote, oid.algo)
 
 
 def test_hook_outside_a_dvlite_repo_is_silent(tmp_path: Path,

@@ -18,17 +18,18 @@ from tests.helpers import check_repo, gen, git, is_store_temp, run, run_proc, sn
 from tests.remote.conftest import RemoteHandle
 
 PUSH_POINTS = ["push.before_upload", "push.after_object", "push.before_manifests",
-               "push.after_all", "odb.after_temp_write", "odb.before_rename"]
+               "push.after_all", "odb.after_temp_write", "odb.before_rename",
+               "pack.before_index"]
 PULL_POINTS = ["fetch.before_download", "fetch.after_object", "fetch.before_manifests",
                "odb.after_temp_write", "odb.before_rename", "s3.after_get",
-               "checkout.before_rename"]
+               "pack.after_read", "checkout.before_rename"]
 # Points only one kind of remote passes through.
 NOT_ON = {("local", "s3.after_get")}
 
 
 def _data(repo: Path) -> dict[str, bytes | str]:
     gen(repo, {"d": {f"f{i}.bin": os.urandom(2000 + i) for i in range(6)},
-               "big.bin": os.urandom(300_000)})
+               "big.bin": os.urandom(1_500_000)})  # past the pack limit: a loose object
     assert run("add", "d", "big.bin").exit_code == 0
     git(repo, "commit", "-qm", "data")
     return {k: v for k, v in snapshot(repo).items() if not k.startswith(".dvlite/")}

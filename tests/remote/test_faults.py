@@ -13,7 +13,7 @@ import pytest
 
 from dvlite.core.oid import hash_bytes
 from tests.helpers import check_repo, gen, git, run
-from tests.remote.conftest import configure
+from tests.remote.conftest import configure, s3_handle
 from tests.remote.faultproxy import FaultProxy, Rule
 from tests.remote.s3fixtures import BUCKET, S3, s3_remote_options
 
@@ -42,9 +42,10 @@ def test_transient_500_then_ok(repo, proxy, s3):
     proxy.add(Rule("status", method="HEAD", status=503, first=1))
     r = run("push")
     assert r.exit_code == 0, r.stderr
-    assert len([k for k in s3.keys("store/xxh128/")]) == 6
+    assert len(s3_handle(s3, "store").objects()) == 6
     assert proxy.stats.faults == 3
-    assert proxy.stats.requests["PUT"] == 6 + 1 + 2  # objects + format file + retried
+    # format file, a pack and its index for the files, then for the manifest, 2 retried
+    assert proxy.stats.requests["PUT"] == 1 + 2 + 2 + 2
 
 
 def test_connection_reset_on_download_is_retried(repo, proxy):
@@ -60,8 +61,10 @@ def test_connection_reset_on_download_is_retried(repo, proxy):
 
 
 def test_persistent_500_on_one_object_partial_push_then_rerun(repo, proxy, s3):
-    _files(repo, 6)
-    victim = hash_bytes("xxh128", b"content 3").hex
+    gen(repo, {"d": {**{f"f{i:04}": f"content {i}" for i in range(5)},
+                     "big.bin": b"B" * (1_100_000)}})  # past the pack limit: loose
+    assert run("add", "d").exit_code == 0
+    victim = hash_bytes("xxh128", b"B" * 1_100_000).hex
     rule = proxy.add(Rule("status", method="PUT", path=victim, status=500))
     start = time.monotonic()
     r = run("push", "-j", "1", "--json")
@@ -70,7 +73,7 @@ def test_persistent_500_on_one_object_partial_push_then_rerun(repo, proxy, s3):
     assert elapsed < 30  # retries are bounded (retries=2 in the test remote)
     doc = json.loads(r.stdout)
     assert doc["transferred"] == 5  # the other files
-    assert {f["path"] for f in doc["failures"]} == {"d/f0003", "d"}  # manifest held back
+    assert {f["path"] for f in doc["failures"]} == {"d/big.bin", "d"}  # manifest held back
     assert 2 <= rule.fired <= 4  # retried, but bounded (retries=2 in the test remote)
     line = [ln for ln in r.stderr.splitlines() if ln.startswith("error:")]
     assert len(line) == 1 and "origin" in line[0] and victim in line[0]
@@ -78,7 +81,22 @@ def test_persistent_500_on_one_object_partial_push_then_rerun(repo, proxy, s3):
     r = run("push", "--json")
     assert r.exit_code == 0
     assert json.loads(r.stdout)["transferred"] == 2
-    assert len(s3.keys("store/xxh128/")) == 7
+    assert len(s3_handle(s3, "store").objects()) == 7
+
+
+def test_a_failed_pack_fails_its_objects_and_a_rerun_finishes(repo, proxy, s3):
+    _files(repo, 6)
+    rule = proxy.add(Rule("status", method="PUT", path=r"\.pack", status=500))
+    r = run("push", "--json")
+    assert r.exit_code == 1
+    doc = json.loads(r.stdout)
+    assert doc["transferred"] == 0 and doc["failed"] == 7  # 6 files, the manifest
+    assert rule.fired >= 2  # retried, but bounded
+    assert s3_handle(s3, "store").objects() == []
+    proxy.reset()
+    r = run("push", "--json")
+    assert r.exit_code == 0 and json.loads(r.stdout)["transferred"] == 7
+    assert run("fsck", "--remote").exit_code == 0
 
 
 def test_access_denied_is_one_clear_error(repo, proxy):
@@ -104,7 +122,9 @@ def test_noop_push_asks_the_remote_nothing(repo, proxy):
     r = run("push", "--json")
     assert json.loads(r.stdout)["already_present"] == 301
     assert proxy.stats.requests["HEAD"] == 0
-    assert proxy.stats.total <= 2 + 1  # one sampled shard, then one full listing page
+    # the format file, the listing of packs, the index of the files' pack and of the
+    # manifest's: nothing is asked object by object
+    assert proxy.stats.total == 4
 
 
 @pytest.mark.crash
@@ -148,13 +168,13 @@ def test_lost_ack_is_idempotent(repo, proxy, s3):
     """F13: the server stored the object but the client saw a 500; the create-only retry
     finds it there (412) and counts it as present."""
     _files(repo, 3)
-    rule = proxy.add(Rule("lost_ack", method="PUT", path=r"/xxh128/", status=500, first=1))
+    rule = proxy.add(Rule("lost_ack", method="PUT", path=r"\.pack", status=500, first=1))
     r = run("push", "-j", "1", "--json")
     assert r.exit_code == 0, r.stderr
     doc = json.loads(r.stdout)
     assert rule.fired == 1
     assert doc["transferred"] + doc["already_present"] == 4 and doc["failed"] == 0
-    assert len(s3.keys("store/xxh128/")) == 4
+    assert len(s3_handle(s3, "store").objects()) == 4
     assert run("fsck", "--remote").exit_code == 0
 
 

@@ -28,14 +28,14 @@ def _age_record(repo: Path) -> None:
 
 def _epoch(remote: RemoteHandle) -> str:
     lines = remote.read(FORMAT_FILE).decode().splitlines()
-    assert lines[1] == "dvlite remote layout 1"
+    assert lines[1] == "dvlite remote layout 2"
     assert lines[0].startswith("epoch ") and len(lines[0].split()[1]) == 32
     return lines[0].split()[1]
 
 
 def _wipe(remote: RemoteHandle) -> None:
     for key in remote.list_keys():
-        remote.delete(key)
+        remote.raw_delete(key)
     assert not remote.list_keys()
 
 

@@ -162,4 +162,4 @@ def test_object_deleted_behind_dvlites_back_is_repushed_after_a_pull_finds_it_mi
     r = run("push", "--json")
     assert r.exit_code == 0, r.stderr
     assert json.loads(r.stdout)["transferred"] == 1
-    assert key in remote.list_keys()
+    assert key in remote.objects()

@@ -72,8 +72,9 @@ def test_upload_exists_download_list_delete(store, cache, tmp_path):
         entry = remote.stat(oid)
         assert entry is not None and entry.size == len(data) and entry.mtime > 0
     assert sorted(e.oid for e in remote.list_entries()) == sorted(oids)
-    remote.delete(oids[0])
-    remote.delete(oids[0])  # deleting twice is fine
+    first = remote.stat(oids[0])
+    remote.delete_many([first])
+    remote.delete_many([first])  # deleting twice is fine
     assert remote.stat(oids[0]) is None
     assert remote.exists_many(oids) == set(oids[1:])
 

@@ -1,0 +1,424 @@
+"""A remote as push, fetch, gc and fsck see it: loose objects, plus packs on layout 2.
+
+On a layout-2 remote, objects up to `PACK_OBJECT_MAX` bytes travel in packs of about
+`PACK_SIZE` bytes: one request moves thousands of small files. A pack goes up whole
+before its index (a pack without an index is invisible, and removed by gc once old),
+so an object is on the remote exactly when a loose file or a published index lists it.
+Reads fetch ranges of packs, and every object is hashed on its own before it is used.
+An index that does not parse is skipped (its objects count as missing and are pushed
+again), never guessed at. Deleting packed objects rewrites their pack without them:
+the new pack and index first, then the old index, then the old pack.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from dvlite._fault import faultpoint
+from dvlite.core.oid import Oid, hash_bytes
+from dvlite.core.pack import (
+    INDEX_SUFFIX,
+    PACK_SUFFIX,
+    PackEntry,
+    PackIndex,
+    Segment,
+    plan_segments,
+    split_by_size,
+)
+from dvlite.errors import (
+    DvliteError,
+    FormatError,
+    IntegrityError,
+    MissingObjectsError,
+    RemoteError,
+)
+from dvlite.storage.atomic import TMP_MARK
+from dvlite.storage.odb import LocalStore
+from dvlite.storage.progress import NULL_PROGRESS, Progress
+from dvlite.storage.remote import Backend, RemoteEntry
+from dvlite.storage.remote_errors import check_bytes, check_size
+from dvlite.storage.remote_format import REMOTE_LAYOUT, RemoteFormat, new_epoch
+from dvlite.storage.transfer import (
+    Item,
+    Outcome,
+    TransferResult,
+    transfer_groups,
+    transfer_many,
+)
+
+PACK_OBJECT_MAX = 1 << 20  # objects up to this size are packed
+PACK_SIZE = 16 << 20  # a pack is closed once the next object would take it past this
+RANGE_GAP = 256 << 10  # wanted objects closer than this are read in one request
+RANGE_MAX = 32 << 20
+ORPHAN_AGE = 3600.0  # a pack without an index younger than this may be mid-push
+
+
+@dataclass(frozen=True, slots=True)
+class Packed:
+    """Where a packed object lives."""
+
+    pack: str
+    entry: PackEntry
+    mtime: float
+
+
+class PackedRemote:
+    """The `Remote` over a backend (a local folder, or fsspec) that stores whole files."""
+
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
+        self.name = backend.name
+        self.url = backend.url
+        self.algo = backend.algo
+        self.jobs = backend.jobs
+        self.record_ttl = backend.record_ttl
+        self.folder = f"packs/{backend.algo}"
+        self._format: RemoteFormat | None = None
+        self._format_read = False
+        self._where: dict[Oid, Packed] | None = None
+        self._indexes: dict[str, PackIndex] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def identity(self) -> str:
+        return self.backend.identity
+
+    # -- format and epoch ---------------------------------------------------------------
+
+    def _remember(self, fmt: RemoteFormat | None) -> str | None:
+        self._format, self._format_read = fmt, True
+        return None if fmt is None else fmt.epoch
+
+    def check_format(self, create: bool) -> str | None:
+        return self._remember(self.backend.check_format(create))
+
+    def read_epoch(self) -> str | None:
+        return self._remember(self.backend.read_format())
+
+    def renew_epoch(self) -> str:
+        layout = self.layout or REMOTE_LAYOUT
+        epoch = self._remember(self.backend.write_format(RemoteFormat(new_epoch(), layout)))
+        assert epoch is not None
+        return epoch
+
+    @property
+    def layout(self) -> int | None:
+        """The remote's layout version (None: no format file yet)."""
+        if not self._format_read:
+            self._remember(self.backend.read_format())
+        return None if self._format is None else self._format.layout
+
+    def upgrade(self) -> tuple[int, int]:
+        """Move the remote to the current layout (objects stay as they are: layout 2
+        reads loose objects too). Returns the layouts before and after."""
+        self.read_epoch()
+        fmt = self._format
+        if fmt is None:
+            raise RemoteError(f"remote '{self.name}' has no format file: nothing was "
+                              "pushed to it yet", hint="its first push creates it")
+        if fmt.layout < REMOTE_LAYOUT:
+            self._remember(self.backend.write_format(RemoteFormat(fmt.epoch, REMOTE_LAYOUT)))
+        return fmt.layout, REMOTE_LAYOUT
+
+    # -- the pack map -------------------------------------------------------------------
+
+    def _packs(self) -> dict[Oid, Packed]:
+        with self._lock:
+            if self._where is None:
+                self._where = self._load_packs() if (self.layout or 0) >= 2 else {}
+            return self._where
+
+    def _load_packs(self) -> dict[Oid, Packed]:
+        blobs = {b.name: b for b in self.backend.list_blobs(self.folder)}
+        names = sorted(n[: -len(INDEX_SUFFIX)] for n in blobs if n.endswith(INDEX_SUFFIX)
+                       and n[: -len(INDEX_SUFFIX)] + PACK_SUFFIX in blobs)
+
+        def load(name: str) -> PackIndex | None:
+            data = self.backend.get_range(f"{self.folder}/{name}{INDEX_SUFFIX}")
+            try:
+                index = PackIndex.parse(name, self.algo, data, f"{name} on '{self.name}'")
+            except FormatError:
+                return None
+            return index if index.size == blobs[name + PACK_SUFFIX].size else None
+
+        with ThreadPoolExecutor(self.jobs) as pool:
+            loaded = list(pool.map(load, names))
+        where: dict[Oid, Packed] = {}
+        self._indexes = {}
+        for name, index in zip(names, loaded, strict=True):
+            if index is None:
+                continue
+            self._indexes[name] = index
+            mtime = blobs[name + PACK_SUFFIX].mtime
+            for entry in index.entries:
+                where.setdefault(entry.oid, Packed(name, entry, mtime))
+        return where
+
+    def _pack_key(self, name: str) -> str:
+        return f"{self.folder}/{name}{PACK_SUFFIX}"
+
+    def _read(self, oid: Oid, at: Packed) -> bytes:
+        data = self.backend.get_range(self._pack_key(at.pack), at.entry.offset, at.entry.end)
+        check_size(self.name, oid, len(data), at.entry.size)
+        return data
+
+    # -- existence and listing ----------------------------------------------------------
+
+    def exists_many(self, oids: Collection[Oid]) -> set[Oid]:
+        packed = self._packs()
+        found = {oid for oid in oids if oid in packed}
+        rest = set(oids) - found
+        return found | (self.backend.exists_many(rest) if rest else set())
+
+    def stat(self, oid: Oid) -> RemoteEntry | None:
+        at = self._packs().get(oid)
+        if at is not None:
+            return RemoteEntry(oid, at.entry.size, at.mtime, at.pack)
+        return self.backend.stat(oid)
+
+    def list_entries(self) -> Iterator[RemoteEntry]:
+        """Every copy of every object: loose ones, then packed ones (an object may have
+        both, and gc must know each)."""
+        yield from self.backend.list_entries()
+        for oid, at in sorted(self._packs().items()):
+            yield RemoteEntry(oid, at.entry.size, at.mtime, at.pack)
+
+    # -- reading ------------------------------------------------------------------------
+
+    def read_bytes(self, oid: Oid) -> bytes:
+        at = self._packs().get(oid)
+        if at is None:
+            return self.backend.read_bytes(oid)
+        data = self._read(oid, at)
+        check_bytes(self.name, oid, data)
+        return data
+
+    def download(self, oid: Oid, cache: LocalStore, size: int | None = None) -> int:
+        at = self._packs().get(oid)
+        if at is None:
+            return self.backend.download(oid, cache, size)
+        check_size(self.name, oid, at.entry.size, size)
+        data = self.read_bytes(oid)
+        cache.add_bytes(data)
+        return len(data)
+
+    def hash_object(self, oid: Oid) -> tuple[Oid, int]:
+        at = self._packs().get(oid)
+        if at is None:
+            return self.backend.hash_object(oid)
+        data = self.backend.get_range(self._pack_key(at.pack), at.entry.offset, at.entry.end)
+        return hash_bytes(oid.algo, data), len(data)
+
+    def download_many(self, items: Sequence[Item], cache: LocalStore, *, jobs: int,
+                      result: TransferResult, progress: Progress = NULL_PROGRESS,
+                      point: str = "fetch") -> list[Oid]:
+        """Download `items` into `cache`, verified: loose objects one by one, packed ones
+        a range of a pack at a time."""
+        if not items:
+            return []
+        packed = self._packs()
+        loose = [it for it in items if it.oid not in packed]
+
+        def one(item: Item) -> int:
+            return self.backend.download(item.oid, cache, item.size)
+
+        done = transfer_many(loose, one, jobs, result, progress, point=point)
+        by_pack: dict[str, dict[Oid, Item]] = {}
+        for item in items:
+            at = packed.get(item.oid)
+            if at is not None:
+                by_pack.setdefault(at.pack, {})[item.oid] = item
+        groups: list[list[Item]] = []
+        for pack, wanted in by_pack.items():
+            entries = [packed[oid].entry for oid in wanted]
+            for seg in plan_segments(pack, entries, RANGE_GAP, RANGE_MAX):
+                groups.append([wanted[e.oid] for e in seg.entries])
+
+        def segment(group: list[Item]) -> list[tuple[Item, Outcome]]:
+            first = packed[group[0].oid]
+            entries = tuple(packed[it.oid].entry for it in group)
+            seg = Segment(first.pack, entries[0].offset, entries[-1].end, entries)
+            return self._store_segment(seg, group, cache)
+
+        done += transfer_groups(groups, segment, jobs, result, progress, point=point)
+        return done
+
+    def _store_segment(self, seg: Segment, group: list[Item], cache: LocalStore,
+                       ) -> list[tuple[Item, Outcome]]:
+        data = self.backend.get_range(self._pack_key(seg.pack), seg.start, seg.end)
+        faultpoint("pack.after_read")
+        out: list[tuple[Item, Outcome]] = []
+        for item, entry in zip(group, seg.entries, strict=True):
+            piece = data[entry.offset - seg.start: entry.end - seg.start]
+            try:
+                check_size(self.name, item.oid, len(piece), item.size)
+                check_bytes(self.name, item.oid, piece)
+                cache.add_bytes(piece)
+            except DvliteError as exc:
+                out.append((item, exc))
+                continue
+            out.append((item, len(piece)))
+        return out
+
+    # -- writing ------------------------------------------------------------------------
+
+    def upload(self, oid: Oid, src: Path) -> bool:
+        return self.backend.upload(oid, src)
+
+    def upload_many(self, items: Sequence[Item], cache: LocalStore, sizes: Mapping[Oid, int],
+                    *, jobs: int, result: TransferResult, progress: Progress = NULL_PROGRESS,
+                    point: str = "push") -> list[Oid]:
+        """Upload `items` from `cache`: small objects in packs on layout 2, the rest (and
+        everything on layout 1) one by one."""
+        if not items:
+            return []
+        sizes = {it.oid: sizes[it.oid] if it.oid in sizes else _size(cache, it.oid)
+                 for it in items}
+        packing = (self.layout or 0) >= 2
+        small = [it for it in items if packing and sizes[it.oid] <= PACK_OBJECT_MAX]
+        big = [it for it in items if not (packing and sizes[it.oid] <= PACK_OBJECT_MAX)]
+
+        def one(item: Item) -> int | None:
+            moved = self.backend.upload(item.oid, cache.path(item.oid))
+            return sizes[item.oid] if moved else None
+
+        done = transfer_many(big, one, jobs, result, progress, point=point)
+        # Path order: the files of one folder sit side by side in a pack, so pulling a
+        # subfolder later reads few ranges.
+        ordered = sorted(small, key=lambda it: it.path)
+        by_oid = {it.oid: it for it in ordered}
+        groups = [[by_oid[o] for o in group] for group in
+                  split_by_size(((it.oid, sizes[it.oid]) for it in ordered), PACK_SIZE)]
+
+        def pack(group: list[Item]) -> list[tuple[Item, Outcome]]:
+            return self._write_pack(group, cache)
+
+        done += transfer_groups(groups, pack, jobs, result, progress, point=point)
+        return done
+
+    def _write_pack(self, group: list[Item], cache: LocalStore,
+                    ) -> list[tuple[Item, Outcome]]:
+        out: list[tuple[Item, Outcome]] = []
+        parts: list[tuple[Item, bytes]] = []
+        for item in group:
+            try:
+                parts.append((item, _read_verified(cache, item.oid)))
+            except DvliteError as exc:
+                out.append((item, exc))
+        if not parts:
+            return out
+        blob = b"".join(data for _, data in parts)
+        name = hash_bytes(self.algo, blob).hex
+        index = PackIndex.build(name, ((it.oid, len(data)) for it, data in parts))
+        self.backend.put_blob(self._pack_key(name), blob)
+        faultpoint("pack.before_index")
+        self.backend.put_blob(f"{self.folder}/{name}{INDEX_SUFFIX}", index.to_bytes())
+        self._learn(index, time.time())
+        out.extend((item, len(data)) for item, data in parts)
+        return out
+
+    def _learn(self, index: PackIndex, mtime: float) -> None:
+        with self._lock:
+            if self._where is None:
+                return
+            self._indexes[index.name] = index
+            for entry in index.entries:
+                self._where.setdefault(entry.oid, Packed(index.name, entry, mtime))
+
+    # -- deleting -----------------------------------------------------------------------
+
+    def delete_many(self, entries: Sequence[RemoteEntry]) -> None:
+        """Delete these copies: loose files, and packed objects by rewriting each pack
+        that holds any (without them), in the order given, pack by pack."""
+        doomed: dict[str, set[Oid]] = {}
+        for entry in entries:
+            if entry.pack is None:
+                self.backend.delete(entry.oid)
+                faultpoint("gc.after_remote_delete")
+            else:
+                doomed.setdefault(entry.pack, set()).add(entry.oid)
+        self._packs()
+        for name, oids in doomed.items():
+            self._rewrite(name, oids)
+            faultpoint("gc.after_remote_delete")
+        with self._lock:
+            self._where = None
+
+    def _rewrite(self, name: str, oids: set[Oid]) -> None:
+        index = self._indexes.get(name)
+        if index is None:
+            return
+        keep = [e for e in index.entries if e.oid not in oids]
+        if keep:
+            data = self.backend.get_range(self._pack_key(name))
+            parts = []
+            for e in keep:
+                piece = data[e.offset: e.end]
+                if hash_bytes(self.algo, piece) != e.oid:
+                    raise IntegrityError(
+                        f"object {e.oid} in pack {name} on remote '{self.name}' is corrupt; "
+                        "the pack was left as it is", hint="run `dvlite fsck --remote`")
+                parts.append((e.oid, piece))
+            blob = b"".join(piece for _, piece in parts)
+            new = hash_bytes(self.algo, blob).hex
+            self.backend.put_blob(self._pack_key(new), blob)
+            new_index = PackIndex.build(new, ((oid, len(p)) for oid, p in parts))
+            self.backend.put_blob(f"{self.folder}/{new}{INDEX_SUFFIX}", new_index.to_bytes())
+        self.backend.delete_blob(f"{self.folder}/{name}{INDEX_SUFFIX}")
+        self.backend.delete_blob(self._pack_key(name))
+
+    def clean_stale(self, older_than: float) -> int:
+        """Leftovers of killed transfers: the backend's (temp files, multipart uploads),
+        and packs whose index never arrived."""
+        removed = self.backend.clean_stale(older_than)
+        if (self.layout or 0) < 2:
+            return removed
+        blobs = self.backend.list_blobs(self.folder)
+        names = {b.name for b in blobs}
+        cutoff = time.time() - max(older_than, ORPHAN_AGE)
+        for blob in blobs:
+            orphan = blob.name.endswith(PACK_SUFFIX) and \
+                blob.name[: -len(PACK_SUFFIX)] + INDEX_SUFFIX not in names
+            if (orphan or TMP_MARK in blob.name) and blob.mtime < cutoff:
+                self.backend.delete_blob(f"{self.folder}/{blob.name}")
+                removed += 1
+        return removed
+
+    # -- run-cache records --------------------------------------------------------------
+
+    def list_records(self) -> list[str]:
+        return self.backend.list_records()
+
+    def read_record(self, key: str) -> bytes:
+        return self.backend.read_record(key)
+
+    def upload_record(self, key: str, data: bytes) -> bool:
+        return self.backend.upload_record(key, data)
+
+
+def _size(cache: LocalStore, oid: Oid) -> int:
+    try:
+        return os.stat(cache.path(oid)).st_size
+    except OSError:
+        return 0  # not in the cache: reported as such by the upload
+
+def _read_verified(cache: LocalStore, oid: Oid) -> bytes:
+    """A cache object's bytes, hashed before they leave: a file rotted on disk must not
+    spread under its good name."""
+    try:
+        data = cache.read_bytes(oid)
+    except MissingObjectsError:
+        raise
+    except DvliteError as exc:
+        raise MissingObjectsError(f"object {oid} is not readable in the cache: {exc.msg}",
+                                  ) from exc
+    if hash_bytes(oid.algo, data) != oid:
+        raise IntegrityError(f"cache object {oid} is corrupt, not pushed",
+                             hint="run `dvlite fsck`")
+    return data

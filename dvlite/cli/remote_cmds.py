@@ -147,6 +147,29 @@ def remote_modify(
     cfg.edit(target, full, cfg.coerce(full, value))
 
 
+@remote_app.command("upgrade")
+def remote_upgrade(
+    name: str | None = typer.Argument(None, help="Name of the remote (default: core.remote).",
+                                      show_default=False),
+    as_json: bool = JSON,
+) -> None:
+    """Move a remote to the current layout (2: small objects are pushed in packs).
+
+    Objects already on the remote stay as they are and stay readable. A dvlite that reads
+    only layout 1 refuses the remote afterwards: upgrade every machine's dvlite first.
+    """
+    from dvlite.repo.sync_plan import repo_remote
+
+    remote = repo_remote(Repo.find(), name)
+    before, after = remote.upgrade()
+    if as_json:
+        emit_json({"remote": remote.name, "layout_before": before, "layout": after})
+    elif before == after:
+        out(f"remote '{remote.name}' already has layout {after}")
+    else:
+        out(f"remote '{remote.name}': layout {before} -> {after}")
+
+
 # -- transfers ----------------------------------------------------------------------------
 
 

@@ -123,6 +123,9 @@ class _Objects:
             self._remote = open_remote(cfg, self.base or Path.cwd(), self.config.algo)
         return self._remote
 
+    def is_local(self, item: Item) -> bool:
+        return self.local is not None and self.local.exists(item.oid)
+
     def fetch(self, item: Item) -> int:
         if self.local is not None and self.local.exists(item.oid):
             fd = os.open(self.local.path(item.oid), os.O_RDONLY)
@@ -176,7 +179,13 @@ def _export(objects: _Objects, pointer: Pointer, sub: str | None, dest: Path,
     result = TransferResult()
     unique = list({it.oid: it for it in files.values()}.values())
     progress.begin("Getting", len(unique), sum(it.size or 0 for it in unique))
-    transfer_many(unique, objects.fetch, 8, result, progress, point="get")
+    local = [it for it in unique if objects.is_local(it)]
+    transfer_many(local, objects.fetch, 8, result, progress, point="get")
+    rest = [it for it in unique if not objects.is_local(it)]
+    if rest:  # in batches: a range of a pack at a time
+        remote = objects.remote
+        remote.download_many(rest, objects.staging, jobs=remote.jobs, result=result,
+                             progress=progress, point="get")
     progress.end()
     if not result.ok:
         from dvlite.repo.sync import raise_failures

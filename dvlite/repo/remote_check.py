@@ -126,7 +126,11 @@ def remote_fsck(repo: Repo, remote_name: str | None, jobs: int | None = None,
     index = remote_index(repo)
     try:
         index.add(remote.identity, good)
-        index.forget(remote.identity, set(items) - set(good))
+        bad = set(items) - set(good)
+        # A known folder vouches for all its files (push skips it whole): an output with
+        # a missing or bad object is forgotten whole, so the next push checks it again.
+        stale = {oid for group in per.values() if bad & group.keys() for oid in group}
+        index.forget(remote.identity, bad | stale)
     finally:
         index.close()
     return result

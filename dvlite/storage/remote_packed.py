@@ -318,10 +318,31 @@ class PackedRemote:
         index = PackIndex.build(name, ((it.oid, len(data)) for it, data in parts))
         self.backend.put_blob(self._pack_key(name), blob)
         faultpoint("pack.before_index")
-        self.backend.put_blob(f"{self.folder}/{name}{INDEX_SUFFIX}", index.to_bytes())
+        self._put_index(index)
         self._learn(index, time.time())
         out.extend((item, len(data)) for item, data in parts)
         return out
+
+    def _put_index(self, index: PackIndex) -> None:
+        """Publish `index` beside its pack. The same objects pushed again make the same
+        pack, so an index may be there already: it stays if it is a valid index of that
+        pack, and is replaced if not (it was skipped as unreadable, which is why these
+        objects were pushed again; left, it would hide them for good)."""
+        key = f"{self.folder}/{index.name}{INDEX_SUFFIX}"
+        data = index.to_bytes()
+        if self.backend.put_blob(key, data):
+            return
+        found = self.backend.get_range(key)
+        if found == data:
+            return
+        try:
+            there = PackIndex.parse(index.name, self.algo, found, key)
+        except FormatError:
+            there = None
+        if there is not None and there.size == index.size:
+            return  # another valid reading of the same bytes: never drop its objects
+        self.backend.delete_blob(key)
+        self.backend.put_blob(key, data)
 
     def _learn(self, index: PackIndex, mtime: float) -> None:
         with self._lock:

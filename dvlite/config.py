@@ -27,6 +27,7 @@ REMOTE_KEYS: dict[str, type] = {
     "url": str, "endpoint_url": str, "region": str, "profile": str, "jobs": int,
     "access_key_id": str, "secret_access_key": str, "session_token": str,
     "read_timeout": float, "connect_timeout": float, "retries": int, "verify": bool,
+    "layout": int,
 }
 DEFAULTS: dict[str, Any] = {
     "core.autostage": True,

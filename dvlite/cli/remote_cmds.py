@@ -122,7 +122,7 @@ def remote_default(
 def remote_modify(
     name: str = typer.Argument(..., help="Name of the remote."),
     key: str = typer.Argument(..., help="endpoint_url, region, profile, jobs, retries, "
-                              "connect_timeout, read_timeout, access_key_id, ..."),
+                              "connect_timeout, read_timeout, layout, access_key_id, ..."),
     value: str | None = typer.Argument(None, help="New value (omit with --unset)."),
     local: bool = typer.Option(False, "--local", help="Write .dvlite/config.local (secrets)."),
     unset: bool = typer.Option(False, "--unset", help="Remove the option."),

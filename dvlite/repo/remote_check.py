@@ -3,12 +3,10 @@
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from dvlite.core.oid import Oid
-from dvlite.errors import MissingObjectsError
 from dvlite.repo.outputs import Target, all_outputs, collect_targets
 from dvlite.repo.repo import Repo
 from dvlite.repo.sync import manifest_loader, present_on_remote, skip_known_folders
@@ -104,24 +102,14 @@ def remote_fsck(repo: Repo, remote_name: str | None, jobs: int | None = None,
     result = RemoteFsck(remote.name, checked=len(items))
     progress.begin("Checking remote", len(items), sum(i.size or 0 for i in items.values()))
 
-    def check(item: Item) -> str | None:
-        try:
-            actual, size = remote.hash_object(item.oid)  # one read, streamed
-        except MissingObjectsError:
-            return "missing"
-        finally:
-            progress.advance(files=1, nbytes=item.size or 0)
-        if item.size is not None and size != item.size:
-            return "wrong_size"
-        return None if actual == item.oid else "corrupt"
-
+    hashed = remote.hash_many(set(items), max(1, jobs or remote.jobs), progress)
     good: list[Oid] = []
-    with ThreadPoolExecutor(max(1, jobs or remote.jobs)) as pool:
-        for item, verdict in zip(items.values(), pool.map(check, items.values()), strict=True):
-            if verdict is None:
-                good.append(item.oid)
-            else:
-                getattr(result, verdict).append(f"{item.oid} ({item.path})")
+    for oid, item in items.items():
+        verdict = _verdict(item, hashed.get(oid))
+        if verdict is None:
+            good.append(oid)
+        else:
+            getattr(result, verdict).append(f"{oid} ({item.path})")
     progress.end()
     index = remote_index(repo)
     try:
@@ -134,6 +122,15 @@ def remote_fsck(repo: Repo, remote_name: str | None, jobs: int | None = None,
     finally:
         index.close()
     return result
+
+
+def _verdict(item: Item, hashed: tuple[Oid, int] | None) -> str | None:
+    if hashed is None:
+        return "missing"
+    actual, size = hashed
+    if item.size is not None and size != item.size:
+        return "wrong_size"
+    return None if actual == item.oid else "corrupt"
 
 
 def on_remote(repo: Repo, remote_name: str | None, oids: dict[str, set[Oid] | None],

@@ -96,9 +96,9 @@ class Backend(Protocol):
 
     def delete(self, oid: Oid) -> None: ...
 
-    def check_format(self, create: bool) -> RemoteFormat | None:
+    def check_format(self, create: bool, layout: int = ...) -> RemoteFormat | None:
         """The format of an existing remote; with `create`, make a missing format file
-        (current layout, new epoch). None when there is no format file."""
+        (`layout`, a new epoch). None when there is no format file."""
 
     def read_format(self) -> RemoteFormat | None: ...
 
@@ -160,6 +160,9 @@ class Remote(Protocol):
 
     def hash_object(self, oid: Oid) -> tuple[Oid, int]: ...
 
+    def hash_many(self, oids: Collection[Oid], jobs: int,
+                  progress: Progress = ...) -> dict[Oid, tuple[Oid, int] | None]: ...
+
     def stat(self, oid: Oid) -> RemoteEntry | None: ...
 
     def list_entries(self) -> Iterator[RemoteEntry]: ...
@@ -206,14 +209,19 @@ def open_remote(cfg: RemoteConfig, base: Path, algo: str) -> Remote:
     jobs = int(cfg.options.get("jobs") or DEFAULT_JOBS)
     if jobs < 1:
         raise ConfigError(f"remote '{cfg.name}': jobs must be at least 1")
+    from dvlite.storage.remote_format import READABLE_LAYOUTS, REMOTE_LAYOUT
     from dvlite.storage.remote_packed import PackedRemote
 
+    layout = int(cfg.options.get("layout") or REMOTE_LAYOUT)
+    if layout not in READABLE_LAYOUTS:
+        raise ConfigError(f"remote '{cfg.name}': layout must be one of "
+                          f"{', '.join(map(str, READABLE_LAYOUTS))}, not {layout}")
     folder = local_path(cfg.url, base)
     if folder is not None:
         from dvlite.storage.remote_local import LocalRemote
 
-        return PackedRemote(LocalRemote(cfg.name, folder, algo, jobs))
+        return PackedRemote(LocalRemote(cfg.name, folder, algo, jobs), layout)
     from dvlite.storage.remote_s3 import FsspecRemote
 
-    return PackedRemote(FsspecRemote.from_config(cfg, algo, jobs))
+    return PackedRemote(FsspecRemote.from_config(cfg, algo, jobs), layout)
 

@@ -3,7 +3,9 @@ a `LocalStore` (temp + fsync + rename, hash checked while copying)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import time
 from collections.abc import Collection, Iterator
 from pathlib import Path
 
@@ -15,7 +17,7 @@ from dvlite.errors import (
     RemoteUnavailableError,
     StorageError,
 )
-from dvlite.storage.atomic import atomic_write
+from dvlite.storage.atomic import TMP_MARK, atomic_write
 from dvlite.storage.hashing import hash_fd
 from dvlite.storage.odb import LocalStore
 from dvlite.storage.remote import (
@@ -148,12 +150,12 @@ class LocalRemote:
         except OSError as exc:
             raise self._fail(exc, oid, "deleting") from exc
 
-    def check_format(self, create: bool) -> RemoteFormat | None:
+    def check_format(self, create: bool, layout: int = REMOTE_LAYOUT) -> RemoteFormat | None:
         found = self.read_format()
         if found is not None:
             return found
         if create:
-            return self.write_format(RemoteFormat(new_epoch(), REMOTE_LAYOUT))
+            return self.write_format(RemoteFormat(new_epoch(), layout))
         if not self.root.is_dir():
             raise RemoteUnavailableError(
                 f"remote '{self.name}': folder {self.root} does not exist")
@@ -229,7 +231,21 @@ class LocalRemote:
             raise map_error(exc, self.name, rel, "deleting") from exc
 
     def clean_stale(self, older_than: float) -> int:
-        return self.store.clean_temp(older_than)
+        """Temp files of killed writes: objects', and the format file's and run-cache
+        records' (written beside them)."""
+        removed = self.store.clean_temp(older_than)
+        cutoff = time.time() - older_than
+        for folder in (self.root, self.root / RECORDS_DIR):
+            try:
+                names = [n for n in os.listdir(folder) if TMP_MARK in n]
+            except OSError:
+                continue
+            for name in names:
+                with contextlib.suppress(FileNotFoundError):
+                    if os.stat(folder / name).st_mtime < cutoff:
+                        os.unlink(folder / name)
+                        removed += 1
+        return removed
 
     def list_records(self) -> list[str]:
         try:

@@ -55,7 +55,7 @@ from dvlite.storage.transfer import (
 PACK_OBJECT_MAX = 1 << 20  # objects up to this size are packed
 PACK_SIZE = 16 << 20  # a pack is closed once the next object would take it past this
 RANGE_GAP = 256 << 10  # wanted objects closer than this are read in one request
-RANGE_MAX = 32 << 20
+RANGE_MAX = PACK_SIZE  # memory: jobs x this at most
 ORPHAN_AGE = 3600.0  # a pack without an index younger than this may be mid-push
 
 
@@ -71,8 +71,9 @@ class Packed:
 class PackedRemote:
     """The `Remote` over a backend (a local folder, or fsspec) that stores whole files."""
 
-    def __init__(self, backend: Backend) -> None:
+    def __init__(self, backend: Backend, new_layout: int = REMOTE_LAYOUT) -> None:
         self.backend = backend
+        self.new_layout = new_layout  # the layout of the format file a first push writes
         self.name = backend.name
         self.url = backend.url
         self.algo = backend.algo
@@ -96,13 +97,13 @@ class PackedRemote:
         return None if fmt is None else fmt.epoch
 
     def check_format(self, create: bool) -> str | None:
-        return self._remember(self.backend.check_format(create))
+        return self._remember(self.backend.check_format(create, self.new_layout))
 
     def read_epoch(self) -> str | None:
         return self._remember(self.backend.read_format())
 
     def renew_epoch(self) -> str:
-        layout = self.layout or REMOTE_LAYOUT
+        layout = self.layout or self.new_layout
         epoch = self._remember(self.backend.write_format(RemoteFormat(new_epoch(), layout)))
         assert epoch is not None
         return epoch
@@ -116,7 +117,8 @@ class PackedRemote:
 
     def upgrade(self) -> tuple[int, int]:
         """Move the remote to the current layout (objects stay as they are: layout 2
-        reads loose objects too). Returns the layouts before and after."""
+        reads loose objects too). Returns the layouts before and after. The `layout`
+        option only chooses what a new remote gets."""
         self.read_epoch()
         fmt = self._format
         if fmt is None:
@@ -215,6 +217,46 @@ class PackedRemote:
         data = self.backend.get_range(self._pack_key(at.pack), at.entry.offset, at.entry.end)
         return hash_bytes(oid.algo, data), len(data)
 
+    def hash_many(self, oids: Collection[Oid], jobs: int,
+                  progress: Progress = NULL_PROGRESS) -> dict[Oid, tuple[Oid, int] | None]:
+        """Hash every object as the remote holds it (None: missing): loose ones one by
+        one, packed ones a range of a pack at a time. Nothing is kept."""
+        packed = self._packs()
+        found: dict[Oid, tuple[Oid, int] | None] = {}
+        lock = threading.Lock()
+
+        def note(oid: Oid, got: tuple[Oid, int] | None) -> None:
+            with lock:
+                found[oid] = got
+            progress.advance(files=1, nbytes=got[1] if got else 0)
+
+        def loose(oid: Oid) -> None:
+            try:
+                note(oid, self.backend.hash_object(oid))
+            except MissingObjectsError:
+                note(oid, None)
+
+        def segment(seg: Segment) -> None:
+            try:
+                data = self.backend.get_range(self._pack_key(seg.pack), seg.start, seg.end)
+            except MissingObjectsError:
+                data = b""
+            for e in seg.entries:
+                piece = data[e.offset - seg.start: e.end - seg.start]
+                note(e.oid, (hash_bytes(e.oid.algo, piece), len(piece)) if data else None)
+
+        by_pack: dict[str, list[PackEntry]] = {}
+        for oid in oids:
+            at = packed.get(oid)
+            if at is not None:
+                by_pack.setdefault(at.pack, []).append(at.entry)
+        segments = [seg for pack, entries in by_pack.items()
+                    for seg in plan_segments(pack, entries, RANGE_GAP, RANGE_MAX)]
+        with ThreadPoolExecutor(max(1, jobs)) as pool:
+            list(pool.map(loose, [oid for oid in oids if oid not in packed]))
+            list(pool.map(segment, segments))
+        return found
+
     def download_many(self, items: Sequence[Item], cache: LocalStore, *, jobs: int,
                       result: TransferResult, progress: Progress = NULL_PROGRESS,
                       point: str = "fetch") -> list[Oid]:
@@ -302,25 +344,29 @@ class PackedRemote:
         done += transfer_groups(groups, pack, jobs, result, progress, point=point)
         return done
 
-    def _write_pack(self, group: list[Item], cache: LocalStore,
-                    ) -> list[tuple[Item, Outcome]]:
+    def _write_pack(self, group: list[Item], cache: LocalStore) -> list[tuple[Item, Outcome]]:
         out: list[tuple[Item, Outcome]] = []
-        parts: list[tuple[Item, bytes]] = []
+        blob = bytearray()
+        packed: list[tuple[Item, int]] = []
         for item in group:
             try:
-                parts.append((item, _read_verified(cache, item.oid)))
+                data = _read_verified(cache, item.oid)
             except DvliteError as exc:
                 out.append((item, exc))
-        if not parts:
+                continue
+            blob += data
+            packed.append((item, len(data)))
+        if not packed:
             return out
-        blob = b"".join(data for _, data in parts)
-        name = hash_bytes(self.algo, blob).hex
-        index = PackIndex.build(name, ((it.oid, len(data)) for it, data in parts))
-        self.backend.put_blob(self._pack_key(name), blob)
+        data = bytes(blob)
+        del blob
+        name = hash_bytes(self.algo, data).hex
+        index = PackIndex.build(name, ((it.oid, size) for it, size in packed))
+        self.backend.put_blob(self._pack_key(name), data)
         faultpoint("pack.before_index")
         self._put_index(index)
         self._learn(index, time.time())
-        out.extend((item, len(data)) for item, data in parts)
+        out.extend(packed)
         return out
 
     def _put_index(self, index: PackIndex) -> None:
@@ -402,11 +448,15 @@ class PackedRemote:
             return removed
         blobs = self.backend.list_blobs(self.folder)
         names = {b.name for b in blobs}
-        cutoff = time.time() - max(older_than, ORPHAN_AGE)
+        now = time.time()
         for blob in blobs:
-            orphan = blob.name.endswith(PACK_SUFFIX) and \
-                blob.name[: -len(PACK_SUFFIX)] + INDEX_SUFFIX not in names
-            if (orphan or TMP_MARK in blob.name) and blob.mtime < cutoff:
+            if TMP_MARK in blob.name:  # a killed write to a folder remote
+                stale = blob.mtime < now - older_than
+            else:  # a pack whose index never came (--now does not shorten the wait)
+                stale = blob.name.endswith(PACK_SUFFIX) and blob.mtime < now - max(
+                    older_than, ORPHAN_AGE) and \
+                    blob.name[: -len(PACK_SUFFIX)] + INDEX_SUFFIX not in names
+            if stale:
                 self.backend.delete_blob(f"{self.folder}/{blob.name}")
                 removed += 1
         return removed

@@ -46,7 +46,7 @@ PART_CONCURRENCY = 2
 SMALL = 1 << 20  # S3 objects up to this size move whole in memory: fewer syscalls and hops
 HEAD_MAX = 64  # up to this many objects, one HEAD each beats listing
 LIST_PAGE = 1000  # keys per S3 list request
-_PASSTHROUGH_SKIP = frozenset({"jobs"})
+_PASSTHROUGH_SKIP = frozenset({"jobs", "layout"})
 
 
 def s3_kwargs(opts: dict[str, Any], jobs: int) -> dict[str, Any]:
@@ -408,12 +408,12 @@ class FsspecRemote:
 
     # -- format and maintenance ------------------------------------------------------
 
-    def check_format(self, create: bool) -> RemoteFormat | None:
+    def check_format(self, create: bool, layout: int = REMOTE_LAYOUT) -> RemoteFormat | None:
         found = self.read_format()
         if found is not None or not create:
             return found
         path = f"{self.root}/{FORMAT_FILE}"
-        fmt = RemoteFormat(new_epoch(), REMOTE_LAYOUT)
+        fmt = RemoteFormat(new_epoch(), layout)
         try:
             if self.create_only:
                 self.fs.pipe_file(path, format_text(fmt), mode="create")

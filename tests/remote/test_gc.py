@@ -145,3 +145,24 @@ def test_gc_aborts_stale_multipart_uploads(repo, s3):
     assert "aborted 1 stale multipart uploads" in r.stdout
     left = client.list_multipart_uploads(Bucket=BUCKET)["Uploads"]
     assert [u["Key"] for u in left] == ["elsewhere/not-ours"]
+
+
+def test_gc_remote_removes_temp_files_of_killed_format_and_record_writes(repo, tmp_path):
+    """A kill while the format file or a run-cache record is written to a folder remote
+    leaves a temp file beside it; gc --remote removes it (with --now, at once)."""
+    store = tmp_path / "store"
+    assert run("remote", "add", "o", str(store), "--default").exit_code == 0
+    gen(repo, {"a.txt": "a"})
+    assert run("add", "a.txt").exit_code == 0
+    assert run("push").exit_code == 0
+    (store / "runs").mkdir()
+    leftovers = [store / ".dvlite-format.dvlite-tmp-0123456789ab",
+                 store / "runs" / f".{'a' * 32}.dvlite-tmp-0123456789ab"]
+    for path in leftovers:
+        path.write_text("partial")
+    assert run("gc", "--remote", "--yes").exit_code == 0
+    assert all(p.exists() for p in leftovers)  # young: a write may be running now
+    assert run("gc", "--remote", "--now", "--yes").exit_code == 0
+    assert not any(p.exists() for p in leftovers)
+    assert (store / "dvlite-format").is_file()
+    assert run("status", "--remote", "--exit-code").exit_code == 0

@@ -12,7 +12,7 @@ from dvlite.errors import ConfigError, FormatError
 
 
 class Hasher(Protocol):
-    def update(self, data: bytes | memoryview, /) -> None: ...
+    def update(self, data: bytes | bytearray | memoryview, /) -> None: ...
 
     def hexdigest(self) -> str: ...
 
@@ -88,7 +88,7 @@ class Oid:
         return self.hex[:10]
 
 
-def hash_bytes(algo: str, data: bytes) -> Oid:
+def hash_bytes(algo: str, data: bytes | bytearray | memoryview) -> Oid:
     h = new_hasher(algo)
     h.update(data)
     return Oid(algo, h.hexdigest())

@@ -8,11 +8,12 @@ from pathlib import Path
 
 from dvlite.core.oid import Oid
 from dvlite.repo.outputs import Target, all_outputs, collect_targets
+from dvlite.repo.remote_known import present_on_remote, skip_known_folders
 from dvlite.repo.repo import Repo
-from dvlite.repo.sync import manifest_loader, present_on_remote, skip_known_folders
 from dvlite.repo.sync_plan import (
     cached_lock_targets,
     expand,
+    manifest_loader,
     remote_index,
     repo_remote,
     trusted_record,

@@ -11,28 +11,26 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 
 from dvlite._fault import faultpoint
-from dvlite.core.manifest import Manifest
 from dvlite.core.oid import Oid
 from dvlite.errors import (
-    DvliteError,
     IntegrityError,
     MissingObjectsError,
     RemoteError,
 )
 from dvlite.repo.checkout import CheckoutResult, checkout, checkout_outputs
-from dvlite.repo.outputs import Target, load_manifest
+from dvlite.repo.outputs import load_manifest
+from dvlite.repo.remote_known import present_on_remote, skip_known_folders
 from dvlite.repo.repo import Repo
 from dvlite.repo.sync_plan import (
-    ManifestSource,
     ObjectPlan,
     Scope,
     as_scope,
     cached_lock_targets,
     check_record,
     expand,
+    manifest_loader,
     remote_index,
     repo_remote,
     select,
@@ -85,35 +83,6 @@ def push(repo: Repo, scope: Scope | Sequence[str], remote_name: str | None = Non
     return result
 
 
-def skip_known_folders(repo: Repo, remote: Remote,
-                        targets: list[Target]) -> tuple[list[Target], int]:
-    """Drop the folders whose manifest the local record knows is on the remote: a
-    manifest goes up only after every file it lists, so those are there too. A no-op
-    push then reads no manifest and checks no file (O(folders), not O(files)). Returns
-    the rest and how many objects were skipped (counted from the pointers)."""
-    dirs = {t.output.pointer.oid for t in targets if t.output.is_dir}
-    if not dirs:
-        return targets, 0
-    index = trusted_record(repo, remote)
-    try:
-        known = index.known(remote.identity, dirs)
-    finally:
-        index.close()
-    if not known:
-        return targets, 0
-    keep: list[Target] = []
-    counted: set[Oid] = set()
-    skipped = 0
-    for t in targets:
-        oid = t.output.pointer.oid
-        if not (t.output.is_dir and oid in known):
-            keep.append(t)
-        elif oid not in counted:
-            counted.add(oid)
-            skipped += 1 + (t.output.pointer.nfiles or 0)
-    return keep, skipped
-
-
 def _send(repo: Repo, remote: Remote, plan: ObjectPlan, result: TransferResult, *,
           jobs: int | None, progress: Progress) -> set[Oid] | None:
     """Upload the plan's missing objects, files before manifests; returns what the
@@ -163,15 +132,6 @@ def _to_upload(remote: Remote, index: RemoteIndex, plan: ObjectPlan,
         there |= present_on_remote(remote, index, others)
     files = [plan.files[o] for o in sorted(plan.files) if o in local and o not in there]
     return there, files
-
-
-def present_on_remote(remote: Remote, index: RemoteIndex, oids: set[Oid]) -> set[Oid]:
-    """Objects known (from the local record) or found to be on the remote."""
-    known = index.known(remote.identity, oids)
-    ask = oids - known
-    found = remote.exists_many(ask) if ask else set()
-    index.add(remote.identity, found)
-    return known | found
 
 
 def _record(index: RemoteIndex, remote: Remote, done: list[Oid]) -> set[Oid]:
@@ -261,33 +221,6 @@ def _forget_missing(repo: Repo, remote: Remote, plan: ObjectPlan,
         index.forget(remote.identity, missing | folders)
     finally:
         index.close()
-
-
-def manifest_loader(repo: Repo, remote: Remote, targets: list[Target], jobs: int,
-                     fetched: dict[Oid, bytes]) -> ManifestSource:
-    """Load manifests from the cache, else from the remote (verified, kept in memory and
-    stored only after their files). Remote reads run concurrently, up front."""
-    wanted = {t.output.pointer.oid for t in targets if t.output.is_dir}
-    absent = sorted(wanted - repo.cache.exists_many(wanted))
-    errors: dict[Oid, DvliteError] = {}
-
-    def get(oid: Oid) -> None:
-        try:
-            fetched[oid] = remote.read_bytes(oid)
-        except DvliteError as exc:
-            errors[oid] = exc
-
-    with ThreadPoolExecutor(jobs) as pool:
-        list(pool.map(get, absent))
-
-    def load(oid: Oid) -> Manifest:
-        if oid in errors:
-            raise errors[oid]
-        if oid in fetched:
-            return Manifest.from_bytes(fetched[oid], f"manifest {oid} from '{remote.name}'")
-        return load_manifest(repo, oid)
-
-    return load
 
 
 def pull(repo: Repo, scope: Scope, remote_name: str | None = None, *,

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,7 +17,14 @@ from dvlite.core.oid import Oid
 from dvlite.core.paths import is_within
 from dvlite.core.pointer import POINTER_SUFFIX, Pointer
 from dvlite.errors import DvliteError, MissingObjectsError, UsageError
-from dvlite.repo.outputs import Output, Target, all_outputs, collect_targets, outputs_at
+from dvlite.repo.outputs import (
+    Output,
+    Target,
+    all_outputs,
+    collect_targets,
+    load_manifest,
+    outputs_at,
+)
 from dvlite.repo.repo import Repo
 from dvlite.storage.remote import Remote, open_remote
 from dvlite.storage.remote_index import RemoteIndex
@@ -176,9 +184,6 @@ LOCK_FILE = "dvlite.lock"
 def lock_targets(repo: Repo, rev: str | None) -> list[Target]:
     """Pipeline outputs recorded in `dvlite.lock` files (workspace, or at `rev`), as
     targets. Best effort: an output declared `cache: false` has no object anywhere."""
-    from dvlite.pipeline.lockfile import loads
-    from dvlite.repo.outputs import pointer_file_for
-
     if repo.scm is None:
         return []
     if rev is None:
@@ -191,6 +196,11 @@ def lock_targets(repo: Repo, rev: str | None) -> list[Target]:
                 continue
     else:
         texts = repo.scm.files_at(rev, suffixes=(), names=(LOCK_FILE,))
+    if not texts:
+        return []  # no pipeline: the YAML stack is not even imported
+    from dvlite.pipeline.lockfile import loads
+    from dvlite.repo.outputs import pointer_file_for
+
     found: list[Target] = []
     for name, data in sorted(texts.items()):
         rel = repo.rel(repo.scm.root / name)
@@ -229,6 +239,33 @@ def cached_lock_targets(repo: Repo) -> list[Target]:
 
 
 ManifestSource = Callable[[Oid], Manifest]
+
+
+def manifest_loader(repo: Repo, remote: Remote, targets: list[Target], jobs: int,
+                     fetched: dict[Oid, bytes]) -> ManifestSource:
+    """Load manifests from the cache, else from the remote (verified, kept in memory and
+    stored only after their files). Remote reads run concurrently, up front."""
+    wanted = {t.output.pointer.oid for t in targets if t.output.is_dir}
+    absent = sorted(wanted - repo.cache.exists_many(wanted))
+    errors: dict[Oid, DvliteError] = {}
+
+    def get(oid: Oid) -> None:
+        try:
+            fetched[oid] = remote.read_bytes(oid)
+        except DvliteError as exc:
+            errors[oid] = exc
+
+    with ThreadPoolExecutor(jobs) as pool:
+        list(pool.map(get, absent))
+
+    def load(oid: Oid) -> Manifest:
+        if oid in errors:
+            raise errors[oid]
+        if oid in fetched:
+            return Manifest.from_bytes(fetched[oid], f"manifest {oid} from '{remote.name}'")
+        return load_manifest(repo, oid)
+
+    return load
 
 
 def expand(targets: list[Target], load: ManifestSource) -> ObjectPlan:

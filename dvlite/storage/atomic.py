@@ -26,7 +26,7 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def atomic_write(target: Path, data: bytes, mode: int = 0o644, fsync: bool = True,
+def atomic_write(target: Path, data: bytes | bytearray, mode: int = 0o644, fsync: bool = True,
                  locked: bool = False) -> None:
     """Write `data` to `target` so readers see the old or the new file, never a part.
 

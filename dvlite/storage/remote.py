@@ -104,7 +104,7 @@ class Backend(Protocol):
 
     def write_format(self, fmt: RemoteFormat) -> RemoteFormat: ...
 
-    def put_blob(self, rel: str, data: bytes) -> bool:
+    def put_blob(self, rel: str, data: bytes | bytearray) -> bool:
         """Write `data` at `rel` (below the root), create-only; False if it was there."""
 
     def get_range(self, rel: str, start: int | None = None, end: int | None = None) -> bytes:

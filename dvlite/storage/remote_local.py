@@ -182,7 +182,7 @@ class LocalRemote:
 
     # -- blobs (pack files and their indexes) ------------------------------------------
 
-    def put_blob(self, rel: str, data: bytes) -> bool:
+    def put_blob(self, rel: str, data: bytes | bytearray) -> bool:
         target = self.root / rel
         if target.exists():
             return False

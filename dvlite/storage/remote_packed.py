@@ -55,7 +55,8 @@ from dvlite.storage.transfer import (
 PACK_OBJECT_MAX = 1 << 20  # objects up to this size are packed
 PACK_SIZE = 16 << 20  # a pack is closed once the next object would take it past this
 RANGE_GAP = 256 << 10  # wanted objects closer than this are read in one request
-RANGE_MAX = PACK_SIZE  # memory: jobs x this at most
+RANGE_MAX = 4 << 20  # a read holds this much at most (times jobs)
+PACK_JOBS = 4  # packs built and sent at once: each is held whole in memory
 ORPHAN_AGE = 3600.0  # a pack without an index younger than this may be mid-push
 
 
@@ -341,7 +342,8 @@ class PackedRemote:
         def pack(group: list[Item]) -> list[tuple[Item, Outcome]]:
             return self._write_pack(group, cache)
 
-        done += transfer_groups(groups, pack, jobs, result, progress, point=point)
+        done += transfer_groups(groups, pack, min(jobs, PACK_JOBS), result, progress,
+                                point=point)
         return done
 
     def _write_pack(self, group: list[Item], cache: LocalStore) -> list[tuple[Item, Outcome]]:
@@ -358,11 +360,9 @@ class PackedRemote:
             packed.append((item, len(data)))
         if not packed:
             return out
-        data = bytes(blob)
-        del blob
-        name = hash_bytes(self.algo, data).hex
+        name = hash_bytes(self.algo, blob).hex
         index = PackIndex.build(name, ((it.oid, size) for it, size in packed))
-        self.backend.put_blob(self._pack_key(name), data)
+        self.backend.put_blob(self._pack_key(name), blob)
         faultpoint("pack.before_index")
         self._put_index(index)
         self._learn(index, time.time())

@@ -447,7 +447,7 @@ class FsspecRemote:
 
     # -- blobs (pack files and their indexes) ------------------------------------------
 
-    def put_blob(self, rel: str, data: bytes) -> bool:
+    def put_blob(self, rel: str, data: bytes | bytearray) -> bool:
         path = f"{self.root}/{rel}"
         try:
             if self.create_only:

@@ -183,15 +183,22 @@ def ls_cmd(rev: str | None = typer.Argument(None, help="Git revision (default: w
 @app.command()
 def fsck(as_json: bool = JSON,
          remote: bool = typer.Option(False, "--remote", help="Check the remote's copies."),
-         remote_name: str | None = REMOTE_NAME) -> None:
+         remote_name: str | None = REMOTE_NAME,
+         repair: bool = typer.Option(False, "--repair", help="With --remote: delete the "
+                                     "corrupt or wrong-size copies found there, so that a "
+                                     "push from a machine that has the data replaces them.")
+         ) -> None:
     """Re-hash every cache object; report corrupt or missing ones (exit 3)."""
     from dvlite.repo.fsck import fsck as do_fsck
 
     if remote or remote_name:
         from dvlite.cli.remote_cmds import fsck_remote
 
-        fsck_remote(remote_name, as_json)
+        fsck_remote(remote_name, as_json, repair)
         return
+    if repair:
+        raise UsageError("--repair works with --remote (a corrupt cache object is moved "
+                         "aside by fsck itself)")
     result = do_fsck(Repo.find(), progress=progress())
     if as_json:
         emit_json(result.to_dict())

@@ -279,13 +279,13 @@ def status_remote(targets: list[str], remote: str | None, as_json: bool,
         raise typer.Exit(1)
 
 
-def fsck_remote(remote: str | None, as_json: bool) -> None:
+def fsck_remote(remote: str | None, as_json: bool, repair: bool) -> None:
     from dvlite.repo.fsck import fsck as local_fsck
     from dvlite.repo.remote_check import remote_fsck
 
     repo = Repo.find()
     local = local_fsck(repo, progress=progress())
-    result = remote_fsck(repo, remote, progress=progress())
+    result = remote_fsck(repo, remote, progress=progress(), repair=repair)
     if as_json:
         emit_json({"cache": local.to_dict(), **result.to_dict()})
     else:
@@ -300,6 +300,9 @@ def fsck_remote(remote: str | None, as_json: bool) -> None:
         out(f"checked {result.checked} objects on '{result.remote}': "
             f"{len(result.missing)} missing, {len(result.wrong_size)} wrong size, "
             f"{len(result.corrupt)} corrupt")
+        if result.removed:
+            out(f"removed {len(result.removed)} bad copies from '{result.remote}': push "
+                "them again from a machine that has the data")
     if local.corrupt or not result.ok:
         raise typer.Exit(3)
 

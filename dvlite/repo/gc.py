@@ -157,7 +157,7 @@ def _gc_cache(repo: Repo, used: set[Oid], opts: GcOptions, result: GcResult) -> 
     return manifests
 
 
-def _delete_from_remote(repo: Repo, remote: Remote, doomed: list[RemoteEntry],
+def delete_from_remote(repo: Repo, remote: Remote, doomed: list[RemoteEntry],
                         manifests: set[Oid]) -> None:
     """Delete, between two renewals of the remote's epoch: every machine's record of the
     remote (this one's too) is then dropped when next checked, even if this gc is killed
@@ -190,7 +190,7 @@ def _gc_remote(repo: Repo, remote: Remote, used: set[Oid], manifests: set[Oid], 
         doomed.append(entry)
     doomed.sort(key=lambda e: (e.oid not in manifests, e.oid))
     if doomed and not opts.dry_run:
-        _delete_from_remote(repo, remote, doomed, manifests)
+        delete_from_remote(repo, remote, doomed, manifests)
     # an object may have two copies (loose and packed): it is reported once
     result.remote.extend({entry.oid: entry.size for entry in doomed}.items())
     if not opts.dry_run:

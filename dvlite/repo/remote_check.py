@@ -82,6 +82,7 @@ class RemoteFsck:
     missing: list[str] = field(default_factory=list)  # "oid (path)"
     wrong_size: list[str] = field(default_factory=list)
     corrupt: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)  # bad copies deleted (--repair)
 
     @property
     def ok(self) -> bool:
@@ -89,13 +90,16 @@ class RemoteFsck:
 
     def to_dict(self) -> dict[str, object]:
         return {"remote": self.remote, "checked": self.checked, "missing": self.missing,
-                "wrong_size": self.wrong_size, "corrupt": self.corrupt}
+                "wrong_size": self.wrong_size, "corrupt": self.corrupt,
+                "removed": self.removed}
 
 
 def remote_fsck(repo: Repo, remote_name: str | None, jobs: int | None = None,
-                progress: Progress = NULL_PROGRESS) -> RemoteFsck:
+                progress: Progress = NULL_PROGRESS, *, repair: bool = False) -> RemoteFsck:
     """Read back every object the workspace's pointers need from the remote and hash it.
-    Ignores the known-objects record (and corrects it)."""
+    Ignores the known-objects record (and corrects it). With `repair`, the corrupt and
+    wrong-size copies found are deleted from the remote (as gc --remote deletes), so the
+    next push from a machine that has the data uploads them again."""
     remote = repo_remote(repo, remote_name)
     per = _closures(repo, remote, [Target(o) for o in all_outputs(repo)]
                    + cached_lock_targets(repo))
@@ -112,6 +116,9 @@ def remote_fsck(repo: Repo, remote_name: str | None, jobs: int | None = None,
         else:
             getattr(result, verdict).append(f"{oid} ({item.path})")
     progress.end()
+    if repair:
+        result.removed = _remove_bad_copies(repo, remote, set(items) - set(good) - {
+            oid for oid in items if hashed.get(oid) is None})
     index = remote_index(repo)
     try:
         index.add(remote.identity, good)
@@ -123,6 +130,15 @@ def remote_fsck(repo: Repo, remote_name: str | None, jobs: int | None = None,
     finally:
         index.close()
     return result
+
+
+def _remove_bad_copies(repo: Repo, remote: Remote, bad: set[Oid]) -> list[str]:
+    from dvlite.repo.gc import delete_from_remote
+
+    entries = [e for e in (remote.stat(oid) for oid in sorted(bad)) if e is not None]
+    if entries:
+        delete_from_remote(repo, remote, entries, set())
+    return [str(e.oid) for e in entries]
 
 
 def _verdict(item: Item, hashed: tuple[Oid, int] | None) -> str | None:

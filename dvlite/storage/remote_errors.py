@@ -76,23 +76,26 @@ def check_record_key(key: str) -> str:
     return key
 
 
+REPAIR_HINT = ("`dvlite fsck --remote --repair` removes bad copies from the remote; then push "
+               "from a machine that has the data")
+
+
 def check_bytes(name: str, oid: Oid, data: bytes) -> None:
     actual = hash_bytes(oid.algo, data)
     if actual != oid:
         raise IntegrityError(
             f"object {oid} on remote '{name}' is corrupt (its content hashes to {actual}); "
-            "nothing was stored", hint="re-push it from a machine that has it, or "
-            "run `dvlite fsck --remote`")
+            "nothing was stored", hint=REPAIR_HINT)
 
 
 def check_size(name: str, oid: Oid, actual: int, expected: int | None) -> None:
     if expected is not None and actual != expected:
         raise IntegrityError(
             f"object {oid} on remote '{name}' has {actual} bytes but the pointer says "
-            f"{expected}; nothing was stored", hint="run `dvlite fsck --remote`")
+            f"{expected}; nothing was stored", hint=REPAIR_HINT)
 
 
 def remote_integrity(name: str, oid: Oid, exc: IntegrityError) -> IntegrityError:
     return IntegrityError(
         f"object {oid} on remote '{name}' is corrupt ({exc.msg}); nothing was stored",
-        hint="re-push it from a machine that has it, or run `dvlite fsck --remote`")
+        hint=REPAIR_HINT)

@@ -30,7 +30,13 @@ from dvlite.errors import (
 from dvlite.storage.hashing import CHUNK, hash_fd
 from dvlite.storage.odb import LocalStore
 from dvlite.storage.remote import FORMAT_FILE, RECORD_KEY, RECORDS_DIR, Blob, RemoteEntry
-from dvlite.storage.remote_errors import check_bytes, check_record_key, check_size, map_error
+from dvlite.storage.remote_errors import (
+    REPAIR_HINT,
+    check_bytes,
+    check_record_key,
+    check_size,
+    map_error,
+)
 from dvlite.storage.remote_format import (
     REMOTE_LAYOUT,
     RemoteFormat,
@@ -318,8 +324,7 @@ class FsspecRemote:
                 raise IntegrityError(
                     f"object {oid} on remote '{self.name}' is corrupt (content hashes to "
                     f"{actual}); nothing was stored",
-                    hint="re-push it from a machine that has it; `dvlite fsck --remote` "
-                         "checks the rest")
+                    hint=REPAIR_HINT)
             cache.commit_temp(tmp, oid)
         finally:
             if tmp.exists():

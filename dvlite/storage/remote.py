@@ -118,14 +118,6 @@ class Backend(Protocol):
     def clean_stale(self, older_than: float) -> int:
         """Remove leftovers of killed transfers (temp files, multipart uploads)."""
 
-    def list_records(self) -> list[str]:
-        """Names of the run-cache records on the remote (validated keys only)."""
-
-    def read_record(self, key: str) -> bytes: ...
-
-    def upload_record(self, key: str, data: bytes) -> bool:
-        """Store a run-cache record (create-only); False when it was already there."""
-
 
 class Remote(Protocol):
     """What push, fetch, gc and fsck need from a remote (see `remote_packed`)."""
@@ -184,11 +176,13 @@ class Remote(Protocol):
 
     def clean_stale(self, older_than: float) -> int: ...
 
-    def list_records(self) -> list[str]: ...
+    def list_records(self) -> list[str]:
+        """Names of the run-cache records on the remote (validated keys only)."""
 
     def read_record(self, key: str) -> bytes: ...
 
-    def upload_record(self, key: str, data: bytes) -> bool: ...
+    def upload_record(self, key: str, data: bytes) -> bool:
+        """Store a run-cache record (create-only); False when it was already there."""
 
 
 # -- factory -------------------------------------------------------------------------------

@@ -23,14 +23,12 @@ from dvlite.storage.odb import LocalStore
 from dvlite.storage.remote import (
     DEFAULT_JOBS,
     FORMAT_FILE,
-    RECORD_KEY,
     RECORDS_DIR,
     Blob,
     RemoteEntry,
 )
 from dvlite.storage.remote_errors import (
     check_bytes,
-    check_record_key,
     check_size,
     map_error,
     remote_integrity,
@@ -246,32 +244,3 @@ class LocalRemote:
                         os.unlink(folder / name)
                         removed += 1
         return removed
-
-    def list_records(self) -> list[str]:
-        try:
-            names = os.listdir(self.root / RECORDS_DIR)
-        except FileNotFoundError:
-            return []
-        except OSError as exc:
-            raise self._fail(exc, None, "listing run-cache records") from exc
-        return sorted(n for n in names if RECORD_KEY.fullmatch(n))
-
-    def read_record(self, key: str) -> bytes:
-        check_record_key(key)
-        try:
-            return (self.root / RECORDS_DIR / key).read_bytes()
-        except OSError as exc:
-            raise map_error(exc, self.name, f"run-cache record {key}", "reading") from exc
-
-    def upload_record(self, key: str, data: bytes) -> bool:
-        check_record_key(key)
-        target = self.root / RECORDS_DIR / key
-        if target.exists():
-            return False
-        try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise self._fail(exc, None, "writing run-cache records") from exc
-        atomic_write(target, data)
-        return True
-

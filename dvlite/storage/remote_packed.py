@@ -41,8 +41,8 @@ from dvlite.errors import (
 from dvlite.storage.atomic import TMP_MARK
 from dvlite.storage.odb import LocalStore
 from dvlite.storage.progress import NULL_PROGRESS, Progress
-from dvlite.storage.remote import Backend, RemoteEntry
-from dvlite.storage.remote_errors import check_bytes, check_size
+from dvlite.storage.remote import RECORD_KEY, RECORDS_DIR, Backend, RemoteEntry
+from dvlite.storage.remote_errors import check_bytes, check_record_key, check_size
 from dvlite.storage.remote_format import REMOTE_LAYOUT, RemoteFormat, new_epoch
 from dvlite.storage.transfer import (
     Item,
@@ -464,13 +464,14 @@ class PackedRemote:
     # -- run-cache records --------------------------------------------------------------
 
     def list_records(self) -> list[str]:
-        return self.backend.list_records()
+        return sorted(b.name for b in self.backend.list_blobs(RECORDS_DIR)
+                      if RECORD_KEY.fullmatch(b.name))
 
     def read_record(self, key: str) -> bytes:
-        return self.backend.read_record(key)
+        return self.backend.get_range(f"{RECORDS_DIR}/{check_record_key(key)}")
 
     def upload_record(self, key: str, data: bytes) -> bool:
-        return self.backend.upload_record(key, data)
+        return self.backend.put_blob(f"{RECORDS_DIR}/{check_record_key(key)}", data)
 
 
 def _size(cache: LocalStore, oid: Oid) -> int:

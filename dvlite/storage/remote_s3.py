@@ -29,11 +29,10 @@ from dvlite.errors import (
 )
 from dvlite.storage.hashing import CHUNK, hash_fd
 from dvlite.storage.odb import LocalStore
-from dvlite.storage.remote import FORMAT_FILE, RECORD_KEY, RECORDS_DIR, Blob, RemoteEntry
+from dvlite.storage.remote import FORMAT_FILE, Blob, RemoteEntry
 from dvlite.storage.remote_errors import (
     REPAIR_HINT,
     check_bytes,
-    check_record_key,
     check_size,
     map_error,
 )
@@ -505,39 +504,6 @@ class FsspecRemote:
             return
         except Exception as exc:
             raise self._fail(exc, "deleting", path) from exc
-
-    def list_records(self) -> list[str]:
-        path = f"{self.root}/{RECORDS_DIR}"
-        try:
-            names = self.fs.ls(path, detail=False)
-        except FileNotFoundError as exc:
-            if _no_bucket(exc):
-                raise self._fail(exc, "listing", path) from exc
-            return []
-        except Exception as exc:
-            raise self._fail(exc, "listing", path) from exc
-        keys = (str(n).rsplit("/", 1)[-1] for n in names)
-        return sorted(k for k in keys if RECORD_KEY.fullmatch(k))
-
-    def read_record(self, key: str) -> bytes:
-        path = f"{self.root}/{RECORDS_DIR}/{check_record_key(key)}"
-        try:
-            return self._cat(path)
-        except Exception as exc:
-            raise self._fail(exc, "reading", path) from exc
-
-    def upload_record(self, key: str, data: bytes) -> bool:
-        path = f"{self.root}/{RECORDS_DIR}/{check_record_key(key)}"
-        try:
-            if self.create_only:
-                self.fs.pipe_file(path, data, mode="create")
-            else:
-                self.fs.pipe_file(path, data)
-        except FileExistsError:
-            return False
-        except Exception as exc:
-            raise self._fail(exc, "writing", path) from exc
-        return True
 
     def clean_stale(self, older_than: float) -> int:
         """Abort multipart uploads under this remote older than `older_than` seconds

@@ -69,49 +69,6 @@ class TransferResult:
 
 # One transfer: returns the bytes moved, or None when the object was already there.
 TransferFn = Callable[[Item], int | None]
-
-
-def transfer_many(items: Sequence[Item], fn: TransferFn, jobs: int, result: TransferResult,
-                  progress: Progress = NULL_PROGRESS, *, point: str = "transfer") -> list[Oid]:
-    """Run `fn` over `items` on `jobs` threads; fill `result`; return the oids now in place
-    (moved or already there)."""
-    stop = threading.Event()
-    fatal: list[DvliteError] = []
-    lock = threading.Lock()
-    done: list[Oid] = []
-
-    def one(item: Item) -> None:
-        if stop.is_set():
-            with lock:
-                result.failed.append(Failure(item, fatal[0]))
-            return
-        try:
-            moved = fn(item)
-        except DvliteError as exc:
-            _record_failure(item, exc, stop=stop, fatal=fatal, lock=lock, result=result)
-            return
-        except Exception as exc:  # an unmapped foreign error: still only this object
-            err = RemoteError(f"unexpected {type(exc).__name__} for {item.oid}: {exc}")
-            _record_failure(item, err, stop=stop, fatal=fatal, lock=lock, result=result)
-            return
-        faultpoint(f"{point}.after_object")
-        with lock:
-            done.append(item.oid)
-            if moved is None:
-                result.present += 1
-            else:
-                result.moved.append(item.oid)
-                result.nbytes += moved
-        progress.advance(files=1, nbytes=moved or 0)
-
-    # Ordered by the hash past its shard prefix: threads side by side write into different
-    # shard folders instead of queueing on one folder's lock (sorted oids share a shard).
-    spread = sorted(items, key=lambda item: item.oid.hex[2:])
-    with ThreadPoolExecutor(max(1, jobs)) as pool:
-        list(pool.map(one, spread))
-    return done
-
-
 # What became of one object in a group: the bytes moved, None when it was already there,
 # or its own error.
 Outcome = int | DvliteError | None
@@ -119,34 +76,49 @@ Outcome = int | DvliteError | None
 GroupFn = Callable[[list[Item]], list[tuple[Item, Outcome]]]
 
 
+def transfer_many(items: Sequence[Item], fn: TransferFn, jobs: int, result: TransferResult,
+                  progress: Progress = NULL_PROGRESS, *, point: str = "transfer") -> list[Oid]:
+    """Run `fn` over `items` on `jobs` threads; fill `result`; return the oids now in place
+    (moved or already there)."""
+
+    def single(group: list[Item]) -> list[tuple[Item, Outcome]]:
+        return [(group[0], fn(group[0]))]
+
+    # Ordered by the hash past its shard prefix: threads side by side write into different
+    # shard folders instead of queueing on one folder's lock (sorted oids share a shard).
+    spread = sorted(items, key=lambda item: item.oid.hex[2:])
+    return transfer_groups([[item] for item in spread], single, jobs, result, progress,
+                           point=point)
+
+
 def transfer_groups(groups: Sequence[list[Item]], fn: GroupFn, jobs: int,
                     result: TransferResult, progress: Progress = NULL_PROGRESS, *,
                     point: str = "transfer") -> list[Oid]:
-    """Like `transfer_many`, one group per call: an error raised for the group fails each
-    of its objects; an error returned for one object fails only that one."""
+    """Run `fn` over `groups` on `jobs` threads; fill `result`; return the oids now in
+    place. An error raised for a group fails each of its objects; an error returned for
+    one object fails only that one. After an error that will hit every other transfer
+    the same way (credentials, an unreachable remote, a full disk), no new one starts."""
+    fatal: list[DvliteError] = []
     done: list[Oid] = []
     lock = threading.Lock()
 
     def one(group: list[Item]) -> None:
-        try:
-            got = fn(group)
-        except DvliteError as exc:
-            got = [(item, exc) for item in group]
-        except Exception as exc:  # an unmapped foreign error: still only this group
-            err = RemoteError(f"unexpected {type(exc).__name__}: {exc}")
-            got = [(item, err) for item in group]
-        faultpoint(f"{point}.after_object")
+        if fatal:
+            got: list[tuple[Item, Outcome]] = [(item, fatal[0]) for item in group]
+        else:
+            try:
+                got = fn(group)
+            except DvliteError as exc:
+                got = [(item, exc) for item in group]
+            except Exception as exc:  # an unmapped foreign error: still only this group
+                err = RemoteError(f"unexpected {type(exc).__name__}: {exc}")
+                got = [(item, err) for item in group]
+            faultpoint(f"{point}.after_object")
         with lock:
             for item, outcome in got:
-                if isinstance(outcome, DvliteError):
-                    result.failed.append(Failure(item, outcome))
-                    continue
-                done.append(item.oid)
-                if outcome is None:
-                    result.present += 1
-                else:
-                    result.moved.append(item.oid)
-                    result.nbytes += outcome
+                _settle(item, outcome, result, fatal, done)
+        for _, outcome in got:
+            if not isinstance(outcome, DvliteError):
                 progress.advance(files=1, nbytes=outcome or 0)
 
     with ThreadPoolExecutor(max(1, jobs)) as pool:
@@ -154,11 +126,16 @@ def transfer_groups(groups: Sequence[list[Item]], fn: GroupFn, jobs: int,
     return done
 
 
-def _record_failure(item: Item, exc: DvliteError, *, stop: threading.Event,
-                    fatal: list[DvliteError], lock: threading.Lock,
-                    result: TransferResult) -> None:
-    with lock:
-        result.failed.append(Failure(item, exc))
-        if isinstance(exc, _FATAL) and not fatal:
-            fatal.append(exc)
-            stop.set()
+def _settle(item: Item, outcome: Outcome, result: TransferResult, fatal: list[DvliteError],
+            done: list[Oid]) -> None:
+    if isinstance(outcome, DvliteError):
+        result.failed.append(Failure(item, outcome))
+        if isinstance(outcome, _FATAL) and not fatal:
+            fatal.append(outcome)
+        return
+    done.append(item.oid)
+    if outcome is None:
+        result.present += 1
+    else:
+        result.moved.append(item.oid)
+        result.nbytes += outcome

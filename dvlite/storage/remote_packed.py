@@ -126,7 +126,10 @@ class PackedRemote:
             raise RemoteError(f"remote '{self.name}' has no format file: nothing was "
                               "pushed to it yet", hint="its first push creates it")
         if fmt.layout < REMOTE_LAYOUT:
-            self._remember(self.backend.write_format(RemoteFormat(fmt.epoch, REMOTE_LAYOUT)))
+            # A new epoch, not the one just read: writing that back could undo the
+            # renewal of a gc --remote deleting meanwhile, and revive stale records.
+            new = RemoteFormat(new_epoch(), REMOTE_LAYOUT)
+            self._remember(self.backend.write_format(new))
         return fmt.layout, REMOTE_LAYOUT
 
     # -- the pack map -------------------------------------------------------------------

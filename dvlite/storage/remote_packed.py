@@ -42,7 +42,12 @@ from dvlite.storage.atomic import TMP_MARK
 from dvlite.storage.odb import LocalStore
 from dvlite.storage.progress import NULL_PROGRESS, Progress
 from dvlite.storage.remote import RECORD_KEY, RECORDS_DIR, Backend, RemoteEntry
-from dvlite.storage.remote_errors import check_bytes, check_record_key, check_size
+from dvlite.storage.remote_errors import (
+    check_bytes,
+    check_record_key,
+    check_size,
+    remote_integrity,
+)
 from dvlite.storage.remote_format import REMOTE_LAYOUT, RemoteFormat, new_epoch
 from dvlite.storage.transfer import (
     Item,
@@ -210,9 +215,16 @@ class PackedRemote:
         if at is None:
             return self.backend.download(oid, cache, size)
         check_size(self.name, oid, at.entry.size, size)
-        data = self.read_bytes(oid)
-        cache.add_bytes(data)
+        data = self._read(oid, at)
+        self._store(oid, data, cache)
         return len(data)
+
+    def _store(self, oid: Oid, data: bytes, cache: LocalStore) -> None:
+        """Into the cache only if `data` hashes to `oid` (hashed once, by the cache)."""
+        try:
+            cache.add_bytes(data, expected=oid)
+        except IntegrityError as exc:
+            raise remote_integrity(self.name, oid, exc) from exc
 
     def hash_object(self, oid: Oid) -> tuple[Oid, int]:
         at = self._packs().get(oid)
@@ -304,8 +316,7 @@ class PackedRemote:
             piece = data[entry.offset - seg.start: entry.end - seg.start]
             try:
                 check_size(self.name, item.oid, len(piece), item.size)
-                check_bytes(self.name, item.oid, piece)
-                cache.add_bytes(piece)
+                self._store(item.oid, piece, cache)
             except DvliteError as exc:
                 out.append((item, exc))
                 continue

@@ -3,13 +3,14 @@ parametrised over a local folder and S3, configured through the CLI like a user 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from tests.helpers import is_store_temp, run
+from tests.remote.faultproxy import FaultProxy
 from tests.remote.s3fixtures import BUCKET, S3, moto_endpoint, s3, s3_remote_options
 
 __all__ = ["moto_endpoint", "s3"]
@@ -154,3 +155,14 @@ def remote(request: pytest.FixtureRequest, repo: Path, tmp_path: Path) -> Remote
     s3fix: S3 = request.getfixturevalue("s3")
     configure("origin", f"s3://{BUCKET}/store", s3_remote_options(s3fix.endpoint))
     return s3_handle(s3fix, "store")
+
+
+@pytest.fixture
+def proxy(s3: S3, repo: Path) -> Iterator[FaultProxy]:
+    """The repo's default remote 'origin' on S3, reached through a fault proxy."""
+    p = FaultProxy(s3.endpoint)
+    configure("origin", f"s3://{BUCKET}/store", s3_remote_options(p.url))
+    try:
+        yield p
+    finally:
+        p.close()

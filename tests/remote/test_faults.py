@@ -6,28 +6,18 @@ from __future__ import annotations
 import json
 import shutil
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from dvlite.core.oid import hash_bytes
 from tests.helpers import check_repo, gen, git, run
-from tests.remote.conftest import configure, s3_handle
-from tests.remote.faultproxy import FaultProxy, Rule
-from tests.remote.s3fixtures import BUCKET, S3, s3_remote_options
+from tests.remote.conftest import s3_handle
+from tests.remote.faultproxy import Rule
+from tests.remote.s3fixtures import BUCKET
 
 pytestmark = pytest.mark.s3
 
-
-@pytest.fixture
-def proxy(s3: S3, repo: Path) -> Iterator[FaultProxy]:
-    p = FaultProxy(s3.endpoint)
-    configure("origin", f"s3://{BUCKET}/store", s3_remote_options(p.url))
-    try:
-        yield p
-    finally:
-        p.close()
 
 
 def _files(repo: Path, n: int) -> None:

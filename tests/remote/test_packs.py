@@ -12,7 +12,6 @@ import os
 import shutil
 import signal
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,9 +20,9 @@ from dvlite.core.manifest import Manifest
 from dvlite.core.oid import Oid, hash_bytes
 from dvlite.storage.remote_packed import ORPHAN_AGE, PACK_OBJECT_MAX
 from tests.helpers import check_repo, gen, git, object_path, read_pointer, run, run_proc, snapshot
-from tests.remote.conftest import PACKS, RemoteHandle, configure, s3_handle
+from tests.remote.conftest import PACKS, RemoteHandle, s3_handle
 from tests.remote.faultproxy import FaultProxy, Rule
-from tests.remote.s3fixtures import BUCKET, S3, s3_remote_options
+from tests.remote.s3fixtures import S3
 from tests.remote.test_crash import _check_cache
 
 FORMAT = "dvlite-format"
@@ -596,15 +595,6 @@ def test_unknown_layout_is_refused_and_nothing_written(repo, remote: RemoteHandl
 
 # -- 7, 8. request counts and transient faults (S3 through the fault proxy) -----------
 
-
-@pytest.fixture
-def proxy(s3: S3, repo: Path) -> Iterator[FaultProxy]:
-    p = FaultProxy(s3.endpoint)
-    configure("origin", f"s3://{BUCKET}/store", s3_remote_options(p.url))
-    try:
-        yield p
-    finally:
-        p.close()
 
 
 @pytest.mark.s3

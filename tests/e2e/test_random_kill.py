@@ -127,7 +127,8 @@ class Scenario:
 SCENARIOS = {
     "add": Scenario(("add", *DATA), _dataset),
     "checkout": Scenario(("checkout",), _deleted),
-    "push": Scenario(("push",), _with_remote),
+    # one upload at a time, so a kill lands between two of them more often
+    "push": Scenario(("push", "-j", "1"), _with_remote),
     "pull": Scenario(("pull",), _pushed_and_wiped),
     # gc deletes in the last ~15% of its run (after reading every unused object to find
     # the manifests), so a kill mid-delete is likely, not certain; F4 covers it exactly.
@@ -167,10 +168,11 @@ def _hash_object(path: Path) -> tuple[str, bool]:
 
 
 def objects(store: Path, where: str, *, read_only: bool) -> frozenset[str]:
-    """Names of the objects at their final names in a store, each checked whole; and
-    every manifest among them must have all its files there too."""
+    """Names of the objects at their final names in a store (loose, or in a pack with an
+    index), each checked whole; and every manifest among them must have all its files
+    there too."""
     root = store / ALGO
-    names: dict[str, Path | None] = {}
+    names: dict[str, bytes | None] = {}  # name -> the manifest's bytes, if it is one
     for path in root.rglob("*") if root.exists() else []:
         if not path.is_file() or is_store_temp(path.relative_to(store).as_posix()):
             continue
@@ -179,13 +181,30 @@ def objects(store: Path, where: str, *, read_only: bool) -> frozenset[str]:
         assert digest == path.name, f"{where}: partial object {path}"
         if read_only:
             assert not path.stat().st_mode & 0o222, f"{where}: writable object {path}"
-        names[path.name] = path if is_manifest else None
+        names[path.name] = path.read_bytes() if is_manifest else None
+    names.update(_packed_objects(store, where))
     for name, manifest in names.items():
         if manifest is not None:
-            lacking = [e.relpath for e in Manifest.from_bytes(manifest.read_bytes(), name)
+            lacking = [e.relpath for e in Manifest.from_bytes(manifest, name)
                        if e.oid.hex not in names]
             assert not lacking, f"{where}: manifest {name} without its files {lacking[:3]}"
     return frozenset(names)
+
+
+def _packed_objects(store: Path, where: str) -> dict[str, bytes | None]:
+    """The objects of every pack whose index arrived, each hashed from the pack's bytes."""
+    found: dict[str, bytes | None] = {}
+    for idx in sorted((store / "packs" / ALGO).glob("*.idx")):
+        pack = idx.with_suffix(".pack")
+        assert pack.is_file(), f"{where}: index {idx.name} without its pack"
+        blob = pack.read_bytes()
+        assert hash_bytes(ALGO, blob).hex == pack.stem, f"{where}: partial pack {pack}"
+        for line in idx.read_text().splitlines()[1:]:
+            name, offset, size = line.split(" ")
+            data = blob[int(offset):int(offset) + int(size)]
+            assert hash_bytes(ALGO, data).hex == name, f"{where}: bad {name} in {pack}"
+            found[name] = data if data.startswith(MANIFEST_HEAD) else None
+    return found
 
 
 def state(root: Path, where: str) -> State:

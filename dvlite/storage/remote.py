@@ -60,9 +60,8 @@ class RemoteEntry:
     pack: str | None = None
 
 
-class Backend(Protocol):
-    """A remote's storage: loose objects, its format file, and plain files (blobs) in
-    its folders, each written whole or not at all."""
+class RemoteInfo(Protocol):
+    """What names a remote and how it is used."""
 
     name: str
     url: str
@@ -74,6 +73,11 @@ class Backend(Protocol):
     @property
     def identity(self) -> str:
         """A stable key for this remote's location (used by the known-objects record)."""
+
+
+class Backend(RemoteInfo, Protocol):
+    """A remote's storage: loose objects, its format file, and plain files (blobs) in
+    its folders, each written whole or not at all."""
 
     def exists_many(self, oids: Collection[Oid]) -> set[Oid]: ...
 
@@ -119,17 +123,8 @@ class Backend(Protocol):
         """Remove leftovers of killed transfers (temp files, multipart uploads)."""
 
 
-class Remote(Protocol):
+class Remote(RemoteInfo, Protocol):
     """What push, fetch, gc and fsck need from a remote (see `remote_packed`)."""
-
-    name: str
-    url: str
-    algo: str
-    jobs: int
-    record_ttl: float
-
-    @property
-    def identity(self) -> str: ...
 
     @property
     def layout(self) -> int | None: ...
@@ -149,8 +144,6 @@ class Remote(Protocol):
                       point: str = ...) -> list[Oid]: ...
 
     def read_bytes(self, oid: Oid) -> bytes: ...
-
-    def hash_object(self, oid: Oid) -> tuple[Oid, int]: ...
 
     def hash_many(self, oids: Collection[Oid], jobs: int,
                   progress: Progress = ...) -> dict[Oid, tuple[Oid, int] | None]: ...

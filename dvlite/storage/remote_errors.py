@@ -95,6 +95,11 @@ def check_size(name: str, oid: Oid, actual: int, expected: int | None) -> None:
             f"{expected}; nothing was stored", hint=REPAIR_HINT)
 
 
+def corrupt_in_cache(oid: Oid) -> IntegrityError:
+    """A cache object about to be pushed does not hash to its name: it must not spread."""
+    return IntegrityError(f"cache object {oid} is corrupt, not pushed", hint="run `dvlite fsck`")
+
+
 def remote_integrity(name: str, oid: Oid, exc: IntegrityError) -> IntegrityError:
     return IntegrityError(
         f"object {oid} on remote '{name}' is corrupt ({exc.msg}); nothing was stored",

@@ -30,6 +30,7 @@ from dvlite.storage.remote import (
 from dvlite.storage.remote_errors import (
     check_bytes,
     check_size,
+    corrupt_in_cache,
     map_error,
     remote_integrity,
 )
@@ -78,8 +79,7 @@ class LocalRemote:
             # add_fd re-hashes while copying: a cache object rotted on disk never spreads.
             self.store.add_fd(fd, expected=oid, size=os.fstat(fd).st_size)
         except IntegrityError as exc:
-            raise IntegrityError(f"cache object {oid} is corrupt, not pushed",
-                                 hint="run `dvlite fsck`") from exc
+            raise corrupt_in_cache(oid) from exc
         except StorageError as exc:
             # the store written here is the remote folder, not the user's cache
             msg = exc.msg.replace("the cache", "the remote folder")

@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +46,7 @@ from dvlite.storage.remote_errors import (
     check_bytes,
     check_record_key,
     check_size,
+    corrupt_in_cache,
     remote_integrity,
 )
 from dvlite.storage.remote_format import REMOTE_LAYOUT, RemoteFormat, new_epoch
@@ -226,13 +227,6 @@ class PackedRemote:
         except IntegrityError as exc:
             raise remote_integrity(self.name, oid, exc) from exc
 
-    def hash_object(self, oid: Oid) -> tuple[Oid, int]:
-        at = self._packs().get(oid)
-        if at is None:
-            return self.backend.hash_object(oid)
-        data = self.backend.get_range(self._pack_key(at.pack), at.entry.offset, at.entry.end)
-        return hash_bytes(oid.algo, data), len(data)
-
     def hash_many(self, oids: Collection[Oid], jobs: int,
                   progress: Progress = NULL_PROGRESS) -> dict[Oid, tuple[Oid, int] | None]:
         """Hash every object as the remote holds it (None: missing): loose ones one by
@@ -261,16 +255,9 @@ class PackedRemote:
                 piece = data[e.offset - seg.start: e.end - seg.start]
                 note(e.oid, (hash_bytes(e.oid.algo, piece), len(piece)) if data else None)
 
-        by_pack: dict[str, list[PackEntry]] = {}
-        for oid in oids:
-            at = packed.get(oid)
-            if at is not None:
-                by_pack.setdefault(at.pack, []).append(at.entry)
-        segments = [seg for pack, entries in by_pack.items()
-                    for seg in plan_segments(pack, entries, RANGE_GAP, RANGE_MAX)]
         with ThreadPoolExecutor(max(1, jobs)) as pool:
             list(pool.map(loose, [oid for oid in oids if oid not in packed]))
-            list(pool.map(segment, segments))
+            list(pool.map(segment, _segments(packed, oids)))
         return found
 
     def download_many(self, items: Sequence[Item], cache: LocalStore, *, jobs: int,
@@ -287,28 +274,20 @@ class PackedRemote:
             return self.backend.download(item.oid, cache, item.size)
 
         done = transfer_many(loose, one, jobs, result, progress, point=point)
-        by_pack: dict[str, dict[Oid, Item]] = {}
-        for item in items:
-            at = packed.get(item.oid)
-            if at is not None:
-                by_pack.setdefault(at.pack, {})[item.oid] = item
-        groups: list[list[Item]] = []
-        for pack, wanted in by_pack.items():
-            entries = [packed[oid].entry for oid in wanted]
-            for seg in plan_segments(pack, entries, RANGE_GAP, RANGE_MAX):
-                groups.append([wanted[e.oid] for e in seg.entries])
+        by_oid = {it.oid: it for it in items}
+        groups = [[by_oid[e.oid] for e in seg.entries] for seg in _segments(packed, by_oid)]
 
         def segment(group: list[Item]) -> list[tuple[Item, Outcome]]:
-            first = packed[group[0].oid]
-            entries = tuple(packed[it.oid].entry for it in group)
-            seg = Segment(first.pack, entries[0].offset, entries[-1].end, entries)
-            return self._store_segment(seg, group, cache)
+            return self._store_segment(group, packed, cache)
 
         done += transfer_groups(groups, segment, jobs, result, progress, point=point)
         return done
 
-    def _store_segment(self, seg: Segment, group: list[Item], cache: LocalStore,
-                       ) -> list[tuple[Item, Outcome]]:
+    def _store_segment(self, group: list[Item], packed: Mapping[Oid, Packed],
+                       cache: LocalStore) -> list[tuple[Item, Outcome]]:
+        """Read one range of a pack (a group made by `_segments`), store each object."""
+        entries = tuple(packed[it.oid].entry for it in group)
+        seg = Segment(packed[group[0].oid].pack, entries[0].offset, entries[-1].end, entries)
         data = self.backend.get_range(self._pack_key(seg.pack), seg.start, seg.end)
         faultpoint("pack.after_read")
         out: list[tuple[Item, Outcome]] = []
@@ -488,11 +467,23 @@ class PackedRemote:
         return self.backend.put_blob(f"{RECORDS_DIR}/{check_record_key(key)}", data)
 
 
+def _segments(packed: Mapping[Oid, Packed], oids: Iterable[Oid]) -> list[Segment]:
+    """The ranges that read the packed ones of `oids`, pack by pack."""
+    by_pack: dict[str, list[PackEntry]] = {}
+    for oid in oids:
+        at = packed.get(oid)
+        if at is not None:
+            by_pack.setdefault(at.pack, []).append(at.entry)
+    return [seg for pack, entries in by_pack.items()
+            for seg in plan_segments(pack, entries, RANGE_GAP, RANGE_MAX)]
+
+
 def _size(cache: LocalStore, oid: Oid) -> int:
     try:
         return os.stat(cache.path(oid)).st_size
     except OSError:
         return 0  # not in the cache: reported as such by the upload
+
 
 def _read_verified(cache: LocalStore, oid: Oid) -> bytes:
     """A cache object's bytes, hashed before they leave: a file rotted on disk must not
@@ -501,10 +492,9 @@ def _read_verified(cache: LocalStore, oid: Oid) -> bytes:
         data = cache.read_bytes(oid)
     except MissingObjectsError:
         raise
-    except DvliteError as exc:
+    except DvliteError as exc:  # one unreadable object, not a reason to stop the push
         raise MissingObjectsError(f"object {oid} is not readable in the cache: {exc.msg}",
-                                  ) from exc
+                                  hint=exc.hint) from exc
     if hash_bytes(oid.algo, data) != oid:
-        raise IntegrityError(f"cache object {oid} is corrupt, not pushed",
-                             hint="run `dvlite fsck`")
+        raise corrupt_in_cache(oid)
     return data

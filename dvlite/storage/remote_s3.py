@@ -34,6 +34,7 @@ from dvlite.storage.remote_errors import (
     REPAIR_HINT,
     check_bytes,
     check_size,
+    corrupt_in_cache,
     map_error,
 )
 from dvlite.storage.remote_format import (
@@ -295,8 +296,7 @@ class FsspecRemote:
         finally:
             os.close(fd)
         if actual != oid:
-            raise IntegrityError(f"cache object {oid} is corrupt, not pushed",
-                                 hint="run `dvlite fsck`")
+            raise corrupt_in_cache(oid)
         return data
 
     def download(self, oid: Oid, cache: LocalStore, size: int | None = None) -> int:

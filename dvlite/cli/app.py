@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
 from typing import Any
 
 import typer
 from typer.core import TyperGroup
 
-from dvlite import __version__
+from dvlite import __version__, _fault
 from dvlite.cli.ui import FLAGS
 from dvlite.errors import DvliteError
 
-INTERRUPTED = 130
+INTERRUPTED = 130  # 128 + SIGINT; SIGTERM and SIGHUP end with 128 + their number
+# A CI timeout, a closed terminal, `kill`: stopped the way Ctrl-C stops dvlite.
+TERMINATING = (signal.SIGTERM, signal.SIGHUP)
 
 
 def _fail(msg: str, hint: str | None, code: int) -> int:
@@ -67,6 +74,33 @@ def _unexpected(exc: Exception) -> int:
                  "re-run with -v for a traceback and report it", 1)
 
 
+@contextmanager
+def terminate_as_interrupt() -> Iterator[list[int]]:
+    """While a command runs, SIGTERM and SIGHUP raise KeyboardInterrupt like Ctrl-C, so
+    every cleanup path (temp files, stage commands' groups, locks) runs; the signal is
+    added to the yielded list. Only the first one interrupts: a second must not cut the
+    cleanup of the first short."""
+    received: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield received  # signal handlers belong to the main thread (in-process callers)
+        return
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        del frame
+        if received:
+            return
+        received.append(signum)
+        _fault.release()
+        raise KeyboardInterrupt
+
+    previous = {sig: signal.signal(sig, interrupt) for sig in TERMINATING}
+    try:
+        yield received
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 class DvliteGroup(TyperGroup):
     """Runs a command and maps every outcome to SPEC's exit codes and `error:` lines."""
 
@@ -74,6 +108,16 @@ class DvliteGroup(TyperGroup):
         return list(super().parse_args(ctx, hoist_global_flags(list(args))))
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            with terminate_as_interrupt() as received:
+                code = self._run(*args, **kwargs)
+        except KeyboardInterrupt:  # a signal between the command's end and here
+            code = _fail("interrupted", None, INTERRUPTED)
+        if code == INTERRUPTED and received:
+            code = 128 + received[0]
+        sys.exit(code)
+
+    def _run(self, *args: Any, **kwargs: Any) -> int:
         kwargs["standalone_mode"] = False  # this group always owns its exit
         try:
             rv = super().main(*args, **kwargs)
@@ -90,7 +134,7 @@ class DvliteGroup(TyperGroup):
             code = _fail("interrupted", None, INTERRUPTED)
         except Exception as exc:
             code = _usage(exc) if _is_usage_error(exc) else _unexpected(exc)
-        sys.exit(code)
+        return code
 
 
 app = typer.Typer(

@@ -1,7 +1,8 @@
 """`dvlite repro`: bring stages up to date, in dependency order, some in parallel.
 
 Decisions and bookkeeping happen in the calling thread (the state db and the lock file
-are single-writer); only the commands run in worker threads. After each successful
+are single-writer); commands are started there too (their parent-death signal follows
+the forking thread) and only waited for in worker threads. After each successful
 stage: outputs into the cache, then its `dvlite.lock` entry (atomically, under the
 repository lock), then a run-cache record. A failure or an interrupt stops scheduling;
 entries of stages that already finished stay.
@@ -13,18 +14,19 @@ import os
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from dvlite._fault import faultpoint
 from dvlite.errors import DvliteError, PipelineError, ScmError, StageFailedError
+from dvlite.pipeline import orphans, runcache
 from dvlite.pipeline import outputs as stage_outputs
-from dvlite.pipeline import runcache
 from dvlite.pipeline.changes import stage_changes
 from dvlite.pipeline.hashing import WorkspaceHashes
 from dvlite.pipeline.load import Pipeline, load_pipeline
 from dvlite.pipeline.lockfile import HashInfo, LockEntry, lock_path_for, read_lock, write_entry
 from dvlite.pipeline.params import stage_params
-from dvlite.pipeline.runner import Runner, terminate_as_interrupt
+from dvlite.pipeline.runner import Runner
 from dvlite.pipeline.schema import Stage
 from dvlite.repo.repo import Repo
 from dvlite.storage.progress import NULL_PROGRESS, Progress
@@ -76,7 +78,7 @@ class _Repro:
         self.locks = {f: read_lock(repo.root, f) for f in pipeline.files}
         self.param_docs: dict[str, Any] = {}
         self.result = ReproResult()
-        self.runner = Runner(stdout_to_stderr=options.quiet_stdout)
+        self.runner = Runner(running_dir(repo), stdout_to_stderr=options.quiet_stdout)
 
     # -- deciding ----------------------------------------------------------------------
 
@@ -176,9 +178,10 @@ def repro(repo: Repo, targets: list[str] | None = None,
     stages = [pipeline.graph.stages[n] for n in order]
     state.hashes.prefetch([p for s in stages for p in
                            [*(d.path for d in s.deps), *(o.path for o in s.outs)]])
+    if not options.dry_run:
+        orphans.reap(running_dir(repo))
     try:
-        with terminate_as_interrupt():
-            _schedule(state, order, max(1, options.jobs))
+        _schedule(state, order, max(1, options.jobs))
     except StageFailedError:
         _autostage(state)
         raise
@@ -226,7 +229,8 @@ def _launch(state: _Repro, queue: _Queue, pool: ThreadPoolExecutor, jobs: int) -
             queue.done.add(name)
             continue
         cwd = state.repo.root / job.stage.wdir
-        queue.running[pool.submit(state.runner.run, job.stage.cmd, cwd, _env(state))] = job
+        started = state.runner.start(job.stage.cmd, cwd, _env(state))  # in this thread
+        queue.running[pool.submit(state.runner.wait, started)] = job
 
 
 def _schedule(state: _Repro, order: list[str], jobs: int) -> None:
@@ -270,6 +274,11 @@ def _guard(step: Callable[[], None]) -> DvliteError | None:
     except DvliteError as exc:
         return exc
     return None
+
+
+def running_dir(repo: Repo) -> Path:
+    """Where the process groups of running commands are recorded."""
+    return repo.dvlite_dir / "running"
 
 
 def _env(state: _Repro) -> dict[str, str]:

@@ -122,7 +122,11 @@ def transfer_groups(groups: Sequence[list[Item]], fn: GroupFn, jobs: int,
                 progress.advance(files=1, nbytes=outcome or 0)
 
     with ThreadPoolExecutor(max(1, jobs)) as pool:
-        list(pool.map(one, groups))
+        try:
+            list(pool.map(one, groups))
+        except BaseException:  # an interrupt: finish what is in flight, start nothing new
+            pool.shutdown(cancel_futures=True)
+            raise
     return done
 
 

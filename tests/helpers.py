@@ -6,6 +6,8 @@ import os
 import stat
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,6 +53,29 @@ def run_proc(*args: str, cwd: Path, env: dict[str, str] | None = None,
                           capture_output=True, text=True, timeout=timeout, check=False)
 
 
+def group_members(pgid: int) -> list[int]:
+    """Live (not zombie) processes in process group `pgid`, read from /proc."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[0] != "Z" and int(fields[2]) == pgid:
+            found.append(int(entry.name))
+    return found
+
+
+def wait_for(ready: Callable[[], bool], what: str, timeout: float = 60) -> None:
+    """Poll for an event (a marker file, a process gone) with a bounded wait."""
+    deadline = time.monotonic() + timeout
+    while not ready():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.02)
+
+
 def git(repo: Path, *args: str) -> str:
     out = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, check=True)
     return out.stdout
@@ -84,9 +109,10 @@ def store_temps(root: Path) -> list[Path]:
                   if p.is_file() and is_store_temp(p.relative_to(root).as_posix()))
 
 
-def check_repo(repo: Path) -> None:
+def check_repo(repo: Path, complete: bool = True) -> None:
     """Invariants after any state change: every cache object hashes to its name and is
-    read-only, no temp files are left, every pointer's objects are present."""
+    read-only, no temp files are left, every pointer's objects are present (unless not
+    `complete`: a fetch stopped midway)."""
     cache = repo / ".dvlite" / "cache"
     for path in cache.rglob("*"):
         if path.is_dir() or is_store_temp(path.relative_to(cache).as_posix()):
@@ -104,7 +130,7 @@ def check_repo(repo: Path) -> None:
     stray = [p for p in repo.rglob("*.dvlite-tmp-*") if not p.is_relative_to(cache)]
     assert not stray, f"workspace temp files left: {stray}"
     for pf in repo.rglob("*.dvl"):
-        if ".dvlite" in pf.parts or ".git" in pf.parts:
+        if ".dvlite" in pf.parts or ".git" in pf.parts or not complete:
             continue
         pointer = Pointer.from_bytes(pf.read_bytes(), str(pf))
         assert object_path(repo, pointer.oid).exists(), f"{pf}: object missing"

@@ -254,7 +254,11 @@ def _run_batches(fn: Callable[[T], R], batches: Sequence[Sequence[T]]) -> Iterat
         return [fn(item) for item in batch]
 
     with ThreadPoolExecutor(WORKERS) as pool:
-        yield from pool.map(run, batches)
+        try:
+            yield from pool.map(run, batches)
+        except BaseException:  # an interrupt: finish the batches in flight, start no more
+            pool.shutdown(cancel_futures=True)
+            raise
 
 
 def _hasher(repo: Repo, progress: Progress) -> HashFn:

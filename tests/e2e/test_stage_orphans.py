@@ -18,30 +18,10 @@ from pathlib import Path
 import pytest
 
 from dvlite.pipeline.lockfile import read_lock
-from tests.helpers import check_repo, run_proc
-from tests.pipeline.util import PY, setup_steps
+from tests.helpers import check_repo, group_members, run_proc, wait_for
+from tests.pipeline.util import BLOCK, PY, setup_steps
 
 pytestmark = [pytest.mark.e2e, pytest.mark.crash]
-
-# block.py NAME: writes part of NAME.txt, starts a child, records the group, then blocks
-# (unless the file `go` exists: then it writes NAME.txt whole and exits).
-BLOCK = r"""
-import json, os, pathlib, subprocess, sys, time
-name = sys.argv[1]
-out = pathlib.Path(name + ".txt")
-if pathlib.Path("go").exists():
-    out.write_text("done " + name + "\n")
-    sys.exit(0)
-out.write_text("partial")
-child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
-marker = pathlib.Path("started-" + name)
-tmp = marker.with_suffix(".tmp")
-tmp.write_text(json.dumps({"pgid": os.getpgid(0), "pids": [os.getpid(), child.pid]}))
-tmp.replace(marker)
-while True:
-    out.write_text("partial, still writing " + str(time.time()))
-    time.sleep(0.05)
-"""
 
 PIPELINE = """\
 stages:
@@ -59,24 +39,9 @@ def no_leftovers(repo: Path) -> Iterator[None]:
     """Whatever a failing test leaves running is killed, not left for the next tests."""
     yield
     for marker in repo.glob("started-*"):
-        for pid in members(json.loads(marker.read_text())["pgid"]):
+        for pid in group_members(json.loads(marker.read_text())["pgid"]):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-
-
-def members(pgid: int) -> list[int]:
-    """Live (not zombie) processes in group `pgid`."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if fields[0] != "Z" and int(fields[2]) == pgid:
-            found.append(int(entry.name))
-    return found
 
 
 def guards_of(pgid: int) -> list[int]:
@@ -92,14 +57,6 @@ def guards_of(pgid: int) -> list[int]:
         if b"dvlite-guard" in argv and str(pgid).encode() in argv:
             found.append(int(entry.name))
     return found
-
-
-def wait_for(predicate: object, what: str, timeout: float = 60) -> None:
-    assert callable(predicate)
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.02)
 
 
 def start_repro(repo: Path, *args: str) -> subprocess.Popen[str]:
@@ -155,9 +112,9 @@ def test_kill_9_takes_the_stage_and_its_child_along(repo: Path, seed: int) -> No
     stage = started(repo, proc, "a")
     pgid = stage["pgid"]
     assert isinstance(pgid, int)
-    assert set(stage["pids"]) < set(members(pgid))  # type: ignore[arg-type]
+    assert set(stage["pids"]) < set(group_members(pgid))  # type: ignore[arg-type]
     kill_dvlite(proc, seed)
-    wait_for(lambda: not members(pgid), "the stage's group to die", timeout=30)
+    wait_for(lambda: not group_members(pgid), "the stage's group to die", timeout=30)
     wait_for(lambda: not guards_of(pgid), "the guard to exit", timeout=30)
     rerun_completes(repo, ["a"])
 
@@ -170,7 +127,7 @@ def test_kill_9_during_two_parallel_stages(repo: Path, seed: int) -> None:
     kill_dvlite(proc, seed)
     for pgid in groups:
         assert isinstance(pgid, int)
-        wait_for(lambda g=pgid: not members(g), f"group {pgid} to die", timeout=30)
+        wait_for(lambda g=pgid: not group_members(g), f"group {pgid} to die", timeout=30)
     rerun_completes(repo, ["a", "b"])
 
 
@@ -190,9 +147,9 @@ def test_survivors_of_a_killed_guard_are_killed_by_the_rerun(repo: Path, seed: i
     records = list((repo / ".dvlite" / "running").iterdir())
     assert [p.name for p in records] == [str(pgid)]
     child = stage["pids"][1]  # type: ignore[index]
-    assert child in members(pgid)  # only the record can find it now
+    assert child in group_members(pgid)  # only the record can find it now
     rerun_completes(repo, ["a"])
-    assert not members(pgid)
+    assert not group_members(pgid)
 
 
 def test_a_reused_group_id_without_the_token_is_left_alone(repo: Path) -> None:

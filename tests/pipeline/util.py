@@ -39,6 +39,27 @@ with open(os.path.join(os.environ["DVLITE_ROOT"], "log.txt"), "a") as f:
 '''
 
 
+# block.py NAME: writes part of NAME.txt, starts a child, records the group, then blocks
+# (unless the file `go` exists: then it writes NAME.txt whole and exits).
+BLOCK = r"""
+import json, os, pathlib, subprocess, sys, time
+name = sys.argv[1]
+out = pathlib.Path(name + ".txt")
+if pathlib.Path("go").exists():
+    out.write_text("done " + name + "\n")
+    sys.exit(0)
+out.write_text("partial")
+child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+marker = pathlib.Path("started-" + name)
+tmp = marker.with_suffix(".tmp")
+tmp.write_text(json.dumps({"pgid": os.getpgid(0), "pids": [os.getpid(), child.pid]}))
+tmp.replace(marker)
+while True:
+    out.write_text("partial, still writing " + str(time.time()))
+    time.sleep(0.05)
+"""
+
+
 def step(name: str, out: str, *ins: str, script: str = "step.py") -> str:
     return " ".join([PY, script, name, out, *ins])
 

@@ -127,7 +127,10 @@ def storage_error(exc: OSError, what: str) -> DvliteError:
     where = f" '{name}'" if name else ""
     if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
         return StorageError(f"no space left while {what}{where}", hint="free some disk space")
-    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+    if exc.errno == errno.EROFS:
+        return StorageError(f"read-only file system while {what}{where}",
+                            hint="mount it writable, or use another location")
+    if exc.errno in (errno.EACCES, errno.EPERM):
         return StorageError(f"permission denied while {what}{where}")
     if exc.errno == errno.EIO:
         return StorageError(f"I/O error while {what}{where}")

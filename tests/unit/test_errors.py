@@ -28,7 +28,7 @@ def test_exit_codes() -> None:
     (errno.EDQUOT, "no space left while writing x 'f'"),
     (errno.EFBIG, "no space left while writing x 'f'"),
     (errno.EACCES, "permission denied while writing x 'f'"),
-    (errno.EROFS, "permission denied while writing x 'f'"),
+    (errno.EROFS, "read-only file system while writing x 'f'"),
     (errno.EIO, "I/O error while writing x 'f'"),
     (errno.ENOENT, "No such file or directory while writing x 'f'"),
 ])

@@ -10,7 +10,7 @@ from typing import Any
 import typer
 
 from dvlite.cli.app import app
-from dvlite.cli.ui import emit_json, human_size, out, progress, warn
+from dvlite.cli.ui import emit_json, human_size, out, progress, warn, warn_links
 from dvlite.errors import ConfigError, UsageError
 from dvlite.repo.repo import Repo
 
@@ -252,6 +252,7 @@ def pull(targets: list[str] | None = TARGETS, *, remote: str | None = REMOTE,
     name = repo.config.remote(remote).name
     result, done = do_pull(repo, _scope(targets, None, False), name, jobs=jobs, force=force,
                            progress=progress(), run_cache=run_cache)
+    warn_links(repo.linker.used)
     written = done.written if done else 0
     _report("fetched", name, result, as_json, {"checked_out": written})
     if not as_json and written:

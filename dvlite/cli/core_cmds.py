@@ -4,6 +4,7 @@ fsck, config."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -11,6 +12,9 @@ from dvlite.cli.app import app
 from dvlite.cli.ui import emit_json, human_size, out, progress, warn, warn_links
 from dvlite.errors import ConfigError, UsageError
 from dvlite.repo.repo import Repo
+
+if TYPE_CHECKING:
+    from dvlite.repo.status import OutputStatus
 
 TARGETS = typer.Argument(None, help="Tracked files or folders (default: all).", show_default=False)
 JSON = typer.Option(False, "--json", help="Print machine-readable JSON.")
@@ -92,19 +96,23 @@ def status(
     elif not dirty:
         out("Data and pointers are up to date." if report else "No tracked data.")
     else:
-        for r in dirty:
-            if r.missing:
-                out(f"  missing:      {r.path}")
-            for m in r.modified:
-                out(f"  modified:     {m}")
-            if r.not_in_cache:
-                out(f"  not in cache: {r.path} ({r.not_in_cache} objects)")
-            for c in r.corrupt:
-                out(f"  corrupt:      {c} (edited in place: its cache object changed too)")
-        if any(r.corrupt for r in dirty):
-            warn(EDITED_IN_PLACE)
+        _print_dirty(dirty)
     if exit_code and dirty:
         raise typer.Exit(1)
+
+
+def _print_dirty(dirty: list[OutputStatus]) -> None:
+    for r in dirty:
+        if r.missing:
+            out(f"  missing:      {r.path}")
+        for m in r.modified:
+            out(f"  modified:     {m}")
+        if r.not_in_cache:
+            out(f"  not in cache: {r.path} ({r.not_in_cache} objects)")
+        for c in r.corrupt:
+            out(f"  corrupt:      {c} (edited in place: its cache object changed too)")
+    if any(r.corrupt for r in dirty):
+        warn(EDITED_IN_PLACE)
 
 
 @app.command()

@@ -76,7 +76,7 @@ class RichProgress:
 
         self._bar = Progress(
             TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[files]}"),
-            DownloadColumn(binary_units=True), _speed_column(), TimeRemainingColumn(),
+            DownloadColumn(binary_units=True), speed_column(), TimeRemainingColumn(),
             console=console or Console(stderr=True), transient=True,
         )
         self._lock = threading.Lock()
@@ -110,7 +110,7 @@ class RichProgress:
             self._task = None
 
 
-def _speed_column() -> Any:
+def speed_column() -> Any:
     """Rich's own rate column counts in decimal megabytes: this one says MiB/s."""
     from rich.progress import ProgressColumn
     from rich.text import Text

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from dvlite.cli.app import app
+from dvlite.cli.complete import remote_names
 from dvlite.cli.ui import emit_json, human_size, out, progress, warn, warn_links
 from dvlite.errors import ConfigError, UsageError
 from dvlite.repo.repo import Repo
@@ -22,7 +23,8 @@ EDITED_IN_PLACE = (
     "a file linked to the cache (cache.type hardlink or symlink) was written to, which "
     "changed the cache object of its previous version; that version survives only on a "
     "remote it was pushed to. `dvlite add` explains how to record the new content")
-REMOTE_NAME = typer.Option(None, "-r", help="Remote name for --remote (default: core.remote).")
+REMOTE_NAME = typer.Option(None, "-r", help="Remote name for --remote (default: core.remote).",
+                           autocompletion=remote_names)
 
 
 @app.command()

@@ -10,6 +10,7 @@ from typing import Any
 import typer
 
 from dvlite.cli.app import app
+from dvlite.cli.complete import remote_names
 from dvlite.cli.ui import emit_json, human_size, out, progress, warn, warn_links
 from dvlite.errors import ConfigError, UsageError
 from dvlite.repo.repo import Repo
@@ -20,7 +21,9 @@ app.add_typer(remote_app, name="remote")
 TARGETS = typer.Argument(None, help="Tracked files or folders, or files inside a tracked "
                          "folder (default: all).", show_default=False)
 JSON = typer.Option(False, "--json", help="Print machine-readable JSON.")
-REMOTE = typer.Option(None, "-r", "--remote", help="Remote name (default: core.remote).")
+REMOTE = typer.Option(None, "-r", "--remote", help="Remote name (default: core.remote).",
+                      autocompletion=remote_names)
+NAME = typer.Argument(..., help="Name of the remote.", autocompletion=remote_names)
 JOBS = typer.Option(None, "-j", "--jobs", min=1, help="Parallel transfers.")
 REVS = typer.Option(None, "--rev", help="Objects used at this git revision (repeatable).")
 ALL_COMMITS = typer.Option(False, "--all-commits", help="Objects used at every commit.")
@@ -89,7 +92,7 @@ def remote_list(as_json: bool = JSON) -> None:
 
 
 @remote_app.command("remove")
-def remote_remove(name: str = typer.Argument(..., help="Name of the remote.")) -> None:
+def remote_remove(name: str = NAME) -> None:
     """Remove a remote from config and config.local."""
     from dvlite import config as cfg
 
@@ -106,7 +109,7 @@ def remote_remove(name: str = typer.Argument(..., help="Name of the remote.")) -
 
 @remote_app.command("default")
 def remote_default(
-    name: str = typer.Argument(..., help="Name of the remote."),
+    name: str = NAME,
     local: bool = typer.Option(False, "--local", help="Write .dvlite/config.local."),
 ) -> None:
     """Set the default remote (core.remote)."""
@@ -120,7 +123,7 @@ def remote_default(
 
 @remote_app.command("modify")
 def remote_modify(
-    name: str = typer.Argument(..., help="Name of the remote."),
+    name: str = NAME,
     key: str = typer.Argument(..., help="endpoint_url, region, profile, jobs, retries, "
                               "connect_timeout, read_timeout, layout, access_key_id, ..."),
     value: str | None = typer.Argument(None, help="New value (omit with --unset)."),
@@ -150,7 +153,7 @@ def remote_modify(
 @remote_app.command("upgrade")
 def remote_upgrade(
     name: str | None = typer.Argument(None, help="Name of the remote (default: core.remote).",
-                                      show_default=False),
+                                      show_default=False, autocompletion=remote_names),
     as_json: bool = JSON,
 ) -> None:
     """Move a remote to the current layout (2: small objects are pushed in packs).

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import io
 import itertools
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -16,6 +19,7 @@ import typer.main
 from rich.console import Console
 from typer.testing import CliRunner
 
+from dvlite.cli.complete import remote_names, stage_names
 from dvlite.cli.main import app
 from dvlite.cli.ui import RichProgress, speed_column
 from tests.helpers import gen, run
@@ -91,3 +95,38 @@ def test_checkout_of_a_path_that_does_not_exist(repo: Path) -> None:
     gen(repo, {"untracked.csv": "1"})  # an existing, untracked file: add is the hint
     r = run("checkout", "untracked.csv")
     assert r.exit_code == 2 and r.stderr.splitlines()[1] == "hint: dvlite add untracked.csv"
+
+
+def _complete(repo: Path, line: str) -> list[str]:
+    """What bash gets on Tab after `line`, through typer's completion protocol."""
+    words = line.split(" ")
+    env = {**os.environ, "_DVLITE_COMPLETE": "complete_bash", "COMP_WORDS": line,
+           "COMP_CWORD": str(len(words) - 1)}
+    script = Path(sys.executable).parent / "dvlite"
+    done = subprocess.run([str(script)], cwd=repo, env=env, capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert done.returncode == 0 and done.stderr == "", done.stderr
+    return done.stdout.split()
+
+
+def test_completion_of_remote_and_stage_names(repo: Path, tmp_path: Path) -> None:
+    for name in ("storage", "backup"):
+        assert run("remote", "add", name, str(tmp_path / name)).exit_code == 0
+    (repo / "dvlite.yaml").write_text(
+        "stages:\n  prepare:\n    cmd: echo p\n  train:\n    cmd: echo t\n"
+        "  eval:\n    foreach: [a, b]\n    do:\n      cmd: echo ${item}\n")
+    old = Path.cwd()
+    os.chdir(repo)
+    try:
+        assert remote_names("") == ["backup", "storage"]
+        assert remote_names("st") == ["storage"]
+        assert stage_names("") == ["eval@a", "eval@b", "prepare", "train"]
+        assert stage_names("e") == ["eval@a", "eval@b"]
+    finally:
+        os.chdir(old)
+    assert _complete(repo, "dvlite push -r ") == ["backup", "storage"]
+    assert _complete(repo, "dvlite remote default b") == ["backup"]
+    assert _complete(repo, "dvlite repro tr") == ["train"]
+    assert _complete(tmp_path, "dvlite push -r ") == []  # not a repository: nothing
+    (repo / "dvlite.yaml").write_text("stages: [broken\n")
+    assert _complete(repo, "dvlite repro ") == []

@@ -291,3 +291,9 @@ def _is_set(doc: dict[str, object], parts: list[str]) -> bool:
             return False
         node = node[part]
     return True
+
+
+# doctor lives in its own module; importing it registers it.
+from dvlite.cli import doctor_cmds  # noqa: E402
+
+__all__ = ["doctor_cmds"]

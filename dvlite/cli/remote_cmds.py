@@ -33,7 +33,7 @@ _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*")
 _KNOWN_SCHEMES = ("s3", "s3a", "file")
 
 
-def _redact(url: str) -> str:
+def redact(url: str) -> str:
     """Hide a password embedded in a URL (scheme://user:secret@host)."""
     return re.sub(r"(://[^/:@]+):[^/@]+@", r"\1:***@", url)
 
@@ -68,7 +68,7 @@ def remote_add(
     cfg.edit(target, f"remote.{name}.url", url)
     if default:
         cfg.edit(target, "core.remote", name)
-    out(f"added remote '{name}': {_redact(url)}" + (" (default)" if default else ""))
+    out(f"added remote '{name}': {redact(url)}" + (" (default)" if default else ""))
 
 
 @remote_app.command("list")
@@ -81,7 +81,7 @@ def remote_list(as_json: bool = JSON) -> None:
     items: list[dict[str, Any]] = []
     for name, rc in sorted(repo.config.remotes().items()):
         opts = {k: ("***" if k in SECRET_KEYS else v) for k, v in sorted(rc.options.items())}
-        items.append({"name": name, "url": _redact(rc.url), "default": name == default,
+        items.append({"name": name, "url": redact(rc.url), "default": name == default,
                       "options": opts})
     if as_json:
         emit_json(items)

@@ -78,6 +78,27 @@ class Linker:
         raise last
 
 
+def probe(folder: Path) -> dict[str, bool]:
+    """Which link types work in `folder` (for `dvlite doctor`): each is tried on a small
+    temp file there, and everything it made is removed. A copy always works."""
+    found = {"copy": True}
+    src = folder / f".dvlite-probe-{os.getpid()}"
+    src.write_bytes(b"probe")
+    try:
+        for kind in ("reflink", "hardlink", "symlink"):
+            tmp = folder / f"{src.name}-{kind}"
+            try:
+                _PLACERS[kind](src, tmp, False)
+                found[kind] = True
+            except OSError:
+                found[kind] = False
+            finally:
+                _remove(tmp)
+    finally:
+        _remove(src)
+    return found
+
+
 def _open_pair(src: Path, tmp: Path, isexec: bool) -> tuple[int, int]:
     sfd = os.open(src, os.O_RDONLY)
     try:

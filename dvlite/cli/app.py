@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+import inspect
 import signal
 import sys
 import threading
@@ -35,6 +37,7 @@ def _is_usage_error(exc: Exception) -> bool:
     return hasattr(exc, "format_message") and isinstance(getattr(exc, "exit_code", None), int)
 
 
+CLOSE_MATCH = 0.6  # difflib's own default cutoff, applied to names without dashes
 GLOBAL_FLAGS = frozenset({"-q", "--quiet", "-v", "--verbose"})
 # Commands whose arguments belong to another program (a stage's command line, git's hook
 # arguments): their flags are never moved.
@@ -59,12 +62,24 @@ def hoist_global_flags(args: list[str]) -> list[str]:
 def _usage(exc: Any) -> int:
     """A usage error's exit code (2); a bare group name (`dvlite`, `dvlite remote`) has
     already shown its help, and is not an error line with an empty message."""
+    if type(exc).__name__ == "NoSuchOption":
+        return _fail(f"{_no_such_option(exc)} (see --help)", None, int(exc.exit_code))
     message = exc.format_message()
     if type(exc).__name__ == "NoArgsIsHelpError":
         if message.strip():  # plain click help, not already printed by rich
             typer.echo(message, err=True)
         return int(exc.exit_code)
     return _fail(f"{message} (see --help)", None, int(exc.exit_code))
+
+
+def _no_such_option(exc: Any) -> str:
+    """Click offers any option whose name, leading dashes included, looks alike, so that
+    `--bogus` got "Possible options: --jobs". Only names close without the dashes count."""
+    name = str(exc.option_name)
+    close = [p for p in exc.possibilities or () if difflib.SequenceMatcher(
+        None, name.lstrip("-"), str(p).lstrip("-")).ratio() >= CLOSE_MATCH]
+    return f"no such option: {name}" + (f" (did you mean {' or '.join(close)}?)"
+                                        if close else "")
 
 
 def _unexpected(exc: Exception) -> int:
@@ -101,6 +116,18 @@ def terminate_as_interrupt() -> Iterator[list[int]]:
             signal.signal(sig, handler)
 
 
+def unwrap_help(command: Any) -> None:
+    """Docstrings are wrapped for the source file, and typer keeps those line breaks, so
+    help broke lines mid-sentence at any other width. Each paragraph becomes one line
+    for the terminal to wrap (click's `\\b` blocks stay as written)."""
+    if command.help:
+        paragraphs = inspect.cleandoc(command.help).split("\n\n")
+        command.help = "\n\n".join(p if p.startswith("\b") else " ".join(p.split())
+                                     for p in paragraphs)
+    for sub in getattr(command, "commands", {}).values():
+        unwrap_help(sub)
+
+
 class DvliteGroup(TyperGroup):
     """Runs a command and maps every outcome to SPEC's exit codes and `error:` lines."""
 
@@ -119,6 +146,7 @@ class DvliteGroup(TyperGroup):
 
     def _run(self, *args: Any, **kwargs: Any) -> int:
         kwargs["standalone_mode"] = False  # this group always owns its exit
+        unwrap_help(self)
         try:
             rv = super().main(*args, **kwargs)
             code = rv if isinstance(rv, int) else 0

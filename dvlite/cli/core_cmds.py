@@ -4,17 +4,27 @@ fsck, config."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from dvlite.cli.app import app
-from dvlite.cli.ui import emit_json, human_size, out, progress, warn
+from dvlite.cli.complete import remote_names
+from dvlite.cli.ui import emit_json, human_size, out, progress, warn, warn_links
 from dvlite.errors import ConfigError, UsageError
 from dvlite.repo.repo import Repo
 
+if TYPE_CHECKING:
+    from dvlite.repo.status import OutputStatus
+
 TARGETS = typer.Argument(None, help="Tracked files or folders (default: all).", show_default=False)
 JSON = typer.Option(False, "--json", help="Print machine-readable JSON.")
-REMOTE_NAME = typer.Option(None, "-r", help="Remote name for --remote (default: core.remote).")
+EDITED_IN_PLACE = (
+    "a file linked to the cache (cache.type hardlink or symlink) was written to, which "
+    "changed the cache object of its previous version; that version survives only on a "
+    "remote it was pushed to. `dvlite add` explains how to record the new content")
+REMOTE_NAME = typer.Option(None, "-r", help="Remote name for --remote (default: core.remote).",
+                           autocompletion=remote_names)
 
 
 @app.command()
@@ -45,6 +55,7 @@ def add(
     result = do_add(repo, paths, stage=not no_stage, progress=progress())
     for w in result.warnings:
         warn(w)
+    warn_links(repo.linker.used)
     if as_json:
         emit_json([{"path": p, **_pointer_dict(ptr)} for p, ptr in result.pointers])
         return
@@ -87,15 +98,23 @@ def status(
     elif not dirty:
         out("Data and pointers are up to date." if report else "No tracked data.")
     else:
-        for r in dirty:
-            if r.missing:
-                out(f"  missing:      {r.path}")
-            for m in r.modified:
-                out(f"  modified:     {m}")
-            if r.not_in_cache:
-                out(f"  not in cache: {r.path} ({r.not_in_cache} objects)")
+        _print_dirty(dirty)
     if exit_code and dirty:
         raise typer.Exit(1)
+
+
+def _print_dirty(dirty: list[OutputStatus]) -> None:
+    for r in dirty:
+        if r.missing:
+            out(f"  missing:      {r.path}")
+        for m in r.modified:
+            out(f"  modified:     {m}")
+        if r.not_in_cache:
+            out(f"  not in cache: {r.path} ({r.not_in_cache} objects)")
+        for c in r.corrupt:
+            out(f"  corrupt:      {c} (edited in place: its cache object changed too)")
+    if any(r.corrupt for r in dirty):
+        warn(EDITED_IN_PLACE)
 
 
 @app.command()
@@ -108,7 +127,9 @@ def checkout(
     """Make the workspace match the pointers, from the cache."""
     from dvlite.repo.checkout import checkout as do_checkout
 
-    result = do_checkout(Repo.find(), targets or [], force=force, progress=progress())
+    repo = Repo.find()
+    result = do_checkout(repo, targets or [], force=force, progress=progress())
+    warn_links(repo.linker.used)
     if as_json:
         emit_json({"written": result.written, "deleted": result.deleted})
     elif result.written or result.deleted:
@@ -254,7 +275,7 @@ def _check_value(key: str, value: object) -> None:
     if key == "core.hash":
         new_hasher(str(value))  # unknown, or blake3 without its package
     elif key == "cache.type":
-        parse_link_types(str(value))
+        warn_links(parse_link_types(str(value)), chosen=True)
     elif key == "gc.grace":
         parse_duration(str(value))
     elif isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -270,3 +291,9 @@ def _is_set(doc: dict[str, object], parts: list[str]) -> bool:
             return False
         node = node[part]
     return True
+
+
+# doctor lives in its own module; importing it registers it.
+from dvlite.cli import doctor_cmds  # noqa: E402
+
+__all__ = ["doctor_cmds"]

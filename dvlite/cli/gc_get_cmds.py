@@ -8,6 +8,7 @@ from typing import Any
 import typer
 
 from dvlite.cli.app import app
+from dvlite.cli.complete import remote_names
 from dvlite.cli.ui import emit_json, human_size, out, progress
 from dvlite.errors import UsageError
 from dvlite.repo.repo import Repo
@@ -26,7 +27,8 @@ def gc(
                                      help="Keep what any commit uses."),
     *,
     remote: bool = typer.Option(False, "--remote", help="Also delete from the remote."),
-    remote_name: str | None = typer.Option(None, "-r", help="Remote for --remote."),
+    remote_name: str | None = typer.Option(None, "-r", help="Remote for --remote.",
+                                           autocompletion=remote_names),
     now: bool = typer.Option(False, "--now", help="Ignore gc.grace (remote objects of any "
                              "age; stale uploads too)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="List what would go; delete nothing."),

@@ -10,6 +10,7 @@ from typing import Any
 import typer
 
 from dvlite.cli.app import app
+from dvlite.cli.complete import stage_names
 from dvlite.cli.ui import FLAGS, emit_json, out, progress, warn
 from dvlite.errors import DvliteError
 from dvlite.repo.repo import Repo
@@ -42,7 +43,7 @@ def _say(event: str, stage: str, detail: str) -> None:
 def repro(
     stages: list[str] | None = typer.Argument(None, help="Stages to bring up to date, with "
                                               "their upstream (default: all).",
-                                              show_default=False),
+                                              show_default=False, autocompletion=stage_names),
     force: bool = typer.Option(False, "--force", "-f", help="Run even unchanged stages."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print what would run and why."),
     jobs: int = typer.Option(1, "-j", "--jobs", min=1, help="Stages to run in parallel."),

@@ -10,7 +10,8 @@ from typing import Any
 import typer
 
 from dvlite.cli.app import app
-from dvlite.cli.ui import emit_json, human_size, out, progress, warn
+from dvlite.cli.complete import remote_names
+from dvlite.cli.ui import emit_json, human_size, out, progress, warn, warn_links
 from dvlite.errors import ConfigError, UsageError
 from dvlite.repo.repo import Repo
 
@@ -20,7 +21,9 @@ app.add_typer(remote_app, name="remote")
 TARGETS = typer.Argument(None, help="Tracked files or folders, or files inside a tracked "
                          "folder (default: all).", show_default=False)
 JSON = typer.Option(False, "--json", help="Print machine-readable JSON.")
-REMOTE = typer.Option(None, "-r", "--remote", help="Remote name (default: core.remote).")
+REMOTE = typer.Option(None, "-r", "--remote", help="Remote name (default: core.remote).",
+                      autocompletion=remote_names)
+NAME = typer.Argument(..., help="Name of the remote.", autocompletion=remote_names)
 JOBS = typer.Option(None, "-j", "--jobs", min=1, help="Parallel transfers.")
 REVS = typer.Option(None, "--rev", help="Objects used at this git revision (repeatable).")
 ALL_COMMITS = typer.Option(False, "--all-commits", help="Objects used at every commit.")
@@ -30,7 +33,7 @@ _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*")
 _KNOWN_SCHEMES = ("s3", "s3a", "file")
 
 
-def _redact(url: str) -> str:
+def redact(url: str) -> str:
     """Hide a password embedded in a URL (scheme://user:secret@host)."""
     return re.sub(r"(://[^/:@]+):[^/@]+@", r"\1:***@", url)
 
@@ -65,7 +68,7 @@ def remote_add(
     cfg.edit(target, f"remote.{name}.url", url)
     if default:
         cfg.edit(target, "core.remote", name)
-    out(f"added remote '{name}': {_redact(url)}" + (" (default)" if default else ""))
+    out(f"added remote '{name}': {redact(url)}" + (" (default)" if default else ""))
 
 
 @remote_app.command("list")
@@ -78,7 +81,7 @@ def remote_list(as_json: bool = JSON) -> None:
     items: list[dict[str, Any]] = []
     for name, rc in sorted(repo.config.remotes().items()):
         opts = {k: ("***" if k in SECRET_KEYS else v) for k, v in sorted(rc.options.items())}
-        items.append({"name": name, "url": _redact(rc.url), "default": name == default,
+        items.append({"name": name, "url": redact(rc.url), "default": name == default,
                       "options": opts})
     if as_json:
         emit_json(items)
@@ -89,7 +92,7 @@ def remote_list(as_json: bool = JSON) -> None:
 
 
 @remote_app.command("remove")
-def remote_remove(name: str = typer.Argument(..., help="Name of the remote.")) -> None:
+def remote_remove(name: str = NAME) -> None:
     """Remove a remote from config and config.local."""
     from dvlite import config as cfg
 
@@ -106,7 +109,7 @@ def remote_remove(name: str = typer.Argument(..., help="Name of the remote.")) -
 
 @remote_app.command("default")
 def remote_default(
-    name: str = typer.Argument(..., help="Name of the remote."),
+    name: str = NAME,
     local: bool = typer.Option(False, "--local", help="Write .dvlite/config.local."),
 ) -> None:
     """Set the default remote (core.remote)."""
@@ -120,7 +123,7 @@ def remote_default(
 
 @remote_app.command("modify")
 def remote_modify(
-    name: str = typer.Argument(..., help="Name of the remote."),
+    name: str = NAME,
     key: str = typer.Argument(..., help="endpoint_url, region, profile, jobs, retries, "
                               "connect_timeout, read_timeout, layout, access_key_id, ..."),
     value: str | None = typer.Argument(None, help="New value (omit with --unset)."),
@@ -150,7 +153,7 @@ def remote_modify(
 @remote_app.command("upgrade")
 def remote_upgrade(
     name: str | None = typer.Argument(None, help="Name of the remote (default: core.remote).",
-                                      show_default=False),
+                                      show_default=False, autocompletion=remote_names),
     as_json: bool = JSON,
 ) -> None:
     """Move a remote to the current layout (2: small objects are pushed in packs).
@@ -252,6 +255,7 @@ def pull(targets: list[str] | None = TARGETS, *, remote: str | None = REMOTE,
     name = repo.config.remote(remote).name
     result, done = do_pull(repo, _scope(targets, None, False), name, jobs=jobs, force=force,
                            progress=progress(), run_cache=run_cache)
+    warn_links(repo.linker.used)
     written = done.written if done else 0
     _report("fetched", name, result, as_json, {"checked_out": written})
     if not as_json and written:

@@ -29,6 +29,24 @@ def warn(line: str) -> None:
     typer.echo(f"warning: {line}", err=True)
 
 
+def warn_links(kinds: set[str] | tuple[str, ...], chosen: bool = False) -> None:
+    """Once per command: a workspace file placed as a hardlink or symlink is the cache
+    object itself, and only its read-only mode keeps a program from writing into it,
+    which does not stop root."""
+    from dvlite.storage.links import SHARED_TYPES, unprotected
+
+    root = unprotected(set(kinds))
+    shared = sorted(SHARED_TYPES.intersection(kinds))
+    if root:
+        warn(f"running as root with cache.type {'/'.join(root)}: read-only permissions do "
+             "not protect the cache, so writing to a linked file changes the cache object "
+             "(`dvlite status` reports it as corrupt); use cache.type copy (or reflink) "
+             "for files that are edited in place")
+    elif chosen and shared:
+        warn(f"with cache.type {'/'.join(shared)} a workspace file is the cache object: "
+             "it is read-only, so delete or replace it rather than edit it in place")
+
+
 def emit_json(data: Any) -> None:
     if not FLAGS.quiet:
         typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
@@ -43,9 +61,10 @@ def human_size(n: float) -> str:
 
 
 class RichProgress:
-    """Files and bytes, rate and ETA; drawn on stderr only when it is a terminal."""
+    """Files and bytes, rate and ETA; drawn on stderr only when it is a terminal. Sizes
+    and rates in binary units (KiB, MiB, GiB), like every other size dvlite prints."""
 
-    def __init__(self) -> None:
+    def __init__(self, console: Any = None) -> None:
         from rich.console import Console
         from rich.progress import (
             BarColumn,
@@ -53,13 +72,12 @@ class RichProgress:
             Progress,
             TextColumn,
             TimeRemainingColumn,
-            TransferSpeedColumn,
         )
 
         self._bar = Progress(
             TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[files]}"),
-            DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn(),
-            console=Console(stderr=True), transient=True,
+            DownloadColumn(binary_units=True), speed_column(), TimeRemainingColumn(),
+            console=console or Console(stderr=True), transient=True,
         )
         self._lock = threading.Lock()
         self._task: Any = None
@@ -90,6 +108,20 @@ class RichProgress:
         if self._task is not None:
             self._bar.stop()
             self._task = None
+
+
+def speed_column() -> Any:
+    """Rich's own rate column counts in decimal megabytes: this one says MiB/s."""
+    from rich.progress import ProgressColumn
+    from rich.text import Text
+
+    class Speed(ProgressColumn):
+        def render(self, task: Any) -> Text:
+            speed = task.finished_speed or task.speed
+            rate = "?" if speed is None else f"{human_size(speed)}/s"
+            return Text(rate, style="progress.data.speed")
+
+    return Speed()
 
 
 def progress() -> Any:

@@ -20,6 +20,7 @@ from dvlite.core.pointer import POINTER_SUFFIX, Pointer
 from dvlite.errors import ScmError, UsageError, storage_error
 from dvlite.repo import gitignore
 from dvlite.repo.checkout import checkout_outputs
+from dvlite.repo.compare import edited_error, edited_since
 from dvlite.repo.outputs import Output, all_outputs, pointer_file_for
 from dvlite.repo.repo import Repo
 from dvlite.repo.workspace import (
@@ -144,8 +145,11 @@ def add(
         if repo.scm is not None:
             _check_git(repo, paths)
         to_stage: list[Path] = []
+        previous = {o.path: o for o in outputs}
         for path in paths:
             pointer = store_path(repo, path, progress, result.warnings)
+            if path in previous:
+                _refuse_edited(repo, previous[path], pointer)
             faultpoint("add.after_cache")
             to_stage.extend(_record(path, pointer))
             result.pointers.append((repo.rel(path), pointer))
@@ -155,6 +159,17 @@ def add(
             faultpoint("add.before_stage")
             repo.scm.add(to_stage)
     return result
+
+
+def _refuse_edited(repo: Repo, old: Output, new: Pointer) -> None:
+    """Never record, as a new version, content that was written into the cache through
+    a link: the previous version's cache object is damaged, and a pointer to the new
+    content would hide that until someone needs the old version."""
+    edited = edited_since(repo, old, new)
+    if edited:
+        rel, oid = next(iter(sorted(edited.items())))
+        more = f" (and {len(edited) - 1} more files)" if len(edited) > 1 else ""
+        raise edited_error(repo, old, rel, oid, f"{more}; nothing was recorded")
 
 
 def _record(path: Path, pointer: Pointer) -> list[Path]:

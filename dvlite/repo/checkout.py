@@ -20,12 +20,11 @@ from dvlite.core.manifest import Manifest
 from dvlite.core.oid import Oid
 from dvlite.core.paths import check_parent_inside
 from dvlite.errors import (
-    IntegrityError,
     MissingObjectsError,
     WorkspaceConflictError,
     storage_error,
 )
-from dvlite.repo.compare import OutputState, output_state
+from dvlite.repo.compare import OutputState, edited_error, output_state
 from dvlite.repo.outputs import Output, Target, collect_targets
 from dvlite.repo.repo import Repo
 from dvlite.repo.workspace import WorkFile, hash_files, parallel_spread, scan_dir
@@ -119,18 +118,8 @@ def _plan_writes(repo: Repo, st: OutputState, sub: str | None, plan: Plan, mode:
 def _check_not_linked(repo: Repo, st: OutputState, rel: str, oid: Oid) -> None:
     """A modified file that *is* the cache object (a hardlink, or a symlink's target) means
     the object itself was edited in place: re-linking it would "restore" the edit."""
-    f = st.files.get(rel)
-    try:
-        obj = os.stat(repo.cache.path(oid))
-    except OSError:
-        return
-    if f is not None and (f.stat.st_ino, f.stat.st_dev) == (obj.st_ino, obj.st_dev):
-        raise IntegrityError(
-            f"cache object {oid} was modified in place through the link "
-            f"'{_join(st.output.rel, rel)}'",
-            hint="run `dvlite fsck` to set it aside, then `dvlite add` the file to keep the "
-            "edit, or `dvlite pull` to get the original back",
-        )
+    if rel in st.edited:
+        raise edited_error(repo, st.output, rel, oid, "")
 
 
 def _guard(repo: Repo, st: OutputState, rel: str, plan: Plan, force: bool) -> None:

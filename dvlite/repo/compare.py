@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat as st_mod
 import time
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 
 from dvlite.core.diff import Changes, compare
 from dvlite.core.manifest import Manifest
 from dvlite.core.oid import Oid, hash_bytes
-from dvlite.errors import MissingObjectsError, storage_error
+from dvlite.core.pointer import Pointer
+from dvlite.errors import IntegrityError, MissingObjectsError, storage_error
 from dvlite.repo.outputs import Output, load_manifest
 from dvlite.repo.repo import Repo
 from dvlite.repo.snapshot import Snapshot
@@ -41,6 +44,9 @@ class OutputState:
     workspace_oid: Oid | None = None  # folder hash of the workspace, when computed
     changes: Changes = field(default_factory=Changes)
     cached_missing: list[Oid] | None = None  # missing objects, when already looked up
+    # Changed files that are the cache object of their pointed-at version (a hardlink to
+    # it, or a symlink into the cache): edited in place, so that object is damaged.
+    edited: list[str] = field(default_factory=list)
 
     @property
     def missing(self) -> bool:
@@ -110,9 +116,66 @@ def output_state(
         state.workspace_oid = dir_manifest(repo, files, state.actual).oid()
     else:
         state.changes = compare(state.expected, state.actual)
+        state.edited = edited_links(repo, state.expected, state.actual,
+                                    {rel: f.stat for rel, f in state.files.items()})
     if snap is not None:
         _remember_clean(repo, state, snap)
     return state
+
+
+def edited_links(repo: Repo, expected: Mapping[str, Oid], actual: Mapping[str, Oid],
+                 stats: Mapping[str, os.stat_result]) -> list[str]:
+    """The files (keys of `expected`) whose content no longer hashes to their expected
+    object although they are that very cache object: a hardlink to it or a symlink into
+    the cache (`stats` follow cache links). Writing to one wrote into the cache, which
+    file permissions do not stop when running as root. Only changed files are checked:
+    one stat each."""
+    edited = []
+    for rel, want in expected.items():
+        got, st = actual.get(rel), stats.get(rel)
+        if got is None or st is None or got == want:
+            continue
+        try:
+            obj = os.stat(repo.cache.path(want))
+        except OSError:
+            continue
+        if (obj.st_dev, obj.st_ino) == (st.st_dev, st.st_ino):
+            edited.append(rel)
+    return sorted(edited)
+
+
+def edited_since(repo: Repo, old: Output, new: Pointer) -> dict[str, Oid]:
+    """The files of `old` whose new content (in `new`, just hashed) was written through a
+    link into the cache object of their old version (see `edited_links`), with the id
+    of that damaged object."""
+    if old.pointer.oid == new.oid or old.is_dir != new.is_dir:
+        return {}
+    manifests: dict[Oid, Manifest] = {}
+    before = expected_files(repo, old, manifests)
+    after = expected_files(repo, replace(old, pointer=new), manifests)
+    if before is None or after is None:
+        return {}
+    stats = {}
+    for rel, oid in after[0].items():
+        if before[0].get(rel, oid) != oid:
+            with contextlib.suppress(OSError):
+                stats[rel] = os.stat(old.path / rel if rel else old.path)
+    return {rel: before[0][rel] for rel in edited_links(repo, before[0], after[0], stats)}
+
+
+def edited_error(repo: Repo, out: Output, rel: str, oid: Oid, outcome: str) -> IntegrityError:
+    """The error for a cache object changed through a link (`edited_links`)."""
+    path = out.path / rel if rel else out.path
+    shown = repo.rel(path)
+    hint = ("run `dvlite fsck` to set it aside, then `dvlite add` the file to keep the "
+            "edit, or `dvlite pull` to get the original back (from a remote it was pushed "
+            "to: the cache held its only copy here)")
+    if path.is_symlink():  # once set aside, the link would lead nowhere
+        hint = (f'copy the edit out of the cache first (cp --remove-destination '
+                f'"$(readlink {shown})" {shown}), then {hint}')
+    return IntegrityError(
+        f"cache object {oid} was modified in place through the link '{shown}'{outcome}",
+        hint=hint)
 
 
 def _same_algo(state: OutputState) -> None:

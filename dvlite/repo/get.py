@@ -126,14 +126,14 @@ class _Objects:
     def is_local(self, item: Item) -> bool:
         return self.local is not None and self.local.exists(item.oid)
 
-    def fetch(self, item: Item) -> int:
+    def fetch(self, item: Item, progress: Progress = NULL_PROGRESS) -> int:
         if self.local is not None and self.local.exists(item.oid):
             fd = os.open(self.local.path(item.oid), os.O_RDONLY)
             try:
-                return self.staging.add_fd(fd, expected=item.oid)[1]
+                return self.staging.add_fd(fd, expected=item.oid, progress=progress)[1]
             finally:
                 os.close(fd)
-        return self.remote.download(item.oid, self.staging, item.size)
+        return self.remote.download(item.oid, self.staging, item.size, progress)
 
     def manifest(self, oid: Oid) -> Manifest:
         item = Item(oid, None, f"manifest {oid}")

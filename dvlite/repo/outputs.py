@@ -144,6 +144,9 @@ def _match(repo: Repo, outputs: list[Output], path: Path, raw: str) -> list[Targ
             return inside
     if not is_within(real, repo.root):
         raise UsageError(f"'{raw}' is outside the repository")
+    if not os.path.lexists(path):  # nothing there to add: a typo, or another folder
+        raise UsageError(f"'{raw}' is not tracked by dvlite and does not exist",
+                         hint="`dvlite ls` lists the tracked files and folders")
     raise UsageError(f"'{raw}' is not tracked by dvlite", hint=f"dvlite add {raw}")
 
 

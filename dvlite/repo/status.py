@@ -19,14 +19,17 @@ class OutputStatus:
     modified: list[str] = field(default_factory=list)  # files inside a folder, or [path]
     missing: bool = False
     not_in_cache: int = 0  # objects
+    # Files edited in place through a hardlink or symlink: their cache object changed
+    # with them, so the previous version is gone from the cache (not a new version).
+    corrupt: list[str] = field(default_factory=list)
 
     @property
     def clean(self) -> bool:
-        return not (self.modified or self.missing or self.not_in_cache)
+        return not (self.modified or self.missing or self.not_in_cache or self.corrupt)
 
     def to_dict(self) -> dict[str, object]:
         return {"path": self.path, "modified": self.modified, "missing": self.missing,
-                "not_in_cache": self.not_in_cache}
+                "not_in_cache": self.not_in_cache, "corrupt": self.corrupt}
 
 
 def status(repo: Repo, targets: list[str], cwd: Path | None = None,
@@ -39,8 +42,13 @@ def status(repo: Repo, targets: list[str], cwd: Path | None = None,
         if st.modified:
             ch = st.changes
             changed = [*ch.added, *ch.modified, *ch.deleted] if st.exists else []
-            names = sorted(f"{st.output.rel}/{p}" if p else st.output.rel for p in changed)
-            item.modified = names or [st.output.rel]
+            item.corrupt = [_name(st.output.rel, p) for p in st.edited]
+            names = sorted(_name(st.output.rel, p) for p in changed if p not in st.edited)
+            item.modified = names or ([] if item.corrupt else [st.output.rel])
         item.not_in_cache = len(missing_objects(repo, st))
         report.append(item)
     return report
+
+
+def _name(rel: str, sub: str) -> str:
+    return f"{rel}/{sub}" if sub else rel

@@ -3,7 +3,8 @@
 Every file lands under a temp name and is renamed into place, so a workspace file is
 always the old or the new version, never a part. Copies and reflinks are independent of
 the cache, so in-place edits (`np.save`, `torch.save`) cannot corrupt it; hardlinks and
-symlinks point at read-only cache objects.
+symlinks point at read-only cache objects, which stops such an edit for every user but
+root (status and add then detect it: `repo/compare.edited_links`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ from dvlite.errors import ConfigError
 
 FICLONE = 0x40049409
 LINK_TYPES = ("reflink", "copy", "hardlink", "symlink")
+# Types that make the workspace file the cache object itself: writing to it writes
+# into the cache, which read-only permissions do not stop for root.
+SHARED_TYPES = frozenset({"hardlink", "symlink"})
 _FALLBACK_ERRNOS = {errno.EOPNOTSUPP, errno.ENOTSUP, errno.EXDEV, errno.EINVAL, errno.ENOTTY,
                     errno.EPERM, errno.EMLINK}
 _UMASK = os.umask(0)
@@ -35,6 +39,12 @@ def parse_link_types(value: str) -> tuple[str, ...]:
     return types
 
 
+def unprotected(types: tuple[str, ...] | set[str]) -> list[str]:
+    """The shared types among `types` when this process is root: for it, the cache's
+    read-only permissions do not stop a write through a hardlink or symlink."""
+    return sorted(SHARED_TYPES.intersection(types)) if os.geteuid() == 0 else []
+
+
 def file_mode(isexec: bool) -> int:
     return (0o777 if isexec else 0o666) & ~_UMASK
 
@@ -45,6 +55,7 @@ class Linker:
     def __init__(self, types: tuple[str, ...]) -> None:
         self.types = types
         self._broken: set[str] = set()
+        self.used: set[str] = set()  # the types actually placed, for the CLI's warning
 
     def place(self, src: Path, tmp: Path, isexec: bool) -> str:
         """Create `tmp` from cache object `src`; returns the link type used."""
@@ -54,6 +65,7 @@ class Linker:
                 continue
             try:
                 _PLACERS[kind](src, tmp, isexec)
+                self.used.add(kind)
                 return kind
             except OSError as exc:
                 if exc.errno not in _FALLBACK_ERRNOS:
@@ -64,6 +76,27 @@ class Linker:
         if last is None:
             raise OSError(errno.ENOTSUP, f"no usable cache.type in {','.join(self.types)}")
         raise last
+
+
+def probe(folder: Path) -> dict[str, bool]:
+    """Which link types work in `folder` (for `dvlite doctor`): each is tried on a small
+    temp file there, and everything it made is removed. A copy always works."""
+    found = {"copy": True}
+    src = folder / f".dvlite-probe-{os.getpid()}"
+    src.write_bytes(b"probe")
+    try:
+        for kind in ("reflink", "hardlink", "symlink"):
+            tmp = folder / f"{src.name}-{kind}"
+            try:
+                _PLACERS[kind](src, tmp, False)
+                found[kind] = True
+            except OSError:
+                found[kind] = False
+            finally:
+                _remove(tmp)
+    finally:
+        _remove(src)
+    return found
 
 
 def _open_pair(src: Path, tmp: Path, isexec: bool) -> tuple[int, int]:

@@ -81,12 +81,15 @@ class Backend(RemoteInfo, Protocol):
 
     def exists_many(self, oids: Collection[Oid]) -> set[Oid]: ...
 
-    def upload(self, oid: Oid, src: Path) -> bool:
-        """Store `src` as `oid`; False when the object was already there."""
+    def upload(self, oid: Oid, src: Path, progress: Progress = ...) -> bool:
+        """Store `src` as `oid`; False when the object was already there. Bytes are
+        reported to `progress` as they leave, where the backend can see them."""
 
-    def download(self, oid: Oid, cache: LocalStore, size: int | None = None) -> int:
+    def download(self, oid: Oid, cache: LocalStore, size: int | None = None,
+                 progress: Progress = ...) -> int:
         """Copy `oid` into `cache`, verified (hash, and `size` when given); returns its
-        size. Nothing is stored when the check fails."""
+        size. Nothing is stored when the check fails. Bytes are reported to `progress`
+        as they arrive."""
 
     def read_bytes(self, oid: Oid) -> bytes:
         """The verified content of a (small) object, e.g. a folder manifest."""
@@ -131,13 +134,14 @@ class Remote(RemoteInfo, Protocol):
 
     def exists_many(self, oids: Collection[Oid]) -> set[Oid]: ...
 
-    def upload(self, oid: Oid, src: Path) -> bool: ...
+    def upload(self, oid: Oid, src: Path, progress: Progress = ...) -> bool: ...
 
     def upload_many(self, items: Sequence[Item], cache: LocalStore, sizes: Mapping[Oid, int],
                     *, jobs: int, result: TransferResult, progress: Progress = ...,
                     point: str = ...) -> list[Oid]: ...
 
-    def download(self, oid: Oid, cache: LocalStore, size: int | None = None) -> int: ...
+    def download(self, oid: Oid, cache: LocalStore, size: int | None = None,
+                 progress: Progress = ...) -> int: ...
 
     def download_many(self, items: Sequence[Item], cache: LocalStore, *, jobs: int,
                       result: TransferResult, progress: Progress = ...,

@@ -20,6 +20,7 @@ from dvlite.errors import (
 from dvlite.storage.atomic import TMP_MARK, atomic_write
 from dvlite.storage.hashing import hash_fd
 from dvlite.storage.odb import LocalStore
+from dvlite.storage.progress import NULL_PROGRESS, Progress
 from dvlite.storage.remote import (
     DEFAULT_JOBS,
     FORMAT_FILE,
@@ -68,7 +69,7 @@ class LocalRemote:
     def exists_many(self, oids: Collection[Oid]) -> set[Oid]:
         return self.store.exists_many(oids)
 
-    def upload(self, oid: Oid, src: Path) -> bool:
+    def upload(self, oid: Oid, src: Path, progress: Progress = NULL_PROGRESS) -> bool:
         if self.store.exists(oid):
             return False
         try:
@@ -77,7 +78,7 @@ class LocalRemote:
             raise MissingObjectsError(f"object {oid} is not in the cache") from exc
         try:
             # add_fd re-hashes while copying: a cache object rotted on disk never spreads.
-            self.store.add_fd(fd, expected=oid, size=os.fstat(fd).st_size)
+            self.store.add_fd(fd, expected=oid, progress=progress, size=os.fstat(fd).st_size)
         except IntegrityError as exc:
             raise corrupt_in_cache(oid) from exc
         except StorageError as exc:
@@ -94,7 +95,8 @@ class LocalRemote:
         except OSError as exc:
             raise self._fail(exc, oid, "reading") from exc
 
-    def download(self, oid: Oid, cache: LocalStore, size: int | None = None) -> int:
+    def download(self, oid: Oid, cache: LocalStore, size: int | None = None,
+                 progress: Progress = NULL_PROGRESS) -> int:
         fd = self._open(oid)
         try:
             found = os.fstat(fd).st_size
@@ -103,7 +105,7 @@ class LocalRemote:
             os.close(fd)
             raise
         try:
-            _, size = cache.add_fd(fd, expected=oid, size=found)
+            _, size = cache.add_fd(fd, expected=oid, progress=progress, size=found)
         except IntegrityError as exc:
             raise remote_integrity(self.name, oid, exc) from exc
         finally:

@@ -211,10 +211,11 @@ class PackedRemote:
         check_bytes(self.name, oid, data)
         return data
 
-    def download(self, oid: Oid, cache: LocalStore, size: int | None = None) -> int:
+    def download(self, oid: Oid, cache: LocalStore, size: int | None = None,
+                 progress: Progress = NULL_PROGRESS) -> int:
         at = self._packs().get(oid)
         if at is None:
-            return self.backend.download(oid, cache, size)
+            return self.backend.download(oid, cache, size, progress)
         check_size(self.name, oid, at.entry.size, size)
         data = self._read(oid, at)
         self._store(oid, data, cache)
@@ -270,14 +271,14 @@ class PackedRemote:
         packed = self._packs()
         loose = [it for it in items if it.oid not in packed]
 
-        def one(item: Item) -> int:
-            return self.backend.download(item.oid, cache, item.size)
+        def one(item: Item, meter: Progress) -> int:
+            return self.backend.download(item.oid, cache, item.size, meter)
 
         done = transfer_many(loose, one, jobs, result, progress, point=point)
         by_oid = {it.oid: it for it in items}
         groups = [[by_oid[e.oid] for e in seg.entries] for seg in _segments(packed, by_oid)]
 
-        def segment(group: list[Item]) -> list[tuple[Item, Outcome]]:
+        def segment(group: list[Item], _: Progress) -> list[tuple[Item, Outcome]]:
             return self._store_segment(group, packed, cache)
 
         done += transfer_groups(groups, segment, jobs, result, progress, point=point)
@@ -304,8 +305,8 @@ class PackedRemote:
 
     # -- writing ------------------------------------------------------------------------
 
-    def upload(self, oid: Oid, src: Path) -> bool:
-        return self.backend.upload(oid, src)
+    def upload(self, oid: Oid, src: Path, progress: Progress = NULL_PROGRESS) -> bool:
+        return self.backend.upload(oid, src, progress)
 
     def upload_many(self, items: Sequence[Item], cache: LocalStore, sizes: Mapping[Oid, int],
                     *, jobs: int, result: TransferResult, progress: Progress = NULL_PROGRESS,
@@ -320,8 +321,8 @@ class PackedRemote:
         small = [it for it in items if packing and sizes[it.oid] <= PACK_OBJECT_MAX]
         big = [it for it in items if not (packing and sizes[it.oid] <= PACK_OBJECT_MAX)]
 
-        def one(item: Item) -> int | None:
-            moved = self.backend.upload(item.oid, cache.path(item.oid))
+        def one(item: Item, meter: Progress) -> int | None:
+            moved = self.backend.upload(item.oid, cache.path(item.oid), meter)
             return sizes[item.oid] if moved else None
 
         done = transfer_many(big, one, jobs, result, progress, point=point)
@@ -332,8 +333,8 @@ class PackedRemote:
         groups = [[by_oid[o] for o in group] for group in
                   split_by_size(((it.oid, sizes[it.oid]) for it in ordered), PACK_SIZE)]
 
-        def pack(group: list[Item]) -> list[tuple[Item, Outcome]]:
-            return self._write_pack(group, cache)
+        def pack(group: list[Item], _: Progress) -> list[tuple[Item, Outcome]]:
+            return self._write_pack(group, cache)  # one request: counted when it ends
 
         done += transfer_groups(groups, pack, min(jobs, PACK_JOBS), result, progress,
                                 point=point)

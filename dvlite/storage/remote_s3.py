@@ -17,6 +17,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from fsspec.callbacks import Callback
+
 from dvlite._fault import faultpoint
 from dvlite.config import RemoteConfig
 from dvlite.core.oid import ALGORITHMS, Oid, hash_bytes, new_hasher
@@ -29,6 +31,7 @@ from dvlite.errors import (
 )
 from dvlite.storage.hashing import CHUNK, hash_fd
 from dvlite.storage.odb import LocalStore
+from dvlite.storage.progress import NULL_PROGRESS, Progress
 from dvlite.storage.remote import FORMAT_FILE, Blob, RemoteEntry
 from dvlite.storage.remote_errors import (
     REPAIR_HINT,
@@ -88,6 +91,18 @@ def _no_bucket(exc: BaseException) -> bool:
     the key, which may well contain the word "bucket")."""
     text = str(exc)
     return "NoSuchBucket" in text or "specified bucket does not exist" in text
+
+
+class _ByteCallback(Callback):  # type: ignore[misc] # fsspec is untyped
+    """fsspec's progress hook passing on the bytes of each part uploaded (s3fs's
+    multipart put) or block read (its get), so a big file's bar moves while it travels."""
+
+    def __init__(self, progress: Progress) -> None:
+        super().__init__()
+        self._progress = progress
+
+    def relative_update(self, inc: int = 1) -> None:
+        self._progress.advance(nbytes=inc)
 
 
 def _mtime(info: dict[str, Any]) -> float:
@@ -255,16 +270,17 @@ class FsspecRemote:
 
     # -- transfer -------------------------------------------------------------------
 
-    def upload(self, oid: Oid, src: Path) -> bool:
+    def upload(self, oid: Oid, src: Path, progress: Progress = NULL_PROGRESS) -> bool:
         key = self.key(oid)
         data = self._read_verified(oid, src)
         try:
             if data is not None:
                 self.fs.pipe_file(key, data, mode="create")
             elif self.create_only:
-                self.fs.put_file(str(src), key, mode="create", chunksize=CHUNKSIZE)
+                self.fs.put_file(str(src), key, mode="create", chunksize=CHUNKSIZE,
+                                 callback=_ByteCallback(progress))
             else:
-                self.fs.put_file(str(src), key)
+                self.fs.put_file(str(src), key, callback=_ByteCallback(progress))
         except FileExistsError:
             return False  # create-only write: the object is already there
         except OSError as exc:
@@ -299,7 +315,8 @@ class FsspecRemote:
             raise corrupt_in_cache(oid)
         return data
 
-    def download(self, oid: Oid, cache: LocalStore, size: int | None = None) -> int:
+    def download(self, oid: Oid, cache: LocalStore, size: int | None = None,
+                 progress: Progress = NULL_PROGRESS) -> int:
         """Stream into a cache temp file (one GET, resumed by range on a dropped
         connection), hash it, and only then rename it into place."""
         key = self.key(oid)
@@ -309,7 +326,8 @@ class FsspecRemote:
         os.close(fd)
         try:
             try:
-                self.fs.get_file(key, str(tmp), max_concurrency=1)
+                self.fs.get_file(key, str(tmp), max_concurrency=1,
+                                 callback=_ByteCallback(progress))
             except Exception as exc:
                 raise self._fail(exc, "downloading", key, oid) from exc
             faultpoint("s3.after_get")

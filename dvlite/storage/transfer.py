@@ -67,13 +67,36 @@ class TransferResult:
                 "run_cache_records": self.records}
 
 
-# One transfer: returns the bytes moved, or None when the object was already there.
-TransferFn = Callable[[Item], int | None]
+# One transfer: returns the bytes moved, or None when the object was already there. It
+# may report bytes as they move through the `Progress` it is given.
+TransferFn = Callable[[Item, Progress], int | None]
 # What became of one object in a group: the bytes moved, None when it was already there,
 # or its own error.
 Outcome = int | DvliteError | None
 # One transfer of a group of objects moved together (a pack, a range of a pack).
-GroupFn = Callable[[list[Item]], list[tuple[Item, Outcome]]]
+GroupFn = Callable[[list[Item], Progress], list[tuple[Item, Outcome]]]
+
+
+class Meter:
+    """The progress of one transfer: passes bytes on as they move and counts them, so
+    the transfer's end reports only the rest (or takes back what a failed or retried
+    transfer reported)."""
+
+    def __init__(self, outer: Progress) -> None:
+        self._outer = outer
+        self.reported = 0
+
+    def begin(self, description: str, files: int, nbytes: int) -> None:
+        pass  # the whole transfer's bar is already drawn
+
+    def advance(self, files: int = 0, nbytes: int = 0) -> None:
+        del files  # files are counted when the transfer ends
+        if nbytes:
+            self.reported += nbytes
+            self._outer.advance(nbytes=nbytes)
+
+    def end(self) -> None:
+        pass
 
 
 def transfer_many(items: Sequence[Item], fn: TransferFn, jobs: int, result: TransferResult,
@@ -81,8 +104,8 @@ def transfer_many(items: Sequence[Item], fn: TransferFn, jobs: int, result: Tran
     """Run `fn` over `items` on `jobs` threads; fill `result`; return the oids now in place
     (moved or already there)."""
 
-    def single(group: list[Item]) -> list[tuple[Item, Outcome]]:
-        return [(group[0], fn(group[0]))]
+    def single(group: list[Item], meter: Progress) -> list[tuple[Item, Outcome]]:
+        return [(group[0], fn(group[0], meter))]
 
     # Ordered by the hash past its shard prefix: threads side by side write into different
     # shard folders instead of queueing on one folder's lock (sorted oids share a shard).
@@ -103,11 +126,12 @@ def transfer_groups(groups: Sequence[list[Item]], fn: GroupFn, jobs: int,
     lock = threading.Lock()
 
     def one(group: list[Item]) -> None:
+        meter = Meter(progress)
         if fatal:
             got: list[tuple[Item, Outcome]] = [(item, fatal[0]) for item in group]
         else:
             try:
-                got = fn(group)
+                got = fn(group, meter)
             except DvliteError as exc:
                 got = [(item, exc) for item in group]
             except Exception as exc:  # an unmapped foreign error: still only this group
@@ -117,9 +141,9 @@ def transfer_groups(groups: Sequence[list[Item]], fn: GroupFn, jobs: int,
         with lock:
             for item, outcome in got:
                 _settle(item, outcome, result, fatal, done)
-        for _, outcome in got:
-            if not isinstance(outcome, DvliteError):
-                progress.advance(files=1, nbytes=outcome or 0)
+        moved = [o or 0 for _, o in got if not isinstance(o, DvliteError)]
+        if moved or meter.reported:
+            progress.advance(files=len(moved), nbytes=sum(moved) - meter.reported)
 
     with ThreadPoolExecutor(max(1, jobs)) as pool:
         try:

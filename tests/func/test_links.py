@@ -85,10 +85,15 @@ def test_link_modes_in_place_edit_is_detected(repo: Path, kind: str) -> None:
         with pytest.raises(PermissionError):
             edit_in_place(repo / "m.bin")
         return
-    # root ignores the read-only mode: the edit lands in the cache object itself
+    # root ignores the read-only mode: the edit lands in the cache object itself, and
+    # status says so rather than showing a new version to add
     edit_in_place(repo / "m.bin")
     r = run("status", "--exit-code")
-    assert r.exit_code == 1 and "modified:     m.bin" in r.stdout
+    assert r.exit_code == 1 and "corrupt:      m.bin (edited in place" in r.stdout
+    assert "modified:" not in r.stdout and "only on a remote" in r.stderr
+    report = json.loads(run("status", "--json").stdout)["outputs"]
+    assert [(o["path"], o["corrupt"], o["modified"]) for o in report] == [
+        ("d", [], []), ("m.bin", ["m.bin"], [])]
     for args in (("checkout",), ("checkout", "--force")):  # re-linking would keep the edit
         r = run(*args)
         assert r.exit_code == 3
@@ -142,3 +147,67 @@ def test_remove_turns_links_into_private_copies(repo: Path, kind: str) -> None:
     edit_in_place(repo / "m.bin")  # no longer reaches the cache
     check_repo(repo)
     assert run("fsck").exit_code == 0
+
+
+@pytest.mark.skipif(not IS_ROOT, reason="only root can write through the read-only link")
+@pytest.mark.parametrize("kind", ["hardlink", "symlink"])
+def test_add_refuses_an_edit_made_through_a_link(repo: Path, kind: str) -> None:
+    """The edit changed the only local copy of the recorded version: add must not hide
+    that by recording the edit as the next version."""
+    assert run("config", "cache.type", kind).exit_code == 0
+    gen(repo, {"m.bin": "original", "d": {"a": "aaaa", "b": "bbbb"}})
+    assert run("add", "m.bin", "d").exit_code == 0
+    old_file, old_dir = (read_pointer(repo / p).oid for p in ("m.bin.dvl", "d.dvl"))
+    truncate_write(repo / "m.bin")
+    edit_in_place(repo / "d" / "b")
+    r = run("status")
+    assert "corrupt:      d/b" in r.stdout and "corrupt:      m.bin" in r.stdout
+    for target, oid, shown in (("m.bin", old_file, "m.bin"), ("d", None, "d/b")):
+        r = run("add", target)
+        assert r.exit_code == 3, r.stderr
+        lines = r.stderr.splitlines()
+        assert lines[0].startswith("error: cache object ") and len(lines) == 2
+        assert f"in place through the link '{shown}'; nothing was recorded" in lines[0]
+        assert lines[1].startswith("hint: ") and "dvlite fsck" in lines[1]
+        assert ("readlink" in lines[1]) == (kind == "symlink")
+        if oid is not None:
+            assert str(oid) in lines[0]
+    assert read_pointer(repo / "m.bin.dvl").oid == old_file  # nothing recorded
+    assert read_pointer(repo / "d.dvl").oid == old_dir
+    if kind == "symlink":  # the hint's first step: the edit becomes a plain file
+        for rel in ("m.bin", "d/b"):
+            target = os.readlink(repo / rel)
+            (repo / rel).unlink()
+            (repo / rel).write_bytes(Path(target).read_bytes())
+    assert run("fsck").exit_code == 3  # sets the damaged objects aside
+    r = run("add", "m.bin", "d")
+    assert r.exit_code == 0, r.stderr
+    assert (repo / "m.bin").read_text() == "new model weights"
+    assert read_pointer(repo / "m.bin.dvl").oid != old_file
+    assert run("status", "--exit-code").exit_code == 0
+    check_repo(repo)
+
+
+@pytest.mark.parametrize("kind", ["hardlink", "symlink"])
+def test_link_types_warn_when_chosen(repo: Path, kind: str) -> None:
+    r = run("config", "cache.type", f"{kind},copy")
+    assert r.exit_code == 0
+    assert r.stderr.count("warning: ") == 1
+    if IS_ROOT:
+        assert "running as root" in r.stderr and "do not protect the cache" in r.stderr
+    else:
+        assert "is the cache object" in r.stderr
+    assert run("config", "cache.type", "reflink,copy").stderr == ""
+
+
+@pytest.mark.skipif(not IS_ROOT, reason="the warning is about running as root")
+def test_placing_links_as_root_warns_once(repo: Path) -> None:
+    gen(repo, {"d": {"a": "1", "b": "2", "c": "3"}})
+    assert run("add", "d").stderr == ""  # copies: nothing to warn about
+    (repo / ".dvlite" / "config").write_text(
+        (repo / ".dvlite" / "config").read_text() + '\n[cache]\ntype = "hardlink"\n')
+    for rel in ("a", "b", "c"):
+        (repo / "d" / rel).unlink()
+    r = run("checkout")
+    assert r.exit_code == 0 and r.stderr.count("warning: running as root") == 1
+    assert run("checkout").stderr == ""  # nothing placed, nothing to say

@@ -49,7 +49,7 @@ def test_json(tracked: Path) -> None:
     by = {o["path"]: o for o in out["outputs"]}
     assert by["data"]["modified"] == ["data/a"]
     assert by["model.bin"] == {"path": "model.bin", "modified": [], "missing": False,
-                               "not_in_cache": 0}
+                               "not_in_cache": 0, "corrupt": []}
 
 
 def test_not_in_cache(tracked: Path) -> None:

@@ -13,6 +13,7 @@ from dvlite.errors import ConfigError, IntegrityError, MissingObjectsError
 from dvlite.storage import remote_s3
 from dvlite.storage.odb import LocalStore
 from dvlite.storage.remote import FORMAT_FILE, Remote, open_remote
+from dvlite.storage.transfer import Item, TransferResult
 from tests.helpers import store_temps
 from tests.remote.s3fixtures import BUCKET, S3, s3_remote_options
 
@@ -173,3 +174,45 @@ def test_corrupt_source_is_not_uploaded(store, tmp_path):
     with pytest.raises(IntegrityError, match="corrupt"):
         remote.upload(oid, src)
     assert remote.stat(oid) is None
+
+
+class Recorder:
+    """A `Progress` that keeps every call, for the shape of a transfer's reports."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[int, int]] = []
+
+    def begin(self, description: str, files: int, nbytes: int) -> None:
+        pass
+
+    def advance(self, files: int = 0, nbytes: int = 0) -> None:
+        self.calls.append((files, nbytes))
+
+    def end(self) -> None:
+        pass
+
+
+def test_big_transfers_report_bytes_while_they_move(store, cache, tmp_path, monkeypatch):
+    """An 11 MiB object in 5 MiB parts: the bar moves during the upload and the download,
+    not only once the whole file is there, and ends at exactly its size."""
+    remote, _ = store
+    monkeypatch.setattr(remote_s3, "CHUNKSIZE", 5 << 20)
+    data = os.urandom(11 << 20)
+    source = LocalStore(tmp_path / "source", ALGO)
+    oid = source.add_bytes(data)
+    remote.check_format(create=True)
+    item = Item(oid, len(data), "big.bin")
+    for direction in ("up", "down"):
+        seen, result = Recorder(), TransferResult()
+        if direction == "up":
+            remote.upload_many([item], source, {oid: len(data)}, jobs=1, result=result,
+                               progress=seen)
+        else:
+            remote.download_many([item], cache, jobs=1, result=result, progress=seen)
+        assert result.ok and result.moved == [oid]
+        during = [n for files, n in seen.calls[:-1] if files == 0]
+        assert len(during) >= 2 and all(n > 0 for n in during), (direction, seen.calls)
+        assert seen.calls[-1][0] == 1  # the file itself counts once, at its end
+        assert sum(n for _, n in seen.calls) == len(data)
+        assert sum(f for f, _ in seen.calls) == 1
+    assert cache.read_bytes(oid) == data

@@ -10,16 +10,16 @@ import typer
 from typer.core import TyperGroup
 
 from dvlite import __version__
-from dvlite.cli.ui import FLAGS
+from dvlite.cli.ui import FLAGS, err, safe
 from dvlite.errors import DvliteError
 
 INTERRUPTED = 130
 
 
 def _fail(msg: str, hint: str | None, code: int) -> int:
-    typer.echo(f"error: {msg}", err=True)
+    err(f"error: {msg}")
     if hint:
-        typer.echo(f"hint: {hint}", err=True)
+        err(f"hint: {hint}")
     return code
 
 
@@ -55,7 +55,7 @@ def _usage(exc: Any) -> int:
     message = exc.format_message()
     if type(exc).__name__ == "NoArgsIsHelpError":
         if message.strip():  # plain click help, not already printed by rich
-            typer.echo(message, err=True)
+            typer.echo(safe(message), err=True)
         return int(exc.exit_code)
     return _fail(f"{message} (see --help)", None, int(exc.exit_code))
 

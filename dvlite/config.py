@@ -2,20 +2,30 @@
 
 Reading uses tomllib (fast, strict); writing goes through tomlkit so users' comments and
 layout survive `dvlite config` and `dvlite remote` edits.
+
+The committed file comes with whatever repository a user clones, so it is trusted less
+than `config.local`, as git trusts a repository's own config less than the user's (see
+"What a committed config may say" in docs/format.md): `cache.dir` is honoured only from
+`config.local`, `~` in a remote url is expanded only there, and no remote may be empty or
+lie inside (or around) the repository's workspace.
 """
 
 from __future__ import annotations
 
+import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from dvlite.errors import ConfigError
+from dvlite.scm import find_git_root
 from dvlite.storage.atomic import atomic_write
 
 LAYOUT_VERSION = 1
 SECRET_KEYS = frozenset({"access_key_id", "secret_access_key", "session_token", "password"})
+# Settings a cloned repository must not choose for the machine: only config.local may.
+MACHINE_LOCAL_KEYS = frozenset({"cache.dir"})
 _SCHEMA: dict[str, dict[str, type]] = {
     "core": {"remote": str, "autostage": bool, "hash": str, "lock_timeout": float,
              "fsync": bool, "layout": int, "no_scm": bool},
@@ -52,9 +62,11 @@ class RemoteConfig:
 
 def read_toml(path: Path) -> dict[str, Any]:
     try:
-        text = path.read_text()
+        text = path.read_bytes().decode()
     except FileNotFoundError:
         return {}
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not a text file (TOML must be UTF-8)") from None
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc
     try:
@@ -73,20 +85,39 @@ def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-class Config:
-    """The merged view of `config` and `config.local` (local wins)."""
+def _lookup(data: dict[str, Any], key: str) -> Any:
+    node: Any = data
+    for part in split_key(key):
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return node
 
-    def __init__(self, shared: Path, local: Path) -> None:
+
+class Config:
+    """The merged view of `config` and `config.local` (local wins). `workspace` is the
+    repository's root: no remote may lie inside it (None: no such check, as for `get`,
+    which only reads another repository's remote)."""
+
+    def __init__(self, shared: Path, local: Path, workspace: Path | None = None) -> None:
         self.shared_path = shared
         self.local_path = local
-        self.data = _merge(read_toml(shared), read_toml(local))
+        self.workspace = workspace
+        self.shared = read_toml(shared)
+        self.local = read_toml(local)
+        self.data = _merge(self.shared, self.local)
 
     def get(self, key: str) -> Any:
-        node: Any = self.data
-        for part in split_key(key):
-            if not isinstance(node, dict) or part not in node:
-                return DEFAULTS.get(key)
-            node = node[part]
+        if key in MACHINE_LOCAL_KEYS and _lookup(self.shared, key) is not None:
+            raise ConfigError(
+                f"{self.shared_path}: {key} may be set only in config.local, not in the "
+                "committed config (a cloned repository must not choose paths on this "
+                "machine)",
+                hint=f"move it: dvlite config --local {key} VALUE, then "
+                     f"dvlite config --unset {key}")
+        node = _lookup(self.data, key)
+        if node is None:
+            return DEFAULTS.get(key)
         return _checked(key, node, self.shared_path.parent)
 
     @property
@@ -117,7 +148,69 @@ class Config:
         if chosen not in remotes:
             known = ", ".join(sorted(remotes)) or "none"
             raise ConfigError(f"unknown remote '{chosen}' (configured: {known})")
-        return remotes[chosen]
+        chosen_cfg = remotes[chosen]
+        trusted = _lookup(self.local, f"remote.{chosen}.url") is not None
+        source = self.local_path if trusted else self.shared_path
+        check_url(chosen, chosen_cfg.url, source, trusted=trusted, workspace=self.workspace)
+        return chosen_cfg
+
+    def check_write(self, key: str, value: Any, local: bool) -> None:
+        """Refuse, before it is written to config.local (`local`) or the committed config,
+        a value that file may not hold."""
+        parts = split_key(key)
+        if parts[-1] in SECRET_KEYS and not local:
+            raise ConfigError(f"'{key}' is a secret: store it with --local (kept out of git)")
+        if key in MACHINE_LOCAL_KEYS and not local:
+            raise ConfigError(f"{key} is set per machine: store it with --local "
+                              "(.dvlite/config.local, which git ignores)")
+        if parts[0] == "remote" and parts[-1] == "url":
+            check_url(parts[1], str(value), self.local_path if local else self.shared_path,
+                      trusted=local, workspace=self.workspace)
+
+    def require_remote(self, name: str) -> None:
+        """Refuse an unknown remote name (without judging its url, which may be what the
+        caller is about to fix)."""
+        if name not in self.remotes():
+            known = ", ".join(sorted(self.remotes())) or "none"
+            raise ConfigError(f"unknown remote '{name}' (configured: {known})")
+
+
+def check_url(name: str, url: str, source: Path, *, trusted: bool,
+              workspace: Path | None) -> None:
+    """Refuse a remote url no command may use: empty, `~` outside config.local (`source`
+    is the file that holds it), a relative `file://` path, or a folder inside the
+    repository's workspace (or its git work tree), or one that contains it."""
+    where = f"{source}: remote '{name}'"
+    if not url.strip() or url != url.strip():
+        raise ConfigError(f"{where}: url {url!r} is empty or has surrounding spaces",
+                          hint=f"dvlite remote add {name} URL --force")
+    if "://" in url and not url.startswith("file://"):
+        return
+    path = url.removeprefix("file://")
+    if url.startswith("file://") and not path.startswith("/"):
+        raise ConfigError(f"{where}: {url!r} is not an absolute file:// url",
+                          hint="write file:///absolute/path, or a plain path")
+    if path.startswith("~") and not trusted:
+        raise ConfigError(
+            f"{where}: url {url!r} starts with '~', which only config.local may use "
+            "(a committed config names the same folder on every machine)",
+            hint=f"use an absolute or repository-relative path, or set it with "
+                 f"dvlite config --local remote.{name}.url {url}")
+    if workspace is not None:
+        _check_outside(where, url, Path(os.path.expanduser(path)), workspace)
+
+
+def _check_outside(where: str, url: str, folder: Path, workspace: Path) -> None:
+    real = Path(os.path.realpath(workspace / folder))
+    for root in dict.fromkeys((workspace, find_git_root(workspace) or workspace)):
+        if real.is_relative_to(root):
+            raise ConfigError(f"{where}: {url!r} is inside the repository ({root}); a push "
+                              "would write into the workspace",
+                              hint="use a folder outside the repository")
+        if root.is_relative_to(real):
+            raise ConfigError(f"{where}: {url!r} contains the repository ({root}); the "
+                              "remote's folder is dvlite's to write and clean",
+                              hint="use a folder outside the repository")
 
 
 def _checked(key: str, value: Any, where: Path) -> Any:

@@ -17,7 +17,7 @@ import typer
 from typer.core import TyperGroup
 
 from dvlite import __version__, _fault
-from dvlite.cli.ui import FLAGS
+from dvlite.cli.ui import FLAGS, err, safe
 from dvlite.errors import DvliteError
 
 INTERRUPTED = 130  # 128 + SIGINT; SIGTERM and SIGHUP end with 128 + their number
@@ -26,9 +26,9 @@ TERMINATING = (signal.SIGTERM, signal.SIGHUP)
 
 
 def _fail(msg: str, hint: str | None, code: int) -> int:
-    typer.echo(f"error: {msg}", err=True)
+    err(f"error: {msg}")
     if hint:
-        typer.echo(f"hint: {hint}", err=True)
+        err(f"hint: {hint}")
     return code
 
 
@@ -67,7 +67,7 @@ def _usage(exc: Any) -> int:
     message = exc.format_message()
     if type(exc).__name__ == "NoArgsIsHelpError":
         if message.strip():  # plain click help, not already printed by rich
-            typer.echo(message, err=True)
+            typer.echo(safe(message), err=True)
         return int(exc.exit_code)
     return _fail(f"{message} (see --help)", None, int(exc.exit_code))
 

@@ -261,8 +261,7 @@ def config(
         return
     parsed = cfg.coerce(key, value)
     _check_value(key, parsed)
-    if cfg.split_key(key)[-1] in cfg.SECRET_KEYS and not local:
-        raise ConfigError(f"'{key}' is a secret: store it with --local (kept out of git)")
+    repo.config.check_write(key, parsed, local)
     cfg.edit(target, key, parsed)
 
 

@@ -9,7 +9,7 @@ import typer
 
 from dvlite.cli.app import app
 from dvlite.cli.complete import remote_names
-from dvlite.cli.ui import emit_json, human_size, out, progress
+from dvlite.cli.ui import confirm, emit_json, human_size, out, progress
 from dvlite.errors import UsageError
 from dvlite.repo.repo import Repo
 
@@ -51,7 +51,7 @@ def gc(
         if not sys.stdin.isatty():
             raise UsageError(f"gc --remote deletes objects from remote '{name}': "
                              "confirm with --yes (or preview with --dry-run)")
-        if not typer.confirm(f"Delete unreferenced objects from remote '{name}'?"):
+        if not confirm(f"Delete unreferenced objects from remote '{name}'?"):
             raise typer.Exit(1)
     result = do_gc(repo, GcOptions(scope, use_remote, remote_name, now, dry_run))
     if as_json:

@@ -10,7 +10,7 @@ from pathlib import Path
 import typer
 
 from dvlite.cli.app import app
-from dvlite.cli.ui import emit_json, out, progress, warn
+from dvlite.cli.ui import emit_json, err, out, progress, warn
 from dvlite.errors import DvliteError
 from dvlite.repo.repo import Repo
 
@@ -102,7 +102,7 @@ def _run_one(repo: Repo, name: str, args: list[str], stdin: bytes) -> int:
     for line in outcome.warnings:
         warn(line)
     for line in outcome.messages:
-        typer.echo(line, err=True)
+        err(line)
     return outcome.code
 
 
@@ -150,11 +150,10 @@ def merge_driver(
         result = MergeResult(conflict_text(a_data, b_data, why), [why])
     atomic_write(ours, result.data, fsync=False)
     if not result.clean:
-        typer.echo(f"dvlite: merge conflict in {path}:", err=True)
+        err(f"dvlite: merge conflict in {path}:")
         for item in result.conflicts:
-            typer.echo(f"  {item}", err=True)
+            err(f"  {item}")
         if path.endswith(".dvl"):
-            typer.echo(f"hint: keep one side (git checkout --ours/--theirs {path}), "
-                       "`dvlite checkout` it, redo the other side's changes, `dvlite add`",
-                       err=True)
+            err(f"hint: keep one side (git checkout --ours/--theirs {path}), "
+                "`dvlite checkout` it, redo the other side's changes, `dvlite add`")
         raise typer.Exit(1)

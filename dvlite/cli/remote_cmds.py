@@ -47,7 +47,9 @@ def _check_name(name: str) -> None:
 @remote_app.command("add")
 def remote_add(
     name: str = typer.Argument(..., help="Name of the remote."),
-    url: str = typer.Argument(..., help="/path, relative/path, file://..., s3://bucket/prefix"),
+    url: str = typer.Argument(..., help="/path, relative/path (from the repository root; "
+                              "outside the repository), file:///path, s3://bucket/prefix; "
+                              "~/path only with --local"),
     default: bool = typer.Option(False, "--default", "-d", help="Make it the default remote."),
     force: bool = typer.Option(False, "--force", "-f", help="Replace an existing remote."),
     local: bool = typer.Option(False, "--local", help="Write .dvlite/config.local."),
@@ -62,6 +64,7 @@ def remote_add(
     scheme = url.split("://", 1)[0] if "://" in url else ""
     if scheme and scheme not in _KNOWN_SCHEMES:
         warn(f"'{scheme}://' goes through fsspec as is: it is not verified by dvlite's tests")
+    repo.config.check_write(f"remote.{name}.url", url, local)
     target = repo.config.local_path if local else repo.config.shared_path
     if force:
         cfg.remove_section(target, ["remote", name])
@@ -116,7 +119,7 @@ def remote_default(
     from dvlite import config as cfg
 
     repo = Repo.find()
-    repo.config.remote(name)  # refuses an unknown name
+    repo.config.require_remote(name)
     cfg.edit(repo.config.local_path if local else repo.config.shared_path, "core.remote", name)
     out(f"default remote: {name}")
 
@@ -134,7 +137,7 @@ def remote_modify(
     from dvlite import config as cfg
 
     repo = Repo.find()
-    repo.config.remote(name)
+    repo.config.require_remote(name)
     if key not in cfg.REMOTE_KEYS:
         raise ConfigError(f"unknown remote option '{key}'",
                           hint="known: " + ", ".join(sorted(cfg.REMOTE_KEYS)))
@@ -145,9 +148,9 @@ def remote_modify(
             raise UsageError("give a VALUE, or --unset")
         cfg.edit(target, full, None)
         return
-    if key in cfg.SECRET_KEYS and not local:
-        raise ConfigError(f"'{key}' is a secret: store it with --local (kept out of git)")
-    cfg.edit(target, full, cfg.coerce(full, value))
+    parsed = cfg.coerce(full, value)
+    repo.config.check_write(full, parsed, local)
+    cfg.edit(target, full, parsed)
 
 
 @remote_app.command("upgrade")

@@ -1,8 +1,16 @@
-"""Output for the CLI: plain lines, JSON, errors, and rich progress bars on terminals."""
+"""Output for the CLI: plain lines, JSON, errors, and rich progress bars on terminals.
+
+Everything dvlite prints passes through here, and much of it came from outside: file
+names, a remote's files and error bodies, git's messages, a cloned repository's config.
+So every character a terminal could act on is shown escaped instead of sent raw (an ESC
+starts CSI, OSC and DCS sequences; C1 codes are 8-bit forms of the same; bidi controls
+reorder what is shown), and a name that is not valid UTF-8 shows its bytes as `\\xNN`.
+"""
 
 from __future__ import annotations
 
 import json
+import re
 import sys
 import threading
 from dataclasses import dataclass
@@ -19,14 +27,43 @@ class Flags:
 
 FLAGS = Flags()
 
+# C0 controls but tab and newline, DEL, C1, bidi overrides and isolates, and the lone
+# surrogates by which Python carries the bytes of a name that is not UTF-8.
+_RISKY = "\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff"
+_UNSAFE = re.compile(f"[{_RISKY}]")
+_UNSAFE_LINE = re.compile(f"[{_RISKY}\n\t]")  # a one-line message stays one line
+_UNSAFE_JSON = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+                          "\ud800-\udfff]")  # json.dumps escapes C0 itself
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match[0])
+    if 0xDC80 <= code <= 0xDCFF:  # surrogateescape: the original byte
+        return f"\\x{code - 0xDC00:02x}"
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def safe(text: str, one_line: bool = False) -> str:
+    """`text` with every control character (and tab and newline, for `one_line`) escaped."""
+    return (_UNSAFE_LINE if one_line else _UNSAFE).sub(_escape, text)
+
 
 def out(line: str = "") -> None:
     if not FLAGS.quiet:
-        typer.echo(line)
+        typer.echo(safe(line))
+
+
+def err(line: str) -> None:
+    """One line on stderr (an `error:`, `hint:` or hook message)."""
+    typer.echo(safe(line, one_line=True), err=True)
 
 
 def warn(line: str) -> None:
-    typer.echo(f"warning: {line}", err=True)
+    err(f"warning: {line}")
+
+
+def confirm(question: str) -> bool:
+    return bool(typer.confirm(safe(question, one_line=True)))
 
 
 def warn_links(kinds: set[str] | tuple[str, ...], chosen: bool = False) -> None:
@@ -48,8 +85,11 @@ def warn_links(kinds: set[str] | tuple[str, ...], chosen: bool = False) -> None:
 
 
 def emit_json(data: Any) -> None:
+    """JSON keeps the real names: control characters become `\\uXXXX` escapes, which
+    any JSON reader turns back into the same string."""
     if not FLAGS.quiet:
-        typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
+        text = json.dumps(data, indent=2, ensure_ascii=False)
+        typer.echo(_UNSAFE_JSON.sub(lambda m: f"\\u{ord(m[0]):04x}", text))
 
 
 def human_size(n: float) -> str:

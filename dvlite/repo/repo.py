@@ -10,7 +10,7 @@ from functools import cached_property
 from pathlib import Path
 
 from dvlite.config import LAYOUT_VERSION, Config
-from dvlite.errors import ConfigError, NotARepoError
+from dvlite.errors import ConfigError, NotARepoError, StorageError, UnsafePathError
 from dvlite.scm import Git, find_git_root
 from dvlite.storage.links import Linker, parse_link_types
 from dvlite.storage.lock import repo_lock
@@ -23,11 +23,37 @@ DVLITE_DIR = ".dvlite"
 def find_root(start: Path) -> Path:
     start = Path(os.path.realpath(start))
     for candidate in (start, *start.parents):
-        if (candidate / DVLITE_DIR).is_dir():
+        marker = candidate / DVLITE_DIR
+        if marker.is_dir() or marker.is_symlink():  # a linked one is refused, not skipped
             return candidate
     raise NotARepoError(
         f"not a dvlite repository (or any parent up to /): {start}", hint="run `dvlite init`"
     )
+
+
+def check_own_folder(folder: Path) -> None:
+    """Refuse `folder` (`.dvlite`, the cache in it) if it, or anything directly in it, is
+    a symlink: git commits links, a `.gitignore` does not stop `git add -f`, and dvlite
+    would write its cache, lock or state db wherever a cloned link leads."""
+    if folder.is_symlink():
+        _refuse_link(folder)
+    try:
+        with os.scandir(folder) as entries:
+            linked = sorted(e.path for e in entries if e.is_symlink())
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise StorageError(f"cannot read {folder}: {exc.strerror}") from exc
+    if linked:
+        _refuse_link(Path(linked[0]))
+
+
+def _refuse_link(path: Path) -> None:
+    raise UnsafePathError(
+        f"{path} is a symlink; dvlite does not follow links in its own folder "
+        "(a cloned repository could send its writes anywhere)",
+        hint="remove the link; to keep the cache elsewhere, set cache.dir in "
+             ".dvlite/config.local")
 
 
 @dataclass
@@ -37,7 +63,9 @@ class Repo:
 
     def __post_init__(self) -> None:
         self.root = Path(os.path.realpath(self.root))
-        self.config = Config(self.dvlite_dir / "config", self.dvlite_dir / "config.local")
+        check_own_folder(self.dvlite_dir)
+        self.config = Config(self.dvlite_dir / "config", self.dvlite_dir / "config.local",
+                             workspace=self.root)
 
     @classmethod
     def find(cls, start: Path | None = None) -> Repo:
@@ -55,8 +83,15 @@ class Repo:
                 f"this repository's cache uses layout version {layout}; this dvlite reads "
                 f"version {LAYOUT_VERSION} (core.layout in .dvlite/config)",
                 hint="upgrade dvlite, or migrate the repository")
+        # Only this machine chooses a cache elsewhere (env, config.local); the default
+        # one is checked for links a clone could have brought.
         configured = os.environ.get("DVLITE_CACHE_DIR") or self.config.get("cache.dir")
-        cache_dir = self.root / configured if configured else self.dvlite_dir / "cache"
+        if configured:
+            cache_dir = self.root / os.path.expanduser(configured)
+        else:
+            cache_dir = self.dvlite_dir / "cache"
+            check_own_folder(cache_dir)
+            check_own_folder(cache_dir / self.config.algo)
         return LocalStore(cache_dir, self.config.algo, fsync=bool(self.config.get("core.fsync")))
 
     @cached_property

@@ -30,7 +30,7 @@ _SCHEMA: dict[str, dict[str, type]] = {
     "core": {"remote": str, "autostage": bool, "hash": str, "lock_timeout": float,
              "fsync": bool, "layout": int, "no_scm": bool},
     "cache": {"type": str, "dir": str},
-    "hooks": {"fetch": bool, "strict": bool},
+    "hooks": {"fetch": bool, "strict": bool, "push": bool},
     "gc": {"grace": str},
 }
 REMOTE_KEYS: dict[str, type] = {
@@ -49,6 +49,7 @@ DEFAULTS: dict[str, Any] = {
     "cache.type": "reflink,copy",
     "hooks.fetch": True,
     "hooks.strict": False,
+    "hooks.push": True,
     "gc.grace": "14d",
 }
 

@@ -15,6 +15,7 @@ from dvlite.errors import ConfigError, UsageError
 from dvlite.repo.repo import Repo
 
 if TYPE_CHECKING:
+    from dvlite.repo.checkout import CheckoutResult
     from dvlite.repo.status import OutputStatus
 
 TARGETS = typer.Argument(None, help="Tracked files or folders (default: all).", show_default=False)
@@ -121,7 +122,8 @@ def _print_dirty(dirty: list[OutputStatus]) -> None:
 def checkout(
     targets: list[str] | None = TARGETS,
     force: bool = typer.Option(False, "--force", "-f",
-                               help="Replace modified data (it is saved in the cache first)."),
+                               help="Replace modified data (kept in the cache for gc.grace "
+                               "and listed in .dvlite/discarded/)."),
     as_json: bool = JSON,
 ) -> None:
     """Make the workspace match the pointers, from the cache."""
@@ -131,11 +133,31 @@ def checkout(
     result = do_checkout(repo, targets or [], force=force, progress=progress())
     warn_links(repo.linker.used)
     if as_json:
-        emit_json({"written": result.written, "deleted": result.deleted})
-    elif result.written or result.deleted:
+        emit_json({"written": result.written, "deleted": result.deleted,
+                   "discarded": [{"path": d.path, "hash": str(d.oid),
+                                  "saved_as": repo.rel(repo.cache.path(d.oid))}
+                                 for d in result.discarded]})
+        return
+    report_discarded(repo, result)
+    if result.written or result.deleted:
         out(f"checked out {result.written} files, removed {result.deleted}")
     else:
         out("Workspace already matches the pointers.")
+
+
+def report_discarded(repo: Repo, result: CheckoutResult) -> None:
+    """Say where the bytes a forced checkout replaced went, and for how long."""
+    shown = result.discarded[:10]
+    for d in shown:
+        warn(f"discarded your changes to {d.path}; the old bytes are in "
+             f"{repo.rel(repo.cache.path(d.oid))}")
+    if not result.discarded:
+        return
+    more = len(result.discarded) - len(shown)
+    listed = f" (and {more} more)" if more else ""
+    assert result.record is not None
+    warn(f"all{listed} listed in {repo.rel(result.record)}; gc keeps them for gc.grace "
+         f"({repo.config.get('gc.grace')}): copy one back with cp to keep it")
 
 
 @app.command()

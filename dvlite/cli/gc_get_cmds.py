@@ -82,7 +82,8 @@ def _gc_report(result: Any, dry_run: bool, use_remote: bool) -> None:
 
 @app.command("get")
 def get_cmd(
-    repo: str = typer.Argument(..., help="A git repository: local path, '.', or URL."),
+    repo: str = typer.Argument(..., help="A git repository: local path (work tree or "
+                                "bare), '.', or URL."),
     path: str = typer.Argument(..., help="Tracked file or folder (or a file inside one)."),
     rev: str | None = typer.Option(None, "--rev", help="Git revision (default HEAD)."),
     output: str | None = typer.Option(None, "-o", "--out", help="Where to write it."),

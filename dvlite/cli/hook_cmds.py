@@ -23,7 +23,8 @@ JSON = typer.Option(False, "--json", help="Print machine-readable JSON.")
 @app.command()
 def install(as_json: bool = JSON) -> None:
     """Install dvlite's git hooks (existing hooks are kept and chained) and register the
-    merge driver for pointer files and dvlite.lock."""
+    merge driver for pointer files and dvlite.lock. A hook git tracks (a committed
+    core.hooksPath folder) is never changed: install then refuses."""
     from dvlite.repo.hooks import install as do_install
 
     report = do_install(Repo.find())

@@ -248,7 +248,7 @@ def fetch(targets: list[str] | None = TARGETS, *, remote: str | None = REMOTE,
 def pull(targets: list[str] | None = TARGETS, *, remote: str | None = REMOTE,
          jobs: int | None = JOBS,
          force: bool = typer.Option(False, "--force", "-f", help="Replace modified data "
-                                    "(saved in the cache first)."),
+                                    "(kept in the cache for gc.grace)."),
          run_cache: bool = RUN_CACHE, as_json: bool = JSON) -> None:
     """Fetch, then check out: make the workspace match the pointers."""
     from dvlite.repo.sync import pull as do_pull
@@ -261,6 +261,10 @@ def pull(targets: list[str] | None = TARGETS, *, remote: str | None = REMOTE,
     warn_links(repo.linker.used)
     written = done.written if done else 0
     _report("fetched", name, result, as_json, {"checked_out": written})
+    if done is not None and not as_json:
+        from dvlite.cli.core_cmds import report_discarded
+
+        report_discarded(repo, done)
     if not as_json and written:
         out(f"checked out {written} files")
     raise_failures(result, name, "fetched from")

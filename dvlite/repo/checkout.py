@@ -25,6 +25,7 @@ from dvlite.errors import (
     storage_error,
 )
 from dvlite.repo.compare import OutputState, edited_error, output_state
+from dvlite.repo.discarded import Discarded, record
 from dvlite.repo.outputs import Output, Target, collect_targets
 from dvlite.repo.repo import Repo
 from dvlite.repo.workspace import WorkFile, hash_files, parallel_spread, scan_dir
@@ -56,6 +57,8 @@ class CheckoutResult:
     written: int = 0
     deleted: int = 0
     missing: list[str] = field(default_factory=list)
+    discarded: list[Discarded] = field(default_factory=list)  # replaced, saved in the cache
+    record: Path | None = None  # the `.dvlite/discarded/` record that lists them
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,13 +163,19 @@ def plan_checkout(repo: Repo, targets: list[Target], mode: Mode,
     return plan
 
 
+def _save_unsaved(repo: Repo, unsaved: list[WorkFile]) -> list[Discarded]:
+    """--force never destroys the only copy: the replaced bytes go into the cache first,
+    and a record keeps them from gc for a while (see `discarded.py`)."""
+    # hash_files keys by relpath, which repeats across outputs ("" for every file
+    # output): number them so that each one is stored
+    oids = hash_files(repo, [replace(f, relpath=str(i)) for i, f in enumerate(unsaved)],
+                      store=True)
+    return [Discarded(repo.rel(f.path), oids[str(i)]) for i, f in enumerate(unsaved)]
+
+
 def apply_plan(repo: Repo, plan: Plan, progress: Progress = NULL_PROGRESS) -> CheckoutResult:
-    if plan.unsaved:
-        # --force never destroys the only copy: the replaced bytes go into the cache first.
-        # hash_files keys by relpath, which repeats across outputs ("" for every file
-        # output): number them so that each one is stored
-        hash_files(repo, [replace(f, relpath=str(i)) for i, f in enumerate(plan.unsaved)],
-                   store=True)
+    discarded = _save_unsaved(repo, plan.unsaved) if plan.unsaved else []
+    saved_in = record(repo, discarded)
     for root in plan.replace_roots:
         _remove_any(root)
     for path in plan.deletes:
@@ -191,7 +200,8 @@ def apply_plan(repo: Repo, plan: Plan, progress: Progress = NULL_PROGRESS) -> Ch
             records.append((st, write.oid))
     progress.end()
     repo.state.put_many(records)
-    return CheckoutResult(len(plan.writes), len(plan.deletes), plan.missing)
+    return CheckoutResult(len(plan.writes), len(plan.deletes), plan.missing, discarded,
+                          saved_in)
 
 
 def _prepare_parents(repo: Repo, writes: list[Write]) -> set[Path]:
@@ -290,7 +300,8 @@ def _raise_conflicts(plan: Plan) -> None:
             f"checkout would overwrite data that is not in the cache: {shown}{more}",
             plan.conflicts,
             hint="dvlite add them to keep the changes, or use --force to discard them "
-            "(the discarded data is saved in the cache first)",
+            "(the discarded data is kept in the cache for gc.grace, listed in "
+            ".dvlite/discarded/)",
         )
 
 

@@ -4,8 +4,10 @@ Scope: the workspace, plus every branch and tag (default) or every commit. Folde
 manifests are expanded so their files count as used. Deletion order is manifests first,
 then files, so a crash never leaves a manifest whose files are gone. On a remote, an
 object younger than `gc.grace` (default 14 days) is kept: another machine may have
-pushed it for a commit that has not reached git here yet. gc also removes temp files of
-killed transfers and aborts stale multipart uploads.
+pushed it for a commit that has not reached git here yet. Likewise in the cache, the
+bytes a forced checkout discarded (listed in `.dvlite/discarded/`) are kept for
+`gc.grace`. gc also removes temp files of killed transfers and aborts stale multipart
+uploads.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from dvlite._fault import faultpoint
 from dvlite.core.manifest import Manifest
 from dvlite.core.oid import Oid
 from dvlite.errors import ConfigError, MissingObjectsError, UsageError
+from dvlite.repo import discarded
 from dvlite.repo.outputs import Target, all_outputs, load_manifest, outputs_at
 from dvlite.repo.repo import Repo
 from dvlite.repo.sync_plan import expand, lock_targets, remote_index, repo_remote
@@ -54,6 +57,7 @@ class GcResult:
     remote: list[tuple[Oid, int]] = field(default_factory=list)
     remote_name: str | None = None
     kept_young: int = 0
+    kept_discarded: int = 0  # cache objects a forced checkout discarded, within gc.grace
     temp_removed: int = 0
     uploads_aborted: int = 0
 
@@ -64,6 +68,7 @@ class GcResult:
         return {"dry_run": self.dry_run, "cache": objs(self.local),
                 "remote": objs(self.remote), "remote_name": self.remote_name,
                 "kept_younger_than_grace": self.kept_young,
+                "kept_discarded": self.kept_discarded,
                 "temp_files_removed": self.temp_removed,
                 "stale_uploads_aborted": self.uploads_aborted}
 
@@ -131,8 +136,11 @@ def gc(repo: Repo, opts: GcOptions) -> GcResult:
     remote = repo_remote(repo, opts.remote_name) if opts.remote else None
     with repo.lock():
         used = used_objects(repo, opts.scope, remote)
-        manifests = _gc_cache(repo, used, opts, result)
+        records = discarded.read(repo, None if opts.now else _grace(repo))
+        result.kept_discarded = len(records.kept - used)
+        manifests = _gc_cache(repo, used | records.kept, opts, result)
         if not opts.dry_run:
+            discarded.drop(records.expired)
             result.temp_removed = repo.cache.clean_temp(TEMP_AGE)
     if remote is not None:
         _gc_remote(repo, remote, used, manifests, opts=opts, result=result)
@@ -175,11 +183,14 @@ def delete_from_remote(repo: Repo, remote: Remote, doomed: list[RemoteEntry],
         index.close()
 
 
+def _grace(repo: Repo) -> float:
+    return parse_duration(str(repo.config.get("gc.grace")))
+
+
 def _gc_remote(repo: Repo, remote: Remote, used: set[Oid], manifests: set[Oid], *,
                opts: GcOptions, result: GcResult) -> None:
     result.remote_name = remote.name
-    grace = 0.0 if opts.now else parse_duration(str(repo.config.get("gc.grace")))
-    cutoff = time.time() - grace
+    cutoff = time.time() - (0.0 if opts.now else _grace(repo))
     doomed = []
     for entry in remote.list_entries():
         if entry.oid in used:

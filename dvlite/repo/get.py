@@ -1,18 +1,24 @@
 """`dvlite get REPO PATH`: export tracked data from any git repository, no dvlite repo needed.
 
 Pointers and the remote config are read straight from git at the revision (a local
-repository in place, a URL through a bare clone into a temp folder). Objects come from
-that repository's cache when it is local, else from its default remote; either way they
-are hashed before use. The result appears at OUT only whole (built beside it, renamed).
+repository in place, bare or not; a URL through a bare clone). Objects come from that
+repository's cache when it is local, else from its default remote; either way they are
+hashed before use. The result appears at OUT only whole (built beside it, renamed).
+
+Everything a run writes on the way (the clone, the downloaded objects, the result before
+its rename) is in one work folder beside OUT, `.dvlite-get-PID-XXXX`, held under a
+`flock` while the run lives. A killed run's folder is removed by the next `get` into the
+same folder: one it can lock (or without a lock file whose PID is gone) is stale.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import posixpath
 import shutil
 import subprocess
-import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,6 +37,7 @@ from dvlite.storage.remote import Remote, local_path, open_remote
 from dvlite.storage.transfer import Item, TransferResult, transfer_many
 
 CONFIG_PATH = ".dvlite/config"
+WORK_PREFIX = ".dvlite-get-"
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,37 +56,110 @@ class GetResult:
 
 
 @contextmanager
-def open_source(repo: str, cwd: Path) -> Iterator[Source]:
+def work_folder(parent: Path) -> Iterator[Path]:
+    """A fresh work folder in `parent`, locked while in use and removed after; stale
+    ones that killed runs left there are removed first."""
+    remove_stale(parent)
+    work = parent / f"{WORK_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        work.mkdir()
+        fd = os.open(work / "lock", os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise storage_error(exc, f"creating a work folder in {parent}") from exc
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield work
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+        os.close(fd)
+
+
+def remove_stale(parent: Path) -> list[Path]:
+    """Remove the work folders of `get` runs that are no longer alive."""
+    try:
+        names = [n for n in os.listdir(parent) if n.startswith(WORK_PREFIX)]
+    except OSError:
+        return []
+    removed = []
+    for name in names:
+        path = parent / name
+        if path.is_dir() and not path.is_symlink() and _is_stale(path):
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
+
+
+def _is_stale(work: Path) -> bool:
+    try:
+        fd = os.open(work / "lock", os.O_RDWR | os.O_NOFOLLOW)
+    except FileNotFoundError:  # killed before it made its lock, or making it right now
+        return not _alive(work.name[len(WORK_PREFIX):].partition("-")[0])
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False  # its owner holds it: a live run
+    finally:
+        os.close(fd)  # also releases a lock just taken
+    return True
+
+
+def _alive(pid: str) -> bool:
+    if not pid.isdigit():
+        return True  # not one of ours: leave it
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # exists, owned by someone else
+    return True
+
+
+def _bare_git_dir(path: Path) -> Path | None:
+    """`path` itself, when it is a bare git repository."""
+    with contextlib.suppress(ScmError):
+        out = Git(path).run("rev-parse", "--is-bare-repository").decode().strip()
+        if out == "true":
+            return path
+    return None
+
+
+@contextmanager
+def open_source(repo: str, cwd: Path, work: Path) -> Iterator[Source]:
     local = Path(cwd, repo)
     if "://" not in repo and local.exists():
-        root = find_git_root(Path(os.path.realpath(local)))
+        real = Path(os.path.realpath(local))
+        bare = _bare_git_dir(real)
+        if bare is not None:
+            yield Source(Git(bare), None, bare)
+            return
+        root = find_git_root(real)
         if root is None:
             raise ScmError(f"'{repo}' is not inside a git repository")
         yield Source(Git(root), root, root)
         return
-    tmp = Path(tempfile.mkdtemp(prefix="dvlite-get-"))
+    clone = work / "repo.git"
     try:
-        proc = subprocess.run(["git", "clone", "--bare", "--quiet", "--", repo,
-                               str(tmp / "repo.git")], capture_output=True, check=False)
-        if proc.returncode != 0:
-            msg = proc.stderr.decode(errors="replace").strip().splitlines()
-            raise ScmError(f"cannot clone '{repo}': {msg[-1] if msg else proc.returncode}")
-        origin = Path(repo[len("file://"):]) if repo.startswith("file://") else None
-        yield Source(Git(tmp / "repo.git"), None, origin)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        proc = subprocess.run(["git", "clone", "--bare", "--quiet", "--", repo, str(clone)],
+                              capture_output=True, check=False)
+    except FileNotFoundError as exc:
+        raise ScmError("git is not installed or not on PATH") from exc
+    if proc.returncode != 0:
+        msg = proc.stderr.decode(errors="replace").strip().splitlines()
+        raise ScmError(f"cannot clone '{repo}': {msg[-1] if msg else proc.returncode}")
+    origin = Path(repo[len("file://"):]) if repo.startswith("file://") else None
+    yield Source(Git(clone), None, origin)
 
 
-def _config(src: Source, rev: str) -> Config:
+def _config(src: Source, rev: str, work: Path) -> Config:
     blobs = src.git.files_at(rev, suffixes=(), names=(CONFIG_PATH,))
-    tmp = Path(tempfile.mkdtemp(prefix="dvlite-get-config-"))
-    try:
-        shared = tmp / "config"
-        shared.write_bytes(blobs.get(CONFIG_PATH, b""))
-        local = src.root / ".dvlite" / "config.local" if src.root else tmp / "none"
-        return Config(shared, local)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    shared = work / "config"
+    shared.write_bytes(blobs.get(CONFIG_PATH, b""))
+    local = src.root / ".dvlite" / "config.local" if src.root else work / "none"
+    return Config(shared, local)
 
 
 def _find(src: Source, rev: str, path: str) -> tuple[str, Pointer, str | None]:
@@ -148,16 +228,12 @@ def get(repo: str, path: str, rev: str | None = None, out: Path | None = None,
         path.rstrip("/"))
     if os.path.lexists(dest):
         raise UsageError(f"'{dest}' already exists", hint="choose another path with -o")
-    with open_source(repo, cwd) as src:
+    with work_folder(dest.parent) as work, open_source(repo, cwd, work) as src:
         revision = src.git.resolve(rev or "HEAD")
         _, pointer, sub = _find(src, revision, path)
-        config = _config(src, revision)
-        staging = LocalStore(dest.parent / f".dvlite-get-{uuid.uuid4().hex[:12]}", config.algo)
-        try:
-            objects = _Objects(src, config, staging)
-            return _export(objects, pointer, sub, dest, progress)
-        finally:
-            shutil.rmtree(staging.root, ignore_errors=True)
+        config = _config(src, revision, work)
+        objects = _Objects(src, config, LocalStore(work / "objects", config.algo))
+        return _export(objects, pointer, sub, dest, progress)
 
 
 def _export(objects: _Objects, pointer: Pointer, sub: str | None, dest: Path,
@@ -192,14 +268,14 @@ def _export(objects: _Objects, pointer: Pointer, sub: str | None, dest: Path,
 
         name = objects.remote.name if objects._remote is not None else "source"
         raise_failures(result, name, "fetched from")
-    _materialize(objects.staging, files, execs, dest)
+    _materialize(objects.staging, files, execs, dest, objects.staging.root.parent / "out")
     return GetResult(dest, len(files), sum(it.size or 0 for it in files.values()), result)
 
 
 def _materialize(staging: LocalStore, files: dict[str, Item], execs: set[str],
-                 dest: Path) -> None:
-    """Copy objects out under a temp name beside `dest`, then rename it into place."""
-    tmp = dest.with_name(f".{dest.name}.dvlite-get-{uuid.uuid4().hex[:8]}")
+                 dest: Path, tmp: Path) -> None:
+    """Copy objects out to `tmp` (in the work folder beside `dest`), then rename it into
+    place."""
     try:
         for rel, item in files.items():
             target = tmp / rel if rel else tmp
@@ -207,9 +283,5 @@ def _materialize(staging: LocalStore, files: dict[str, Item], execs: set[str],
             shutil.copyfile(staging.path(item.oid), target)
             os.chmod(target, 0o755 if rel in execs else 0o644)
         os.replace(tmp, dest)
-    except OSError as exc:
-        if tmp.is_dir():
-            shutil.rmtree(tmp, ignore_errors=True)
-        else:
-            tmp.unlink(missing_ok=True)
+    except OSError as exc:  # what was copied goes with the work folder
         raise storage_error(exc, f"writing {dest}") from exc

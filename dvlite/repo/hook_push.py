@@ -4,7 +4,10 @@ git gives one line per ref on stdin: `<local ref> <local sha> <remote ref> <remo
 The commits being pushed are those reachable from the local shas and not from anything
 the remote already has (its remote-tracking branches, and the remote shas we know).
 If any of their data cannot be uploaded the push is blocked: a commit must never reach
-the git remote while its data is only on this machine.
+the git remote while its data is only on this machine. That includes a repository with
+no dvlite remote configured, once a pushed commit tracks data (one without any is never
+blocked); `hooks.push = false` turns the hook off for a repository whose data is shared
+some other way, `git push --no-verify` (or DVLITE_SKIP_HOOKS=1) for one push.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from dvlite.scm import Git
 from dvlite.storage.progress import Progress
 
 BYPASS = "bypass once with DVLITE_SKIP_HOOKS=1 git push (the data stays unshared)"
+NO_REMOTE = ("set one with `dvlite remote add NAME URL --default`; to push without the "
+             "data, `git push --no-verify` once, or `dvlite config hooks.push false`")
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +65,7 @@ def _exists(git: Git, update: RefUpdate) -> bool:
 
 def pre_push(repo: Repo, call: HookCall) -> HookOutcome:
     outcome = HookOutcome()
-    if repo.scm is None:
+    if repo.scm is None or not repo.config.get("hooks.push"):
         return outcome
     remote = call.args[0] if call.args else "origin"
     try:
@@ -73,8 +78,8 @@ def pre_push(repo: Repo, call: HookCall) -> HookOutcome:
     try:
         repo.config.remote(None)
     except DvliteError as exc:
-        outcome.warnings.append(f"data of the pushed commits not uploaded: {exc.msg}")
-        return outcome
+        return _blocked(outcome, "the pushed commits track data, which would stay only on "
+                        f"this machine: {exc.msg}", NO_REMOTE)
     try:
         failed, uploaded = _upload(repo, commits, call.progress)
     except DvliteError as exc:
@@ -88,10 +93,10 @@ def pre_push(repo: Repo, call: HookCall) -> HookOutcome:
     return outcome
 
 
-def _blocked(outcome: HookOutcome, msg: str) -> HookOutcome:
+def _blocked(outcome: HookOutcome, msg: str, way_out: str = BYPASS) -> HookOutcome:
     outcome.code = 1
     outcome.messages.append(f"error: dvlite: {msg}")
-    outcome.messages.append(f"dvlite: git push blocked; {BYPASS}")
+    outcome.messages.append(f"dvlite: git push blocked; {way_out}")
     return outcome
 
 

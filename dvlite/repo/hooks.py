@@ -4,7 +4,9 @@ driver, without ever losing a hook that was there before.
 A foreign hook (the user's own, git-lfs's, ...) is renamed to `NAME.dvlite-chained` and
 dvlite's script runs it first; `uninstall` puts it back. The hooks folder is the one git
 uses (`git rev-parse --git-path hooks`), so `core.hooksPath` is respected. Both commands
-are idempotent.
+are idempotent. Neither ever changes a file git tracks (a committed hooks folder is
+shared with everyone: editing it is the team's change to make, not a side effect), so
+both refuse, changing nothing, when a hook they would write, rename or remove is tracked.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
+from dvlite.core.paths import is_within
 from dvlite.errors import ScmError, storage_error
 from dvlite.repo.repo import DVLITE_DIR, Repo
 from dvlite.scm import Git, find_git_root
@@ -90,9 +93,24 @@ def is_dvlite_hook(path: Path) -> bool:
     return MARKER in head
 
 
+def _refuse_tracked(git: Git, folder: Path, action: str) -> None:
+    """Raise before any change if git tracks a hook file this command would touch."""
+    if not is_within(folder, git.root.resolve()):
+        return
+    names = [folder / n for name in HOOK_NAMES for n in (name, name + CHAINED_SUFFIX)]
+    tracked = git.tracked([p for p in names if os.path.lexists(p)])
+    if tracked:
+        raise ScmError(
+            f"cannot {action} hooks in {folder}: git tracks {', '.join(tracked)}, and "
+            "dvlite never changes a committed file",
+            hint="have each committed hook call `dvlite hook NAME \"$@\"` (see the "
+            "scripts in dvlite/hooks/), or point core.hooksPath at an untracked folder")
+
+
 def install(repo: Repo) -> HookReport:
     git = _git(repo)
     folder = hooks_dir(git)
+    _refuse_tracked(git, folder, "install")
     report = HookReport(hooks_dir=folder)
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -154,6 +172,7 @@ def uninstall(repo: Repo) -> HookReport:
     """
     git = _git(repo)
     folder = hooks_dir(git)
+    _refuse_tracked(git, folder, "uninstall")
     report = HookReport(hooks_dir=folder)
     try:
         for name in HOOK_NAMES:

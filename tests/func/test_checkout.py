@@ -133,7 +133,8 @@ def test_checkout_json(tracked: Path) -> None:
     import json
 
     (tracked / "model.bin").unlink()
-    assert json.loads(run("checkout", "--json").stdout) == {"written": 1, "deleted": 0}
+    assert json.loads(run("checkout", "--json").stdout) == {"written": 1, "deleted": 0,
+                                                              "discarded": []}
 
 
 def test_stale_temp_files_from_a_killed_checkout_are_removed(tracked: Path) -> None:

@@ -173,16 +173,45 @@ def test_pre_push_accepts_data_already_on_the_remote(world: World) -> None:
     assert git(world.origin, "rev-parse", "main") == git(b, "rev-parse", "main")
 
 
-def test_pre_push_without_a_dvlite_remote_warns(repo: Path, hook_path: None,
-                                                tmp_path: Path) -> None:
+def _no_remote_repo(repo: Path, tmp_path: Path) -> Path:
+    """`repo` with hooks installed, a git origin, and no dvlite remote."""
     assert run("install").exit_code == 0
-    add(repo, {"m.bin": b"v1"}, "m.bin")
-    sh(repo, "commit", "-q", "-m", "v1")
     origin = tmp_path / "o.git"
     sh(tmp_path, "init", "-q", "--bare", str(origin))
     sh(repo, "remote", "add", "origin", str(origin))
+    return origin
+
+
+def test_pre_push_without_a_dvlite_remote_blocks_commits_with_data(
+        repo: Path, hook_path: None, tmp_path: Path) -> None:
+    origin = _no_remote_repo(repo, tmp_path)
+    add(repo, {"m.bin": b"v1"}, "m.bin")
+    sh(repo, "commit", "-q", "-m", "v1")
+    proc = sh(repo, "push", "-q", "origin", "main", check=False)
+    assert proc.returncode != 0
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error: dvlite")]
+    assert errors == ["error: dvlite: the pushed commits track data, which would stay only "
+                      "on this machine: no remote given and no default remote set"]
+    assert "hooks.push false" in proc.stderr and "--no-verify" in proc.stderr
+    assert git(origin, "for-each-ref") == ""  # nothing reached origin
+    # the documented ways out: one push without the hook, or the hook off for the repo
+    sh(repo, "push", "-q", "--no-verify", "origin", "main")
+    add(repo, {"m.bin": b"v2"}, "m.bin")
+    sh(repo, "commit", "-q", "-m", "v2")
+    assert run("config", "hooks.push", "false").exit_code == 0
+    sh(repo, "push", "-q", "origin", "main")
+    assert git(origin, "rev-parse", "main") == git(repo, "rev-parse", "main")
+
+
+def test_pre_push_without_a_dvlite_remote_passes_commits_without_data(
+        repo: Path, hook_path: None, tmp_path: Path) -> None:
+    origin = _no_remote_repo(repo, tmp_path)
+    (repo / "README").write_text("code only")
+    sh(repo, "add", "README", ".gitattributes")
+    sh(repo, "commit", "-q", "-m", "code")
     proc = sh(repo, "push", "-q", "origin", "main")
-    assert "warning: data of the pushed commits not uploaded: no remote given" in proc.stderr
+    assert "dvlite" not in proc.stderr
+    assert git(origin, "rev-parse", "main") == git(repo, "rev-parse", "main")
 
 
 def test_chained_pre_push_and_dvlite_both_read_the_refs(world: World, tmp_path: Path) -> None:

@@ -122,6 +122,44 @@ def test_core_hooks_path_is_respected(repo: Path) -> None:
     assert not (repo / "githooks" / "post-checkout").exists()
 
 
+def test_committed_hooks_folder_is_never_modified(repo: Path) -> None:
+    team = repo / ".githooks"
+    team.mkdir()
+    user_hook(team / "pre-commit", "echo team hook")
+    (team / "post-merge").write_bytes(script("post-merge"))  # dvlite's, committed by hand
+    git(repo, "add", ".githooks")
+    git(repo, "commit", "-q", "-m", "team hooks")
+    git(repo, "config", "core.hooksPath", ".githooks")
+    before = snapshot(repo)
+    for command in ("install", "uninstall"):
+        r = run(command)
+        assert r.exit_code == 1
+        lines = r.stderr.splitlines()
+        assert lines[0] == (f"error: cannot {command} hooks in {team}: git tracks "
+                            ".githooks/post-merge, .githooks/pre-commit, and dvlite never "
+                            "changes a committed file")
+        assert lines[1].startswith("hint: have each committed hook call `dvlite hook NAME")
+        assert len(lines) == 2
+        assert snapshot(repo) == before
+        assert git(repo, "status", "--porcelain") == ""
+    with pytest.raises(subprocess.CalledProcessError):
+        git(repo, "config", "merge.dvlite.driver")
+
+
+def test_untracked_hooks_in_a_committed_folder_are_installed(repo: Path) -> None:
+    team = repo / ".githooks"
+    team.mkdir()
+    (team / "README").write_text("our hooks")
+    git(repo, "add", ".githooks")
+    git(repo, "commit", "-q", "-m", "hooks folder")
+    git(repo, "config", "core.hooksPath", ".githooks")
+    assert run("install").exit_code == 0
+    assert (team / "pre-push").read_bytes() == script("pre-push")
+    assert git(repo, "diff", "HEAD", "--name-only", "--", ".githooks") == ""
+    assert run("uninstall").exit_code == 0
+    assert sorted(p.name for p in team.iterdir()) == ["README"]
+
+
 def test_both_hook_and_chained_present_is_left_alone(repo: Path) -> None:
     hooks = repo / ".git" / "hooks"
     first = user_hook(hooks / "post-merge", "echo a")

@@ -4,8 +4,9 @@ Scope: the workspace, plus every branch and tag (default) or every commit. Folde
 manifests are expanded so their files count as used. Deletion order is manifests first,
 then files, so a crash never leaves a manifest whose files are gone. On a remote, an
 object younger than `gc.grace` (default 14 days) is kept: another machine may have
-pushed it for a commit that has not reached git here yet. gc also removes temp files of
-killed transfers and aborts stale multipart uploads.
+pushed it for a commit that has not reached git here yet, and so is one that a recent
+push found already there and freshened (see `storage.remote_fresh`). gc also removes
+temp files of killed transfers and aborts stale multipart uploads.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from dvlite.repo.outputs import Target, all_outputs, load_manifest, outputs_at
 from dvlite.repo.repo import Repo
 from dvlite.repo.sync_plan import expand, lock_targets, remote_index, repo_remote
 from dvlite.storage.remote import Remote, RemoteEntry
+from dvlite.storage.remote_fresh import drop_old_markers, fresh_oids, list_markers
 
 SCOPES = ("workspace", "refs", "all")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
@@ -180,11 +182,13 @@ def _gc_remote(repo: Repo, remote: Remote, used: set[Oid], manifests: set[Oid], 
     result.remote_name = remote.name
     grace = 0.0 if opts.now else parse_duration(str(repo.config.get("gc.grace")))
     cutoff = time.time() - grace
+    markers = list_markers(remote.backend)
+    fresh = fresh_oids(remote.backend, markers, cutoff)
     doomed = []
     for entry in remote.list_entries():
         if entry.oid in used:
             continue
-        if entry.mtime > cutoff:
+        if entry.mtime > cutoff or entry.oid in fresh:
             result.kept_young += 1
             continue
         doomed.append(entry)
@@ -194,4 +198,5 @@ def _gc_remote(repo: Repo, remote: Remote, used: set[Oid], manifests: set[Oid], 
     # an object may have two copies (loose and packed): it is reported once
     result.remote.extend({entry.oid: entry.size for entry in doomed}.items())
     if not opts.dry_run:
+        drop_old_markers(remote.backend, markers, cutoff)
         result.uploads_aborted = remote.clean_stale(0.0 if opts.now else STALE_UPLOAD_AGE)

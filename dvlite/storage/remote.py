@@ -126,6 +126,9 @@ class Backend(RemoteInfo, Protocol):
 class Remote(RemoteInfo, Protocol):
     """What push, fetch, gc and fsck need from a remote (see `remote_packed`)."""
 
+    # the files below it, for what is the same on every layout (see `remote_fresh`)
+    backend: Backend
+
     @property
     def layout(self) -> int | None: ...
 

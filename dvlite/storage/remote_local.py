@@ -41,6 +41,7 @@ from dvlite.storage.remote_format import (
     format_text,
     new_epoch,
 )
+from dvlite.storage.remote_fresh import FRESH_DIR
 
 
 class LocalRemote:
@@ -233,7 +234,7 @@ class LocalRemote:
         records' (written beside them)."""
         removed = self.store.clean_temp(older_than)
         cutoff = time.time() - older_than
-        for folder in (self.root, self.root / RECORDS_DIR):
+        for folder in (self.root, self.root / RECORDS_DIR, self.root / FRESH_DIR):
             try:
                 names = [n for n in os.listdir(folder) if TMP_MARK in n]
             except OSError:

@@ -71,8 +71,14 @@ def _gc_report(result: Any, dry_run: bool, use_remote: bool) -> None:
         remote_bytes = human_size(sum(s for _, s in result.remote))
         out(f"{verb} {len(result.remote)} objects ({remote_bytes}) from remote "
             f"'{result.remote_name}'; kept {result.kept_young} younger than gc.grace")
+    if result.temp_removed:
+        out(f"removed {result.temp_removed} stale temp files from the cache")
+    if result.remote_temp_removed:
+        out(f"removed {result.remote_temp_removed} stale temp files from remote "
+            f"'{result.remote_name}'")
     if result.uploads_aborted:
-        out(f"aborted {result.uploads_aborted} stale multipart uploads")
+        out(f"aborted {result.uploads_aborted} stale multipart uploads on remote "
+            f"'{result.remote_name}'")
 
 
 # -- get ----------------------------------------------------------------------------------

@@ -57,6 +57,7 @@ class GcResult:
     remote_name: str | None = None
     kept_young: int = 0
     temp_removed: int = 0
+    remote_temp_removed: int = 0
     uploads_aborted: int = 0
 
     def to_dict(self) -> dict[str, object]:
@@ -67,6 +68,7 @@ class GcResult:
                 "remote": objs(self.remote), "remote_name": self.remote_name,
                 "kept_younger_than_grace": self.kept_young,
                 "temp_files_removed": self.temp_removed,
+                "remote_temp_files_removed": self.remote_temp_removed,
                 "stale_uploads_aborted": self.uploads_aborted}
 
 
@@ -199,4 +201,6 @@ def _gc_remote(repo: Repo, remote: Remote, used: set[Oid], manifests: set[Oid], 
     result.remote.extend({entry.oid: entry.size for entry in doomed}.items())
     if not opts.dry_run:
         drop_old_markers(remote.backend, markers, cutoff)
-        result.uploads_aborted = remote.clean_stale(0.0 if opts.now else STALE_UPLOAD_AGE)
+        age = 0.0 if opts.now else STALE_UPLOAD_AGE
+        result.remote_temp_removed = remote.clean_stale(age)
+        result.uploads_aborted = remote.backend.abort_stale_uploads(age)

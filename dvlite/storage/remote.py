@@ -120,7 +120,11 @@ class Backend(RemoteInfo, Protocol):
     def delete_blob(self, rel: str) -> None: ...
 
     def clean_stale(self, older_than: float) -> int:
-        """Remove leftovers of killed transfers (temp files, multipart uploads)."""
+        """Remove temp files of killed writes older than `older_than` seconds (only
+        names dvlite's writers produce); returns how many."""
+
+    def abort_stale_uploads(self, older_than: float) -> int:
+        """Abort multipart uploads older than `older_than` seconds (none but on S3)."""
 
 
 class Remote(RemoteInfo, Protocol):

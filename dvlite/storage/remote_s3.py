@@ -505,7 +505,10 @@ class FsspecRemote:
         except Exception as exc:
             raise self._fail(exc, "deleting", path) from exc
 
-    def clean_stale(self, older_than: float) -> int:
+    def clean_stale(self, older_than: float) -> int:  # noqa: ARG002 - protocol
+        return 0  # every write is one request: nothing is left behind but uploads
+
+    def abort_stale_uploads(self, older_than: float) -> int:
         """Abort multipart uploads under this remote older than `older_than` seconds
         (left by a killed push; they are invisible but billed)."""
         if not self.create_only:

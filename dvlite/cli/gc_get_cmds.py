@@ -8,7 +8,7 @@ from typing import Any
 import typer
 
 from dvlite.cli.app import app
-from dvlite.cli.ui import emit_json, human_size, out, progress
+from dvlite.cli.ui import emit_json, human_size, out, progress, warn
 from dvlite.errors import UsageError
 from dvlite.repo.repo import Repo
 
@@ -56,6 +56,8 @@ def gc(
         emit_json(result.to_dict())
     else:
         _gc_report(result, dry_run, use_remote)
+    for line in result.warnings:
+        warn(line)
 
 
 def _gc_report(result: Any, dry_run: bool, use_remote: bool) -> None:

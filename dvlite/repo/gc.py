@@ -59,6 +59,7 @@ class GcResult:
     temp_removed: int = 0
     remote_temp_removed: int = 0
     uploads_aborted: int = 0
+    warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, object]:
         def objs(items: list[tuple[Oid, int]]) -> list[dict[str, object]]:
@@ -69,7 +70,7 @@ class GcResult:
                 "kept_younger_than_grace": self.kept_young,
                 "temp_files_removed": self.temp_removed,
                 "remote_temp_files_removed": self.remote_temp_removed,
-                "stale_uploads_aborted": self.uploads_aborted}
+                "stale_uploads_aborted": self.uploads_aborted, "warnings": self.warnings}
 
 
 def _commits(repo: Repo, scope: str) -> list[str]:
@@ -203,4 +204,9 @@ def _gc_remote(repo: Repo, remote: Remote, used: set[Oid], manifests: set[Oid], 
         drop_old_markers(remote.backend, markers, cutoff)
         age = 0.0 if opts.now else STALE_UPLOAD_AGE
         result.remote_temp_removed = remote.clean_stale(age)
-        result.uploads_aborted = remote.backend.abort_stale_uploads(age)
+        aborted = remote.backend.abort_stale_uploads(age)
+        if aborted is None:
+            result.warnings.append(
+                f"remote '{remote.name}' does not list multipart uploads (NotImplemented): "
+                "stale uploads were not aborted; a bucket lifecycle rule can expire them")
+        result.uploads_aborted = aborted or 0

@@ -33,7 +33,6 @@ from dvlite.repo.sync_plan import (
     Scope,
     as_scope,
     cached_lock_targets,
-    check_record,
     expand,
     manifest_loader,
     remote_index,
@@ -104,11 +103,12 @@ def _send(repo: Repo, remote: Remote, plan: ObjectPlan, result: TransferResult, 
     try:
         there, files = _to_upload(remote, index, plan, local)
         stale = due_for_freshening(repo, remote, index, there)
-        if files or stale or any(m not in there for m in plan.manifests):
-            # about to write: a record trusted for its age is checked now after all
-            if not check_record(index, remote, force=True):
-                return None
-            index.reconcile(remote.identity, remote.check_format(create=True), time.time())
+        writes = bool(files or stale) or any(m not in there for m in plan.manifests)
+        # about to write: the epoch is read again (a format file made if there is none);
+        # a record it drops was stale
+        if writes and index.reconcile(remote.identity, remote.check_format(create=True),
+                                      time.time()):
+            return None
         freshen(remote, index, stale)
         result.present = len(there & local)
         sizes = {it.oid: os.stat(repo.cache.path(it.oid)).st_size for it in files}

@@ -123,8 +123,9 @@ class Backend(RemoteInfo, Protocol):
         """Remove temp files of killed writes older than `older_than` seconds (only
         names dvlite's writers produce); returns how many."""
 
-    def abort_stale_uploads(self, older_than: float) -> int:
-        """Abort multipart uploads older than `older_than` seconds (none but on S3)."""
+    def abort_stale_uploads(self, older_than: float) -> int | None:
+        """Abort multipart uploads older than `older_than` seconds (none but on S3);
+        None when the server cannot list them."""
 
 
 class Remote(RemoteInfo, Protocol):

@@ -162,13 +162,36 @@ def test_gc_aborts_stale_multipart_uploads(repo, s3):
     configure("origin", f"s3://{BUCKET}/store", s3_remote_options(s3.endpoint))
     client = s3.client()
     client.create_multipart_upload(Bucket=BUCKET, Key="store/xxh128/ab/orphan")
-    client.create_multipart_upload(Bucket=BUCKET, Key="elsewhere/not-ours")
+    others = ["elsewhere/not-ours", "storeother/backup.tar", "store1/model.bin", "store"]
+    for key in others:  # the prefix "store" without its "/" would match all but the first
+        client.create_multipart_upload(Bucket=BUCKET, Key=key)
     # (moto stamps every upload "Initiated" in 2010, so the age rule cannot be shown here)
     r = run("gc", "--remote", "--now", "--yes")
     assert r.exit_code == 0
     assert "aborted 1 stale multipart uploads on remote 'origin'" in r.stdout
     left = client.list_multipart_uploads(Bucket=BUCKET)["Uploads"]
-    assert [u["Key"] for u in left] == ["elsewhere/not-ours"]
+    assert sorted(u["Key"] for u in left) == sorted(others)
+
+
+@pytest.mark.s3
+def test_gc_lists_and_deletes_only_below_the_remotes_folder(repo, s3):
+    """s3://bucket/t1 is the folder t1/: keys of t1other/ and t10/ are never touched."""
+    from tests.remote.conftest import configure
+    from tests.remote.s3fixtures import s3_remote_options
+
+    configure("origin", f"s3://{BUCKET}/t1", s3_remote_options(s3.endpoint))
+    client = s3.client()
+    _version(repo, b"kept", commit=True)
+    assert run("push").exit_code == 0
+    hex_ = hash_bytes("xxh128", b"unused").hex
+    foreign = [f"t1other/xxh128/{hex_[:2]}/{hex_}", f"t10/xxh128/{hex_[:2]}/{hex_}",
+               "t1other/packs/xxh128/x.pack", "t10/fresh/" + "0" * 32]
+    for key in foreign:
+        client.put_object(Bucket=BUCKET, Key=key, Body=b"unused")
+    r = run("gc", "--remote", "--now", "--yes", "--json")
+    assert r.exit_code == 0, r.stderr
+    assert json.loads(r.stdout)["remote"] == []
+    assert set(foreign) <= set(s3.keys(""))
 
 
 def test_gc_remote_removes_temp_files_of_killed_format_and_record_writes(repo, tmp_path):

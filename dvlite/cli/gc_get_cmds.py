@@ -9,7 +9,7 @@ import typer
 
 from dvlite.cli.app import app
 from dvlite.cli.complete import remote_names
-from dvlite.cli.ui import confirm, emit_json, human_size, out, progress
+from dvlite.cli.ui import confirm, emit_json, human_size, out, progress, warn
 from dvlite.errors import UsageError
 from dvlite.repo.repo import Repo
 
@@ -58,6 +58,8 @@ def gc(
         emit_json(result.to_dict())
     else:
         _gc_report(result, dry_run, use_remote)
+    for line in result.warnings:
+        warn(line)
 
 
 def _gc_report(result: Any, dry_run: bool, use_remote: bool) -> None:
@@ -73,8 +75,14 @@ def _gc_report(result: Any, dry_run: bool, use_remote: bool) -> None:
         remote_bytes = human_size(sum(s for _, s in result.remote))
         out(f"{verb} {len(result.remote)} objects ({remote_bytes}) from remote "
             f"'{result.remote_name}'; kept {result.kept_young} younger than gc.grace")
+    if result.temp_removed:
+        out(f"removed {result.temp_removed} stale temp files from the cache")
+    if result.remote_temp_removed:
+        out(f"removed {result.remote_temp_removed} stale temp files from remote "
+            f"'{result.remote_name}'")
     if result.uploads_aborted:
-        out(f"aborted {result.uploads_aborted} stale multipart uploads")
+        out(f"aborted {result.uploads_aborted} stale multipart uploads on remote "
+            f"'{result.remote_name}'")
 
 
 # -- get ----------------------------------------------------------------------------------

@@ -4,10 +4,11 @@ Scope: the workspace, plus every branch and tag (default) or every commit. Folde
 manifests are expanded so their files count as used. Deletion order is manifests first,
 then files, so a crash never leaves a manifest whose files are gone. On a remote, an
 object younger than `gc.grace` (default 14 days) is kept: another machine may have
-pushed it for a commit that has not reached git here yet. Likewise in the cache, the
-bytes a forced checkout discarded (listed in `.dvlite/discarded/`) are kept for
-`gc.grace`. gc also removes temp files of killed transfers and aborts stale multipart
-uploads.
+pushed it for a commit that has not reached git here yet, and so is one that a recent
+push found already there and freshened (see `storage.remote_fresh`). Likewise in the
+cache, the bytes a forced checkout discarded (listed in `.dvlite/discarded/`) are kept
+for `gc.grace`. gc also removes temp files of killed transfers and aborts stale
+multipart uploads.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from dvlite.repo.outputs import Target, all_outputs, load_manifest, outputs_at
 from dvlite.repo.repo import Repo
 from dvlite.repo.sync_plan import expand, lock_targets, remote_index, repo_remote
 from dvlite.storage.remote import Remote, RemoteEntry
+from dvlite.storage.remote_fresh import drop_old_markers, fresh_oids, list_markers
 
 SCOPES = ("workspace", "refs", "all")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
@@ -59,7 +61,9 @@ class GcResult:
     kept_young: int = 0
     kept_discarded: int = 0  # cache objects a forced checkout discarded, within gc.grace
     temp_removed: int = 0
+    remote_temp_removed: int = 0
     uploads_aborted: int = 0
+    warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, object]:
         def objs(items: list[tuple[Oid, int]]) -> list[dict[str, object]]:
@@ -70,7 +74,8 @@ class GcResult:
                 "kept_younger_than_grace": self.kept_young,
                 "kept_discarded": self.kept_discarded,
                 "temp_files_removed": self.temp_removed,
-                "stale_uploads_aborted": self.uploads_aborted}
+                "remote_temp_files_removed": self.remote_temp_removed,
+                "stale_uploads_aborted": self.uploads_aborted, "warnings": self.warnings}
 
 
 def _commits(repo: Repo, scope: str) -> list[str]:
@@ -191,11 +196,13 @@ def _gc_remote(repo: Repo, remote: Remote, used: set[Oid], manifests: set[Oid], 
                opts: GcOptions, result: GcResult) -> None:
     result.remote_name = remote.name
     cutoff = time.time() - (0.0 if opts.now else _grace(repo))
+    markers = list_markers(remote.backend)
+    fresh = fresh_oids(remote.backend, markers, cutoff)
     doomed = []
     for entry in remote.list_entries():
         if entry.oid in used:
             continue
-        if entry.mtime > cutoff:
+        if entry.mtime > cutoff or entry.oid in fresh:
             result.kept_young += 1
             continue
         doomed.append(entry)
@@ -205,4 +212,12 @@ def _gc_remote(repo: Repo, remote: Remote, used: set[Oid], manifests: set[Oid], 
     # an object may have two copies (loose and packed): it is reported once
     result.remote.extend({entry.oid: entry.size for entry in doomed}.items())
     if not opts.dry_run:
-        result.uploads_aborted = remote.clean_stale(0.0 if opts.now else STALE_UPLOAD_AGE)
+        drop_old_markers(remote.backend, markers, cutoff)
+        age = 0.0 if opts.now else STALE_UPLOAD_AGE
+        result.remote_temp_removed = remote.clean_stale(age)
+        aborted = remote.backend.abort_stale_uploads(age)
+        if aborted is None:
+            result.warnings.append(
+                f"remote '{remote.name}' does not list multipart uploads (NotImplemented): "
+                "stale uploads were not aborted; a bucket lifecycle rule can expire them")
+        result.uploads_aborted = aborted or 0

@@ -21,14 +21,18 @@ from dvlite.errors import (
 )
 from dvlite.repo.checkout import CheckoutResult, checkout, checkout_outputs
 from dvlite.repo.outputs import load_manifest
-from dvlite.repo.remote_known import present_on_remote, skip_known_folders
+from dvlite.repo.remote_known import (
+    due_for_freshening,
+    freshen,
+    present_on_remote,
+    skip_known_folders,
+)
 from dvlite.repo.repo import Repo
 from dvlite.repo.sync_plan import (
     ObjectPlan,
     Scope,
     as_scope,
     cached_lock_targets,
-    check_record,
     expand,
     manifest_loader,
     remote_index,
@@ -85,9 +89,11 @@ def push(repo: Repo, scope: Scope | Sequence[str], remote_name: str | None = Non
 
 def _send(repo: Repo, remote: Remote, plan: ObjectPlan, result: TransferResult, *,
           jobs: int | None, progress: Progress) -> set[Oid] | None:
-    """Upload the plan's missing objects, files before manifests; returns what the
-    remote now has of the plan. None, before anything is uploaded, when the record the
-    plan was made with turns out stale (it is dropped: plan again)."""
+    """Upload the plan's missing objects, files before manifests, and freshen the ones
+    the remote already had (an old object used again must outlive the grace of a gc
+    that does not know the new commit yet); returns what the remote now has of the
+    plan. None, before anything is written, when the record the plan was made with
+    turns out stale (it is dropped: plan again)."""
     wanted = plan.all_oids()
     local = repo.cache.exists_many(wanted)
     for oid in sorted(wanted - local):
@@ -96,11 +102,14 @@ def _send(repo: Repo, remote: Remote, plan: ObjectPlan, result: TransferResult, 
     index = trusted_record(repo, remote)
     try:
         there, files = _to_upload(remote, index, plan, local)
-        if files or any(m not in there for m in plan.manifests):
-            # about to write: a record trusted for its age is checked now after all
-            if not check_record(index, remote, force=True):
-                return None
-            index.reconcile(remote.identity, remote.check_format(create=True), time.time())
+        stale = due_for_freshening(repo, remote, index, there)
+        writes = bool(files or stale) or any(m not in there for m in plan.manifests)
+        # about to write: the epoch is read again (a format file made if there is none);
+        # a record it drops was stale
+        if writes and index.reconcile(remote.identity, remote.check_format(create=True),
+                                      time.time()):
+            return None
+        freshen(remote, index, stale)
         result.present = len(there & local)
         sizes = {it.oid: os.stat(repo.cache.path(it.oid)).st_size for it in files}
         progress.begin("Pushing", len(files), sum(sizes.values()))
@@ -135,7 +144,7 @@ def _to_upload(remote: Remote, index: RemoteIndex, plan: ObjectPlan,
 
 
 def _record(index: RemoteIndex, remote: Remote, done: list[Oid]) -> set[Oid]:
-    index.add(remote.identity, done)
+    index.add(remote.identity, done, fresh=time.time())
     return set(done)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import uuid
 from pathlib import Path
 
@@ -11,6 +12,23 @@ from dvlite._fault import faultpoint
 from dvlite.errors import storage_error
 
 TMP_MARK = ".dvlite-tmp-"
+# Every temp name dvlite writes: `.<target>.dvlite-tmp-<token>` beside its target (the
+# token is hex groups joined by "-", or "locked"), and `<32 hex>.tmp` in a store's temp
+# area. Cleaning removes only these: a folder remote on a NAS may hold its own files
+# (`tmp/backup.tar`) in the same folders.
+_TEMP_NAME = re.compile(
+    rf"\..+{re.escape(TMP_MARK)}(?:[0-9a-f]+(?:-[0-9a-f]+)*|locked)|[0-9a-f]{{32}}\.tmp",
+    re.DOTALL)
+
+
+def is_temp_name(name: str) -> bool:
+    """Whether `name` (a file name, no folder) is one of dvlite's temp names."""
+    return _TEMP_NAME.fullmatch(name) is not None
+
+
+def store_temp_name() -> str:
+    """A fresh name for a temp file in a store's temp area (`<root>/tmp`)."""
+    return f"{uuid.uuid4().hex}.tmp"
 
 
 def temp_path_for(target: Path) -> Path:

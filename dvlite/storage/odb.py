@@ -6,7 +6,8 @@ for bytes coming from outside, only after its hash was checked. A small object i
 whole and hashed first, so its temp file goes beside its final name (a rename inside one
 folder: renames across folders serialise on a filesystem-wide lock, which dominated adding
 many small files from several threads); a big object streams into ``<root>/tmp`` and
-learns its name at the end. Every temp name carries `TMP_MARK`.
+learns its name at the end. Every temp name is one `atomic.is_temp_name` recognises, and
+cleaning removes no other file.
 
 A later layout (small objects packed together) can replace this one behind
 the same `ObjectStore` interface.
@@ -27,7 +28,7 @@ from typing import BinaryIO, Protocol
 from dvlite._fault import faultpoint
 from dvlite.core.oid import ALGORITHMS, Oid, hash_bytes
 from dvlite.errors import FormatError, IntegrityError, MissingObjectsError, storage_error
-from dvlite.storage.atomic import TMP_MARK
+from dvlite.storage.atomic import TMP_MARK, is_temp_name, store_temp_name
 from dvlite.storage.hashing import copy_and_hash, hash_file
 from dvlite.storage.links import copy_fd
 from dvlite.storage.progress import NULL_PROGRESS, Progress
@@ -119,7 +120,7 @@ class LocalStore:
 
     def new_temp(self) -> tuple[Path, int]:
         """Open a fresh temp file in the store's temp area for writing."""
-        tmp = self.tmp_dir / f"{uuid.uuid4().hex}.tmp"
+        tmp = self.tmp_dir / store_temp_name()
         try:
             try:
                 fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
@@ -285,28 +286,27 @@ class LocalStore:
         fetch running right now (fetches share the cache without the repository lock).
         """
         cutoff = time.time() - older_than
-        return sum(_clean_folder(folder, cutoff, marked)
-                   for folder, marked in self._temp_folders())
+        return sum(clean_temp_folder(folder, cutoff) for folder in self._temp_folders())
 
-    def _temp_folders(self) -> Iterator[tuple[Path, bool]]:
-        yield self.tmp_dir, False
+    def _temp_folders(self) -> Iterator[Path]:
+        yield self.tmp_dir
         base = self.root / self.algo
         with contextlib.suppress(FileNotFoundError, NotADirectoryError):
             for shard in sorted(os.listdir(base)):
                 if len(shard) == 2:
-                    yield base / shard, True
+                    yield base / shard
 
 
-def _clean_folder(folder: Path, cutoff: float, marked: bool) -> int:
-    """Unlink the temp files older than `cutoff` in `folder` (with `marked`, only names
-    carrying `TMP_MARK`: the folder also holds objects)."""
+def clean_temp_folder(folder: Path, cutoff: float) -> int:
+    """Unlink the files in `folder` older than `cutoff` that carry one of dvlite's temp
+    names (`is_temp_name`), and only those; returns how many."""
     try:
         names = os.listdir(folder)
     except (FileNotFoundError, NotADirectoryError):
         return 0
     removed = 0
     for name in names:
-        if marked and TMP_MARK not in name:
+        if not is_temp_name(name):
             continue
         try:
             if os.lstat(folder / name).st_mtime > cutoff:

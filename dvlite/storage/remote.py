@@ -123,11 +123,19 @@ class Backend(RemoteInfo, Protocol):
     def delete_blob(self, rel: str) -> None: ...
 
     def clean_stale(self, older_than: float) -> int:
-        """Remove leftovers of killed transfers (temp files, multipart uploads)."""
+        """Remove temp files of killed writes older than `older_than` seconds (only
+        names dvlite's writers produce); returns how many."""
+
+    def abort_stale_uploads(self, older_than: float) -> int | None:
+        """Abort multipart uploads older than `older_than` seconds (none but on S3);
+        None when the server cannot list them."""
 
 
 class Remote(RemoteInfo, Protocol):
     """What push, fetch, gc and fsck need from a remote (see `remote_packed`)."""
+
+    # the files below it, for what is the same on every layout (see `remote_fresh`)
+    backend: Backend
 
     @property
     def layout(self) -> int | None: ...

@@ -8,6 +8,10 @@ push uploads it again. Deleting the file is always safe.
 Each remote's record is tied to the remote's epoch (in its format file), which a gc
 --remote on any machine renews and a wiped remote loses: a record made under another
 epoch is dropped when the epoch is next read (see `Remote.record_ttl`).
+
+It also remembers when this machine last made each object young on the remote (uploaded
+it, or listed it in a freshen marker, see `remote_fresh`): a push freshens what it
+finds there only once that is long ago, not on every run.
 """
 
 from __future__ import annotations
@@ -23,6 +27,12 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS known (
     remote TEXT NOT NULL,
     oid TEXT NOT NULL,
+    PRIMARY KEY (remote, oid)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS fresh (
+    remote TEXT NOT NULL,
+    oid TEXT NOT NULL,
+    at REAL NOT NULL,
     PRIMARY KEY (remote, oid)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS epochs (
@@ -51,6 +61,14 @@ class RemoteIndex:
         return self._conn
 
     def known(self, remote: str, oids: Iterable[Oid]) -> set[Oid]:
+        return self._select("SELECT oid FROM known WHERE remote = ? AND", [remote], oids)
+
+    def fresh_since(self, remote: str, oids: Iterable[Oid], since: float) -> set[Oid]:
+        """Those of `oids` this machine made young on the remote at `since` or later."""
+        return self._select("SELECT oid FROM fresh WHERE remote = ? AND at >= ? AND",
+                            [remote, since], oids)
+
+    def _select(self, query: str, params: list[object], oids: Iterable[Oid]) -> set[Oid]:
         by_text = {str(o): o for o in oids}
         found: set[Oid] = set()
         texts = list(by_text)
@@ -59,27 +77,32 @@ class RemoteIndex:
             for i in range(0, len(texts), _BATCH):
                 chunk = texts[i : i + _BATCH]
                 marks = ",".join("?" * len(chunk))
-                rows = db.execute(
-                    f"SELECT oid FROM known WHERE remote = ? AND oid IN ({marks})",
-                    [remote, *chunk])
+                rows = db.execute(f"{query} oid IN ({marks})", [*params, *chunk])
                 found.update(by_text[text] for (text,) in rows)
         return found
 
-    def _write(self, sql: str, remote: str, oids: Iterable[Oid]) -> None:
-        rows = [(remote, str(o)) for o in oids]
+    def _write(self, statements: Iterable[str], rows: list[tuple[object, ...]]) -> None:
         if not rows:
             return
         with self._lock:
             db = self._db()
             db.execute("BEGIN")
-            db.executemany(sql, rows)
+            for sql in statements:
+                db.executemany(sql, rows)
             db.execute("COMMIT")
 
-    def add(self, remote: str, oids: Iterable[Oid]) -> None:
-        self._write("INSERT OR IGNORE INTO known VALUES (?, ?)", remote, oids)
+    def add(self, remote: str, oids: Iterable[Oid], fresh: float | None = None) -> None:
+        """Record `oids` as on the remote; with `fresh`, as made young there at that time."""
+        rows: list[tuple[object, ...]] = [(remote, str(o)) for o in oids]
+        self._write(["INSERT OR IGNORE INTO known VALUES (?, ?)"], rows)
+        if fresh is not None:
+            self._write(["INSERT OR REPLACE INTO fresh VALUES (?, ?, ?)"],
+                        [(*row, fresh) for row in rows])
 
     def forget(self, remote: str, oids: Iterable[Oid]) -> None:
-        self._write("DELETE FROM known WHERE remote = ? AND oid = ?", remote, oids)
+        self._write(["DELETE FROM known WHERE remote = ? AND oid = ?",
+                     "DELETE FROM fresh WHERE remote = ? AND oid = ?"],
+                    [(remote, str(o)) for o in oids])
 
     def last_check(self, remote: str) -> float | None:
         """When the remote's epoch was last read (time.time()), if ever."""
@@ -100,6 +123,7 @@ class RemoteIndex:
             if row is None or row[0] != epoch:
                 cur = db.execute("DELETE FROM known WHERE remote = ?", [remote])
                 dropped = cur.rowcount > 0
+                db.execute("DELETE FROM fresh WHERE remote = ?", [remote])
             if epoch is None:
                 db.execute("DELETE FROM epochs WHERE remote = ?", [remote])
             else:

@@ -3,7 +3,6 @@ a `LocalStore` (temp + fsync + rename, hash checked while copying)."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 import time
 from collections.abc import Collection, Iterator
@@ -17,9 +16,9 @@ from dvlite.errors import (
     RemoteUnavailableError,
     StorageError,
 )
-from dvlite.storage.atomic import TMP_MARK, atomic_write
+from dvlite.storage.atomic import atomic_write
 from dvlite.storage.hashing import hash_fd
-from dvlite.storage.odb import LocalStore
+from dvlite.storage.odb import LocalStore, clean_temp_folder
 from dvlite.storage.progress import NULL_PROGRESS, Progress
 from dvlite.storage.remote import (
     DEFAULT_JOBS,
@@ -42,6 +41,7 @@ from dvlite.storage.remote_format import (
     format_text,
     new_epoch,
 )
+from dvlite.storage.remote_fresh import FRESH_DIR
 
 
 class LocalRemote:
@@ -231,18 +231,14 @@ class LocalRemote:
             raise map_error(exc, self.name, rel, "deleting") from exc
 
     def clean_stale(self, older_than: float) -> int:
-        """Temp files of killed writes: objects', and the format file's and run-cache
-        records' (written beside them)."""
+        """Temp files of killed writes: objects', and the format file's, run-cache
+        records' and freshen markers' (written beside them). Only dvlite's temp names:
+        the folder may hold other files."""
         removed = self.store.clean_temp(older_than)
         cutoff = time.time() - older_than
-        for folder in (self.root, self.root / RECORDS_DIR):
-            try:
-                names = [n for n in os.listdir(folder) if TMP_MARK in n]
-            except OSError:
-                continue
-            for name in names:
-                with contextlib.suppress(FileNotFoundError):
-                    if os.stat(folder / name).st_mtime < cutoff:
-                        os.unlink(folder / name)
-                        removed += 1
+        for folder in (self.root, self.root / RECORDS_DIR, self.root / FRESH_DIR):
+            removed += clean_temp_folder(folder, cutoff)
         return removed
+
+    def abort_stale_uploads(self, older_than: float) -> int:  # noqa: ARG002 - protocol
+        return 0  # writes go through temp files, removed by clean_stale

@@ -47,6 +47,7 @@ from dvlite.storage.remote_format import (
     format_text,
     new_epoch,
 )
+from dvlite.storage.remote_s3_compat import CreateOnly, abort_stale_uploads
 
 # Multipart part size: files under two parts go in one PUT. Parts per file in flight are
 # capped (max_concurrency) so memory stays near jobs x PART_CONCURRENCY x CHUNKSIZE.
@@ -133,6 +134,7 @@ class FsspecRemote:
         self.jobs = jobs
         self.create_only = create_only
         self.endpoint = ""
+        self._create = CreateOnly(self._exists)
 
     @classmethod
     def from_config(cls, cfg: RemoteConfig, algo: str, jobs: int) -> FsspecRemote:
@@ -274,21 +276,25 @@ class FsspecRemote:
         key = self.key(oid)
         data = self._read_verified(oid, src)
         try:
-            if data is not None:
-                self.fs.pipe_file(key, data, mode="create")
-            elif self.create_only:
-                self.fs.put_file(str(src), key, mode="create", chunksize=CHUNKSIZE,
-                                 callback=_ByteCallback(progress))
-            else:
+            if not self.create_only:
                 self.fs.put_file(str(src), key, callback=_ByteCallback(progress))
-        except FileExistsError:
-            return False  # create-only write: the object is already there
-        except OSError as exc:
-            if "PreconditionFailed" in str(exc):
-                return False
-            raise self._fail(exc, "uploading", key, oid) from exc
+                return True
+            if data is not None:
+                return self._create.write(
+                    key, lambda mode: self.fs.pipe_file(key, data, mode=mode))
+            return self._create.write(key, lambda mode: self.fs.put_file(
+                str(src), key, mode=mode, chunksize=CHUNKSIZE,
+                callback=_ByteCallback(progress)))
         except Exception as exc:
             raise self._fail(exc, "uploading", key, oid) from exc
+
+    def _exists(self, key: str) -> bool:
+        try:
+            self._head(key)
+        except FileNotFoundError as exc:
+            if _no_bucket(exc):
+                raise
+            return False
         return True
 
     def _read_verified(self, oid: Oid, src: Path) -> bytes | None:
@@ -437,15 +443,18 @@ class FsspecRemote:
         path = f"{self.root}/{FORMAT_FILE}"
         fmt = RemoteFormat(new_epoch(), layout)
         try:
-            if self.create_only:
-                self.fs.pipe_file(path, format_text(fmt), mode="create")
-            else:
-                self.fs.pipe_file(path, format_text(fmt))
-        except FileExistsError:  # another push made it meanwhile: its epoch counts
-            return self.read_format()
+            if not self._put_new(path, format_text(fmt)):
+                return self.read_format()  # another push made it meanwhile: its epoch counts
         except Exception as exc:
             raise self._fail(exc, "writing", path) from exc
         return fmt
+
+    def _put_new(self, path: str, data: bytes | bytearray) -> bool:
+        """One PUT of a small file, create-only on S3; False when it was there."""
+        if not self.create_only:
+            self.fs.pipe_file(path, data)
+            return True
+        return self._create.write(path, lambda mode: self.fs.pipe_file(path, data, mode=mode))
 
     def read_format(self) -> RemoteFormat | None:
         path = f"{self.root}/{FORMAT_FILE}"
@@ -472,19 +481,9 @@ class FsspecRemote:
     def put_blob(self, rel: str, data: bytes | bytearray) -> bool:
         path = f"{self.root}/{rel}"
         try:
-            if self.create_only:
-                self.fs.pipe_file(path, data, mode="create")
-            else:
-                self.fs.pipe_file(path, data)
-        except FileExistsError:
-            return False
-        except OSError as exc:
-            if "PreconditionFailed" in str(exc):
-                return False
-            raise self._fail(exc, "uploading", path) from exc
+            return self._put_new(path, data)
         except Exception as exc:
             raise self._fail(exc, "uploading", path) from exc
-        return True
 
     def get_range(self, rel: str, start: int | None = None, end: int | None = None) -> bytes:
         """The bytes [start, end) of a blob in one GET (the whole blob without a range)."""
@@ -523,25 +522,16 @@ class FsspecRemote:
         except Exception as exc:
             raise self._fail(exc, "deleting", path) from exc
 
-    def clean_stale(self, older_than: float) -> int:
+    def clean_stale(self, older_than: float) -> int:  # noqa: ARG002 - protocol
+        return 0  # every write is one request: nothing is left behind but uploads
+
+    def abort_stale_uploads(self, older_than: float) -> int | None:
         """Abort multipart uploads under this remote older than `older_than` seconds
-        (left by a killed push; they are invisible but billed)."""
+        (left by a killed push; they are invisible but billed). None when the server
+        cannot list them."""
         if not self.create_only:
             return 0
-        bucket, _, prefix = self.root.partition("/")
         try:
-            from fsspec.asyn import sync
-
-            reply = sync(self.fs.loop, self.fs._call_s3, "list_multipart_uploads",
-                         Bucket=bucket, Prefix=prefix)
-            cutoff = datetime.now().timestamp() - older_than
-            aborted = 0
-            for up in reply.get("Uploads", []):
-                if _mtime({"LastModified": up.get("Initiated")}) > cutoff:
-                    continue
-                sync(self.fs.loop, self.fs._call_s3, "abort_multipart_upload",
-                     Bucket=bucket, Key=up["Key"], UploadId=up["UploadId"])
-                aborted += 1
+            return abort_stale_uploads(self.fs, self.root, older_than)
         except Exception as exc:
             raise self._fail(exc, "cleaning stale uploads", self.root) from exc
-        return aborted

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-_CODES = {403: "AccessDenied", 500: "InternalError", 503: "SlowDown"}
+_CODES = {403: "AccessDenied", 500: "InternalError", 501: "NotImplemented",
+          503: "SlowDown"}
 _HOP = {"connection", "keep-alive", "transfer-encoding", "proxy-connection", "upgrade"}
 
 
@@ -32,13 +33,15 @@ class Rule:
     status: int = 500
     first: int | None = None
     every: int | None = None
+    header: str | None = None  # only requests carrying this header (any value)
     seen: int = 0
     fired: int = 0
     hit: threading.Event = field(default_factory=threading.Event)  # set when it fires
     release: threading.Event = field(default_factory=threading.Event)
 
-    def matches(self, method: str, path: str) -> bool:
-        return bool(re.fullmatch(self.method, method) and re.search(self.path, path))
+    def matches(self, method: str, path: str, headers: frozenset[str] = frozenset()) -> bool:
+        return bool(re.fullmatch(self.method, method) and re.search(self.path, path)
+                    and (self.header is None or self.header.lower() in headers))
 
     def fires(self) -> bool:
         self.seen += 1
@@ -91,11 +94,12 @@ class FaultProxy:
             self.rules.clear()
             self.stats = Stats()
 
-    def decide(self, method: str, path: str) -> Rule | None:
+    def decide(self, method: str, path: str,
+               headers: frozenset[str] = frozenset()) -> Rule | None:
         with self.lock:
             self.stats.requests[method] += 1
             for rule in self.rules:
-                if rule.matches(method, path) and rule.fires():
+                if rule.matches(method, path, headers) and rule.fires():
                     self.stats.faults += 1
                     return rule
         return None
@@ -133,7 +137,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _serve(self) -> None:
         body = self._body()
-        rule = self.server.proxy.decide(self.command, self.path)
+        rule = self.server.proxy.decide(self.command, self.path,
+                                        frozenset(k.lower() for k in self.headers))
         if rule is not None and rule.action == "hold":
             rule.release.wait(60)
             rule = None

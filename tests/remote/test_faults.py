@@ -113,8 +113,10 @@ def test_noop_push_asks_the_remote_nothing(repo, proxy):
     assert json.loads(r.stdout)["already_present"] == 301
     assert proxy.stats.requests["HEAD"] == 0
     # the format file, the listing of packs, the index of the files' pack and of the
-    # manifest's: nothing is asked object by object
-    assert proxy.stats.total == 4
+    # manifest's: nothing is asked object by object; then, as the objects were only
+    # found there, the format file again and one freshen marker for all of them
+    assert proxy.stats.total == 4 + 2
+    assert proxy.stats.requests["PUT"] == 1
 
 
 @pytest.mark.crash

@@ -82,16 +82,40 @@ def test_gc_removes_stale_temp_files_only(repo):
     tmp = cache / "tmp"
     shard = hash_bytes("xxh128", b"kept").hex[:2]
     tmp.mkdir(parents=True, exist_ok=True)
-    old = [tmp / "old.tmp", cache / "xxh128" / shard / f".{'0' * 32}.dvlite-tmp-1-a-0"]
-    new = [tmp / "new.tmp", cache / "xxh128" / shard / f".{'1' * 32}.dvlite-tmp-1-a-1"]
+    old = [tmp / f"{'a' * 32}.tmp", cache / "xxh128" / shard / f".{'0' * 32}.dvlite-tmp-1-a-0"]
+    new = [tmp / f"{'b' * 32}.tmp", cache / "xxh128" / shard / f".{'1' * 32}.dvlite-tmp-1-a-1"]
+    foreign = [tmp / "backup.tar", tmp / "old.tmp", tmp / ".x.dvlite-tmp-notours"]
     past = time.time() - 7200
-    for path in old + new:
+    for path in old + new + foreign:
         path.write_bytes(b"partial")
-    for path in old:
+    for path in old + foreign:
         os.utime(path, (past, past))
-    assert run("gc").exit_code == 0
-    assert store_temps(cache) == sorted(new)
+    r = run("gc")
+    assert r.exit_code == 0
+    assert "removed 2 stale temp files from the cache" in r.stdout
+    assert sorted(p for p in store_temps(cache) if p not in foreign) == sorted(new)
+    assert all(p.read_bytes() == b"partial" for p in foreign)  # not dvlite's names
     assert _cache_oids(repo) == {_oid(b"kept")}
+
+
+def test_gc_remote_leaves_foreign_files_in_a_folder_remotes_tmp(repo, tmp_path):
+    """A folder remote on a NAS may have its own tmp/: only dvlite's temp names go."""
+    store = tmp_path / "store"
+    assert run("remote", "add", "o", str(store), "--default").exit_code == 0
+    _version(repo, b"kept", commit=True)
+    assert run("push").exit_code == 0
+    (store / "tmp").mkdir()
+    ours = store / "tmp" / f"{'c' * 32}.tmp"
+    theirs = [store / "tmp" / "backup.tar", store / "notes.dvlite-tmp-x",
+              store / "tmp" / "nested.tmp"]
+    for path in [ours, *theirs]:
+        path.write_bytes(b"precious")
+    r = run("gc", "--remote", "--now", "--yes")
+    assert r.exit_code == 0, r.stderr
+    assert "removed 1 stale temp files from remote 'o'" in r.stdout
+    assert "multipart" not in r.stdout
+    assert not ours.exists()
+    assert all(p.read_bytes() == b"precious" for p in theirs)
 
 
 def test_gc_remote_grace_confirmation_and_now(repo, remote: RemoteHandle):
@@ -138,13 +162,36 @@ def test_gc_aborts_stale_multipart_uploads(repo, s3):
     configure("origin", f"s3://{BUCKET}/store", s3_remote_options(s3.endpoint))
     client = s3.client()
     client.create_multipart_upload(Bucket=BUCKET, Key="store/xxh128/ab/orphan")
-    client.create_multipart_upload(Bucket=BUCKET, Key="elsewhere/not-ours")
+    others = ["elsewhere/not-ours", "storeother/backup.tar", "store1/model.bin", "store"]
+    for key in others:  # the prefix "store" without its "/" would match all but the first
+        client.create_multipart_upload(Bucket=BUCKET, Key=key)
     # (moto stamps every upload "Initiated" in 2010, so the age rule cannot be shown here)
     r = run("gc", "--remote", "--now", "--yes")
     assert r.exit_code == 0
-    assert "aborted 1 stale multipart uploads" in r.stdout
+    assert "aborted 1 stale multipart uploads on remote 'origin'" in r.stdout
     left = client.list_multipart_uploads(Bucket=BUCKET)["Uploads"]
-    assert [u["Key"] for u in left] == ["elsewhere/not-ours"]
+    assert sorted(u["Key"] for u in left) == sorted(others)
+
+
+@pytest.mark.s3
+def test_gc_lists_and_deletes_only_below_the_remotes_folder(repo, s3):
+    """s3://bucket/t1 is the folder t1/: keys of t1other/ and t10/ are never touched."""
+    from tests.remote.conftest import configure
+    from tests.remote.s3fixtures import s3_remote_options
+
+    configure("origin", f"s3://{BUCKET}/t1", s3_remote_options(s3.endpoint))
+    client = s3.client()
+    _version(repo, b"kept", commit=True)
+    assert run("push").exit_code == 0
+    hex_ = hash_bytes("xxh128", b"unused").hex
+    foreign = [f"t1other/xxh128/{hex_[:2]}/{hex_}", f"t10/xxh128/{hex_[:2]}/{hex_}",
+               "t1other/packs/xxh128/x.pack", "t10/fresh/" + "0" * 32]
+    for key in foreign:
+        client.put_object(Bucket=BUCKET, Key=key, Body=b"unused")
+    r = run("gc", "--remote", "--now", "--yes", "--json")
+    assert r.exit_code == 0, r.stderr
+    assert json.loads(r.stdout)["remote"] == []
+    assert set(foreign) <= set(s3.keys(""))
 
 
 def test_gc_remote_removes_temp_files_of_killed_format_and_record_writes(repo, tmp_path):

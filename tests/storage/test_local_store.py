@@ -74,3 +74,16 @@ def test_parallel_spread_pairs_every_item_and_interleaves_folders() -> None:
     # batches (of 64 here) come one folder each, and the next batch from another folder
     runs = [len(list(run)) for _, run in itertools.groupby(p[0][0] for p in pairs)]
     assert max(runs) == 64 and len(runs) > 3000 // 64
+
+
+def test_every_temp_name_a_writer_makes_is_one_cleaning_removes(tmp_path: Path) -> None:
+    from dvlite.storage.atomic import is_temp_name, store_temp_name, temp_path_for
+    from dvlite.storage.odb import _temp_suffix
+
+    made = [temp_path_for(tmp_path / "model.bin").name, temp_path_for(tmp_path / "x y").name,
+            f".{'0' * 32}{_temp_suffix()}", store_temp_name(),
+            ".dvlite.lock.dvlite-tmp-locked"]
+    assert all(is_temp_name(name) for name in made), made
+    foreign = ["backup.tar", "old.tmp", f"{'0' * 32}", ".x.dvlite-tmp-", "a.dvlite-tmp-1",
+               f"{'A' * 32}.tmp", ".x.dvlite-tmp-zz", f"{'0' * 32}.tmp.bak"]
+    assert not any(is_temp_name(name) for name in foreign)

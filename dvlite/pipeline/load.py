@@ -11,7 +11,7 @@ from dvlite.core.paths import is_within
 from dvlite.errors import FormatError, PipelineError, UsageError, storage_error
 from dvlite.pipeline.dag import Graph, build_graph, output_index
 from dvlite.pipeline.schema import PIPELINE_FILE, Stage, parse_pipeline
-from dvlite.repo.outputs import all_outputs
+from dvlite.repo.outputs import pointer_outputs
 from dvlite.repo.repo import Repo
 
 
@@ -82,7 +82,7 @@ def check_against_workspace(repo: Repo, stages: list[Stage]) -> None:
     if not any(s.outs for s in stages):
         return
     _check_not_in_git(repo, stages)
-    for tracked in all_outputs(repo):
+    for tracked in pointer_outputs(repo):
         for stage, out in index.overlapping(tracked.rel):
             raise PipelineError(
                 f"{stage.dvfile}:{out.line}: stage '{stage.name}': output "

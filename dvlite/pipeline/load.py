@@ -68,10 +68,12 @@ def load_pipeline(repo: Repo, check_workspace: bool = True) -> Pipeline:
     return pipeline
 
 
-def check_against_workspace(repo: Repo, stages: list[Stage]) -> None:
+def check_against_workspace(repo: Repo, stages: list[Stage], deps: bool = True) -> None:
+    """Check `stages` against the files; with `deps`, every dependency must exist or be
+    produced (repro needs them; `stage add` accepts one that a pull or download brings)."""
     index = output_index(stages)
     for stage in stages:
-        for dep in stage.deps:
+        for dep in stage.deps if deps else ():
             if not index.overlapping(dep.path) and not os.path.lexists(repo.root / dep.path):
                 raise PipelineError(
                     f"{stage.dvfile}:{dep.line}: stage '{stage.name}': dependency "

@@ -16,7 +16,9 @@ from tests.helpers import check_repo, gen, git, object_path, run
 PIPELINE = """\
 stages:
   train:
-    cmd: cp data.txt model.pkl && mkdir -p feats && cp data.txt feats/a.txt && echo b > feats/b.txt && cp data.txt m.json
+    cmd:
+    - cp data.txt model.pkl && cp data.txt m.json
+    - mkdir -p feats && cp data.txt feats/a.txt && echo b > feats/b.txt
     deps:
     - data.txt
     outs:

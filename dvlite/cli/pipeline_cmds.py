@@ -121,15 +121,17 @@ def stage_add(
     wdir: str | None = typer.Option(None, "-w", "--wdir",
                                     help="Folder to run in, relative to dvlite.yaml."),
     always_changed: bool = typer.Option(False, "--always-changed", help="Run every time."),
+    no_stage: bool = typer.Option(False, "--no-stage", help="Do not git add dvlite.yaml."),
 ) -> None:
-    """Add a stage to dvlite.yaml (validated; refuses duplicates)."""
+    """Add a stage to dvlite.yaml (validated; refuses duplicates; a dependency may not
+    exist yet) and git add the file (unless core.autostage = false or --no-stage)."""
     from dvlite.pipeline.edit import StageSpec, add_stage
 
     spec = StageSpec(name, " ".join(cmd), deps, outs, metrics, params, outs_no_cache, wdir,
                      always_changed)
     repo = Repo.find()
     folder = repo.rel(Path.cwd())  # like `dvc stage add`: the stage lives where it is added
-    stage = add_stage(repo, spec, "" if folder == "." else folder)
+    stage = add_stage(repo, spec, "" if folder == "." else folder, stage=not no_stage)
     out(f"Added stage '{stage.name}' to {stage.dvfile}")
     out(f"To run it: dvlite repro {stage.name}")
 

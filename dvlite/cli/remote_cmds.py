@@ -321,14 +321,14 @@ def fsck_remote(remote: str | None, as_json: bool, repair: bool) -> None:
 def ls_remote(rev: str | None, remote: str | None, as_json: bool) -> None:
     from dvlite.repo.ls import ls as do_ls
     from dvlite.repo.ls import object_closure
-    from dvlite.repo.outputs import all_outputs, outputs_at
+    from dvlite.repo.outputs import outputs_at, tracked_outputs
     from dvlite.repo.remote_check import on_remote
 
     repo = Repo.find()
     items = do_ls(repo, rev)
-    outputs = outputs_at(repo, rev) if rev else all_outputs(repo)
+    found = outputs_at(repo, rev) if rev else tracked_outputs(repo)
     manifests: dict[Any, Any] = {}
-    closures = {o.rel: object_closure(repo, o, manifests) for o in outputs}
+    closures = {o.rel: object_closure(repo, o, manifests) for o in found}
     there = on_remote(repo, remote, closures)
     if as_json:
         emit_json([{**i.to_dict(), "on_remote": there.get(i.path, False)} for i in items])

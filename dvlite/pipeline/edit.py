@@ -63,10 +63,11 @@ def _params(specs: list[str]) -> list[Any]:
     return items
 
 
-def add_stage(repo: Repo, spec: StageSpec, folder: str = "") -> Stage:
+def add_stage(repo: Repo, spec: StageSpec, folder: str = "", stage: bool = True) -> Stage:
     """Add `spec` to the dvlite.yaml of `folder` (repository-relative, "" for the root),
     like `dvc stage add` run there: its paths are relative to that folder. Refuses a
-    duplicate name or an invalid result."""
+    duplicate name or an invalid result; a dependency need not exist yet (`repro` checks
+    it). With `stage` (and `core.autostage`), `git add`s the file, as `add` does."""
     dvfile = f"{folder}/{PIPELINE_FILE}" if folder else PIPELINE_FILE
     path = repo.root / dvfile
     texts = read_texts(repo, pipeline_files(repo))
@@ -80,9 +81,11 @@ def add_stage(repo: Repo, spec: StageSpec, folder: str = "") -> Stage:
     new_text = _append(text, spec.name, spec.body(), dvfile)
     texts[dvfile] = new_text.encode()
     pipeline = parse_files(texts)
-    check_against_workspace(repo, pipeline.stages)
+    check_against_workspace(repo, pipeline.stages, deps=False)
     with repo.lock():
         atomic_write(path, new_text.encode(), locked=True)
+        if stage and repo.scm is not None and repo.config.get("core.autostage"):
+            repo.scm.add([path])
     return pipeline.graph.stages[spec.name]
 
 

@@ -11,7 +11,7 @@ from dvlite.core.paths import is_within
 from dvlite.errors import FormatError, PipelineError, UsageError, storage_error
 from dvlite.pipeline.dag import Graph, build_graph, output_index
 from dvlite.pipeline.schema import PIPELINE_FILE, Stage, parse_pipeline
-from dvlite.repo.outputs import all_outputs
+from dvlite.repo.outputs import pointer_outputs
 from dvlite.repo.repo import Repo
 
 
@@ -68,10 +68,12 @@ def load_pipeline(repo: Repo, check_workspace: bool = True) -> Pipeline:
     return pipeline
 
 
-def check_against_workspace(repo: Repo, stages: list[Stage]) -> None:
+def check_against_workspace(repo: Repo, stages: list[Stage], deps: bool = True) -> None:
+    """Check `stages` against the files; with `deps`, every dependency must exist or be
+    produced (repro needs them; `stage add` accepts one that a pull or download brings)."""
     index = output_index(stages)
     for stage in stages:
-        for dep in stage.deps:
+        for dep in stage.deps if deps else ():
             if not index.overlapping(dep.path) and not os.path.lexists(repo.root / dep.path):
                 raise PipelineError(
                     f"{stage.dvfile}:{dep.line}: stage '{stage.name}': dependency "
@@ -82,7 +84,7 @@ def check_against_workspace(repo: Repo, stages: list[Stage]) -> None:
     if not any(s.outs for s in stages):
         return
     _check_not_in_git(repo, stages)
-    for tracked in all_outputs(repo):
+    for tracked in pointer_outputs(repo):
         for stage, out in index.overlapping(tracked.rel):
             raise PipelineError(
                 f"{stage.dvfile}:{out.line}: stage '{stage.name}': output "

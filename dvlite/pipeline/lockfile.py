@@ -17,6 +17,7 @@ import yaml
 from dvlite.core import strictyaml
 from dvlite.core.oid import Oid
 from dvlite.core.paths import check_relpath
+from dvlite.core.pointer import Pointer
 from dvlite.errors import FormatError, storage_error
 from dvlite.storage.atomic import atomic_write
 
@@ -30,6 +31,11 @@ class HashInfo:
     oid: Oid
     size: int
     nfiles: int | None = None
+
+    def to_pointer(self) -> Pointer:
+        """The pointer a `.dvl` beside the output would hold."""
+        kind = "dir" if self.nfiles is not None else "file"
+        return Pointer(posixpath.basename(self.path), kind, self.oid, self.size, self.nfiles)
 
     def to_dict(self, base: str) -> dict[str, Any]:
         d: dict[str, Any] = {"path": _relative(self.path, base), "hash": str(self.oid),

@@ -11,13 +11,12 @@ import shutil
 from pathlib import Path
 
 from dvlite.core.paths import check_parent_inside
-from dvlite.core.pointer import Pointer
 from dvlite.errors import PipelineError, storage_error
 from dvlite.pipeline.hashing import WorkspaceHashes
 from dvlite.pipeline.lockfile import HashInfo
 from dvlite.pipeline.schema import Stage
 from dvlite.repo import gitignore
-from dvlite.repo.outputs import Output, pointer_file_for
+from dvlite.repo.outputs import stage_output
 from dvlite.repo.repo import Repo
 from dvlite.storage.progress import NULL_PROGRESS, Progress
 
@@ -61,7 +60,8 @@ def run_cacheable(stage: Stage) -> bool:
 
 def collect(repo: Repo, stage: Stage, hashes: WorkspaceHashes,
             progress: Progress = NULL_PROGRESS) -> list[HashInfo]:
-    """Cache the stage's outputs after a successful run; returns their hashes."""
+    """Cache the stage's outputs after a successful run; returns their hashes. The caller
+    holds the repository lock until their lock entry is written."""
     from dvlite.repo.add import store_path
 
     infos = []
@@ -79,31 +79,26 @@ def collect(repo: Repo, stage: Stage, hashes: WorkspaceHashes,
         # Uncached metrics still go into the cache, so the run cache can restore them.
         pointer = store_path(repo, path, progress)
         if out.cache:
-            _ignore(repo, path)
+            _ignore(path)
         infos.append(HashInfo(out.path, pointer.oid, pointer.size, pointer.nfiles))
     return infos
 
 
 def restore(repo: Repo, stage: Stage, outs: list[HashInfo]) -> None:
-    """Put recorded outputs back into the workspace from the cache."""
+    """Put recorded outputs back into the workspace from the cache (under the lock)."""
     from dvlite.repo.checkout import checkout_outputs
 
-    wanted = []
-    for info in outs:
-        path = repo.root / info.path
-        kind = "dir" if info.nfiles is not None else "file"
-        pointer = Pointer(path.name, kind, info.oid, info.size, info.nfiles)
-        wanted.append(Output(pointer_file_for(path), pointer, path, info.path))
-        check_parent_inside(repo.root, path)
-        path.parent.mkdir(parents=True, exist_ok=True)
+    wanted = [stage_output(repo, info.path, info.to_pointer(), stage=stage.name)
+              for info in outs]
+    for restored in wanted:
+        restored.path.parent.mkdir(parents=True, exist_ok=True)
     checkout_outputs(repo, wanted, force=True)
     for out in stage.outs:
         if out.cache:
-            _ignore(repo, repo.root / out.path)
+            _ignore(repo.root / out.path)
 
 
-def _ignore(repo: Repo, path: Path) -> None:
+def _ignore(path: Path) -> None:
     # Stages finish concurrently (-j, or two repros): .gitignore is read, changed and
-    # replaced under the lock, so no entry is lost and no write trips over another.
-    with repo.lock():
-        gitignore.add_entry(path)
+    # replaced under the caller's lock, so no entry is lost and no write trips over another.
+    gitignore.add_entry(path)

@@ -3,8 +3,9 @@
 Decisions and bookkeeping happen in the calling thread (the state db and the lock file
 are single-writer); commands are started there too (their parent-death signal follows
 the forking thread) and only waited for in worker threads. After each successful
-stage: outputs into the cache, then its `dvlite.lock` entry (atomically, under the
-repository lock), then a run-cache record. A failure or an interrupt stops scheduling;
+stage, under one hold of the repository lock: outputs into the cache, then its
+`dvlite.lock` entry (atomically), then a run-cache record, so a `gc` never sees stored
+outputs that no lock entry references yet. A failure or an interrupt stops scheduling;
 entries of stages that already finished stay.
 """
 
@@ -131,10 +132,11 @@ class _Repro:
         outs = runcache.lookup(self.repo, key)
         if outs is None or {h.path for h in outs} != {o.path for o in stage.outs}:
             return False
-        if not runcache.restorable(self.repo, outs):
-            return False
-        stage_outputs.restore(self.repo, stage, outs)
-        self._record(job, outs, key=None)
+        with self.repo.lock():
+            if not runcache.restorable(self.repo, outs):
+                return False
+            stage_outputs.restore(self.repo, stage, outs)
+            self._record(job, outs, key=None)
         self.report("restored", stage.name, "restored from run cache")
         self.result.restored.append(stage.name)
         return True
@@ -143,13 +145,16 @@ class _Repro:
 
     def finish(self, job: _Job) -> None:
         stage = job.stage
-        outs = stage_outputs.collect(self.repo, stage, self.hashes, self.options.progress)
         key = runcache.run_key(stage, job.deps, job.params)
-        self._record(job, outs, key if stage_outputs.run_cacheable(stage) else None)
+        with self.repo.lock():
+            outs = stage_outputs.collect(self.repo, stage, self.hashes, self.options.progress)
+            faultpoint("repro.after_store")
+            self._record(job, outs, key if stage_outputs.run_cacheable(stage) else None)
         self.result.ran.append(stage.name)
         self.report("done", stage.name, "")
 
     def _record(self, job: _Job, outs: list[HashInfo], key: str | None) -> None:
+        """Write the lock entry and the run-cache record; the caller holds the lock."""
         stage = job.stage
         self.hashes.forget(o.path for o in stage.outs)
         for info in outs:
@@ -157,8 +162,7 @@ class _Repro:
         entry = LockEntry(stage.name, stage.cmd, tuple(job.deps), tuple(outs), job.params)
         keep = {s.name for s in self.pipeline.stages if s.dvfile == stage.dvfile}
         faultpoint("repro.before_lock")
-        with self.repo.lock():
-            write_entry(self.repo.root, stage.dvfile, entry, keep)
+        write_entry(self.repo.root, stage.dvfile, entry, keep)
         self.locks[stage.dvfile][stage.name] = entry
         if key is not None:
             runcache.save(self.repo, key, stage, outs)

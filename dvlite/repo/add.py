@@ -21,7 +21,7 @@ from dvlite.errors import ScmError, UsageError, storage_error
 from dvlite.repo import gitignore
 from dvlite.repo.checkout import checkout_outputs
 from dvlite.repo.compare import edited_error, edited_since
-from dvlite.repo.outputs import Output, all_outputs, pointer_file_for
+from dvlite.repo.outputs import Output, pointer_file_for, pointer_outputs, tracked_outputs
 from dvlite.repo.repo import Repo
 from dvlite.repo.workspace import (
     WorkFile,
@@ -85,6 +85,9 @@ def _check_target(repo: Repo, path: Path, outputs: list[Output]) -> None:
         raise UsageError(f"cannot add '{rel}': its pointer file name would be longer than "
                          f"{NAME_MAX} bytes", hint="rename it, or track its folder instead")
     for out in outputs:
+        if out.stage is not None and is_within(path, out.path):
+            raise UsageError(f"cannot add '{rel}': it is output '{out.rel}' of stage "
+                             f"'{out.stage}', which `dvlite repro` records")
         if out.path != path and is_within(path, out.path):
             raise UsageError(f"cannot add '{rel}': it is inside tracked folder '{out.rel}'",
                              hint=f"dvlite add {out.rel}")
@@ -138,14 +141,14 @@ def add(
         raise UsageError("nothing to add", hint="dvlite add PATH...")
     result = AddResult()
     with repo.lock():
-        outputs = all_outputs(repo)
+        tracked = tracked_outputs(repo)
         for path in paths:
-            _check_target(repo, path, outputs)
+            _check_target(repo, path, tracked)
         _check_nesting(repo, paths)
         if repo.scm is not None:
             _check_git(repo, paths)
         to_stage: list[Path] = []
-        previous = {o.path: o for o in outputs}
+        previous = {o.path: o for o in tracked}
         for path in paths:
             pointer = store_path(repo, path, progress, result.warnings)
             if path in previous:
@@ -195,5 +198,5 @@ def _relink(repo: Repo, result: AddResult) -> None:
     if repo.linker.types[0] not in ("hardlink", "symlink"):
         return
     rels = {rel for rel, _ in result.pointers}
-    outs = [o for o in all_outputs(repo) if o.rel in rels]
+    outs = [o for o in pointer_outputs(repo) if o.rel in rels]
     checkout_outputs(repo, outs, force=False, relink=True)

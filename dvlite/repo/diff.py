@@ -10,7 +10,7 @@ from dvlite.core.manifest import Manifest
 from dvlite.core.oid import Oid
 from dvlite.errors import FormatError, MissingObjectsError
 from dvlite.repo.compare import output_state
-from dvlite.repo.outputs import Output, all_outputs, load_manifest, outputs_at
+from dvlite.repo.outputs import Output, load_manifest, outputs_at, tracked_outputs
 from dvlite.repo.repo import Repo
 
 
@@ -47,7 +47,7 @@ def _expand(repo: Repo, outputs: list[Output], manifests: dict[Oid, Manifest]) -
 
 def _workspace(repo: Repo, manifests: dict[Oid, Manifest]) -> dict[str, Oid]:
     files: dict[str, Oid] = {}
-    for out in all_outputs(repo):
+    for out in tracked_outputs(repo):
         st = output_state(repo, out, manifests)
         if not st.exists or st.obstacle is not None:
             continue

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from dvlite.core.manifest import Manifest
 from dvlite.core.oid import Oid
 from dvlite.errors import FormatError, MissingObjectsError, storage_error
-from dvlite.repo.outputs import all_outputs, load_manifest
+from dvlite.repo.outputs import load_manifest, tracked_outputs
 from dvlite.repo.repo import Repo
 from dvlite.repo.workspace import WORKERS
 from dvlite.storage.hashing import hash_file
@@ -80,7 +80,7 @@ def _quarantine(repo: Repo, oid: Oid) -> None:
 def _missing(repo: Repo) -> list[str]:
     missing = []
     manifests: dict[Oid, Manifest] = {}
-    for out in all_outputs(repo):
+    for out in tracked_outputs(repo):
         oid = out.pointer.oid
         if not repo.cache.exists(oid):
             missing.append(f"{oid} ({out.rel})")

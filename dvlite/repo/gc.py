@@ -23,9 +23,15 @@ from dvlite.core.manifest import Manifest
 from dvlite.core.oid import Oid
 from dvlite.errors import ConfigError, MissingObjectsError, UsageError
 from dvlite.repo import discarded
-from dvlite.repo.outputs import Target, all_outputs, load_manifest, outputs_at
+from dvlite.repo.outputs import (
+    Target,
+    load_manifest,
+    outputs_at,
+    pointer_outputs,
+    stage_outputs,
+)
 from dvlite.repo.repo import Repo
-from dvlite.repo.sync_plan import expand, lock_targets, remote_index, repo_remote
+from dvlite.repo.sync_plan import expand, remote_index, repo_remote
 from dvlite.storage.remote import Remote, RemoteEntry
 from dvlite.storage.remote_fresh import drop_old_markers, fresh_oids, list_markers
 
@@ -94,10 +100,11 @@ def _commits(repo: Repo, scope: str) -> list[str]:
 def used_objects(repo: Repo, scope: str, remote: Remote | None) -> set[Oid]:
     """Every object referenced in `scope`, manifests expanded (read from the cache, or
     from the remote when gc touches it: its deletions must know every folder's files)."""
-    targets = [Target(o) for o in all_outputs(repo)] + lock_targets(repo, None)
+    # every stage output, the uncached ones too: the run cache restores them
+    found = pointer_outputs(repo) + stage_outputs(repo)
     for sha in _commits(repo, scope):
-        targets.extend(Target(o) for o in outputs_at(repo, sha))
-        targets.extend(lock_targets(repo, sha))
+        found += outputs_at(repo, sha) + stage_outputs(repo, sha)
+    targets = [Target(o) for o in found]
     cache: dict[Oid, Manifest] = {}
 
     def load(oid: Oid) -> Manifest:

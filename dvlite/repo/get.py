@@ -30,6 +30,7 @@ from dvlite.core.manifest import Manifest
 from dvlite.core.oid import Oid
 from dvlite.core.pointer import POINTER_SUFFIX, Pointer
 from dvlite.errors import ConfigError, FormatError, ScmError, UsageError, storage_error
+from dvlite.repo.lock_outputs import PIPELINE_NAMES, is_pipeline_file, stage_outs
 from dvlite.scm import Git, find_git_root
 from dvlite.storage.odb import LocalStore
 from dvlite.storage.progress import NULL_PROGRESS, Progress
@@ -162,17 +163,31 @@ def _config(src: Source, rev: str, work: Path) -> Config:
     return Config(shared, local)
 
 
+def _outputs(src: Source, rev: str) -> list[tuple[str, Pointer]]:
+    """(path, pointer) of every tracked output at `rev`: `.dvl` files, then cached stage
+    outputs of `dvlite.lock` files (paths relative to the git root)."""
+    texts = src.git.files_at(rev, names=PIPELINE_NAMES)
+    found = []
+    for gpath, data in sorted(texts.items()):
+        if is_pipeline_file(gpath):
+            continue
+        try:
+            pointer = Pointer.from_bytes(data, f"{gpath} at {rev}")
+        except FormatError:
+            continue
+        found.append((posixpath.normpath(posixpath.join(posixpath.dirname(gpath),
+                                                        pointer.path)), pointer))
+    pipeline = {p: d for p, d in texts.items() if is_pipeline_file(p)}
+    found.extend((s.rel, s.pointer) for s in stage_outs(pipeline, strict=False) if s.cached)
+    return found
+
+
 def _find(src: Source, rev: str, path: str) -> tuple[str, Pointer, str | None]:
     """The output holding `path` at `rev`: (output path, pointer, path inside a folder)."""
     want = posixpath.normpath(path.strip("/"))
     if want.endswith(POINTER_SUFFIX):
         want = want[: -len(POINTER_SUFFIX)]
-    for gpath, data in sorted(src.git.files_at(rev).items()):
-        try:
-            pointer = Pointer.from_bytes(data, f"{gpath} at {rev}")
-        except FormatError:
-            continue
-        rel = posixpath.normpath(posixpath.join(posixpath.dirname(gpath), pointer.path))
+    for rel, pointer in _outputs(src, rev):
         if want == rel:
             return rel, pointer, None
         if pointer.is_dir and want.startswith(rel + "/"):

@@ -17,7 +17,7 @@ from dvlite.errors import DvliteError, storage_error
 from dvlite.repo.compare import missing_objects, output_state
 from dvlite.repo.hook_types import HookOutcome, is_zero
 from dvlite.repo.ls import object_closure
-from dvlite.repo.outputs import Output, all_outputs, outputs_at
+from dvlite.repo.outputs import Output, outputs_at, tracked_outputs
 from dvlite.repo.repo import Repo
 from dvlite.storage.progress import NULL_PROGRESS, Progress
 
@@ -65,7 +65,7 @@ def _has_remote(repo: Repo) -> bool:
 def _needs_fetch(repo: Repo) -> bool:
     manifests: dict[Oid, Manifest] = {}
     wanted: set[Oid] = set()
-    for out in all_outputs(repo):
+    for out in tracked_outputs(repo):
         needed = object_closure(repo, out, manifests)
         if needed is None:  # the folder's manifest itself is missing
             return True
@@ -121,7 +121,7 @@ def _drop_untracked_outputs(repo: Repo, previous: str | None, outcome: HookOutco
         old = outputs_at(repo, previous)
     except DvliteError:
         return  # e.g. no ORIG_HEAD: nothing to compare with
-    current = {o.rel for o in all_outputs(repo)}
+    current = {o.rel for o in tracked_outputs(repo)}
     stale = [o for o in old if o.rel not in current and os.path.lexists(o.path)]
     if not stale:
         return

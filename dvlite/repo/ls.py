@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from dvlite.core.manifest import Manifest
 from dvlite.core.oid import Oid
 from dvlite.errors import FormatError, MissingObjectsError
-from dvlite.repo.outputs import Output, all_outputs, load_manifest, outputs_at
+from dvlite.repo.outputs import Output, load_manifest, outputs_at, tracked_outputs
 from dvlite.repo.repo import Repo
 
 
@@ -37,10 +37,10 @@ def object_closure(repo: Repo, out: Output, manifests: dict[Oid, Manifest]) -> s
 
 
 def ls(repo: Repo, rev: str | None = None) -> list[Listed]:
-    outputs = outputs_at(repo, rev) if rev else all_outputs(repo)
+    found = outputs_at(repo, rev) if rev else tracked_outputs(repo)
     manifests: dict[Oid, Manifest] = {}
     listed = []
-    for out in sorted(outputs, key=lambda o: o.rel):
+    for out in sorted(found, key=lambda o: o.rel):
         needed = object_closure(repo, out, manifests)
         cached = needed is not None and len(repo.cache.exists_many(needed)) == len(needed)
         p = out.pointer

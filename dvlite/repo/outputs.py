@@ -1,4 +1,10 @@
-"""Tracked outputs: finding `.dvl` pointers, resolving them safely, and reading targets."""
+"""Tracked outputs: `.dvl` pointers and the cached stage outputs `dvlite.lock` records,
+found and resolved safely, at the workspace or at a revision, and user targets among them.
+
+`tracked_outputs(repo)` and `outputs_at(repo, rev)` are the one source every command takes its
+outputs from; only `add`, `remove` and `move`, which edit pointer files, look at
+`pointer_outputs` alone.
+"""
 
 from __future__ import annotations
 
@@ -11,15 +17,18 @@ from dvlite.core.oid import Oid
 from dvlite.core.paths import check_parent_inside, check_relpath, is_within
 from dvlite.core.pointer import POINTER_SUFFIX, Pointer
 from dvlite.errors import FormatError, MissingObjectsError, UsageError, storage_error
+from dvlite.repo.lock_outputs import PIPELINE_NAMES, StageOut, is_pipeline_file, stage_outs
 from dvlite.repo.repo import DVLITE_DIR, Repo
 
 
 @dataclass(frozen=True, slots=True)
 class Output:
-    pointer_file: Path
+    pointer_file: Path  # for a stage output: the dvlite.lock that records it
     pointer: Pointer
     path: Path
     rel: str
+    stage: str | None = None  # the stage whose lock entry records it (None: a .dvl)
+    cached: bool = True  # False: a stage output the pipeline leaves to git (metrics)
 
     @property
     def is_dir(self) -> bool:
@@ -82,7 +91,8 @@ def _walk_pointers(root: Path) -> list[Path]:
     return sorted(found)
 
 
-def all_outputs(repo: Repo) -> list[Output]:
+def pointer_outputs(repo: Repo) -> list[Output]:
+    """The outputs of the workspace's `.dvl` files (not the pipeline's)."""
     outputs = []
     errors: list[FormatError] = []
     bad: list[str] = []
@@ -117,15 +127,75 @@ def check_overlaps(repo: Repo, outputs: list[Output]) -> None:
             hint="remove one of the two pointer files")
 
 
-def collect_targets(repo: Repo, targets: list[str], cwd: Path | None = None) -> list[Target]:
-    """Resolve user targets (data paths, pointer files, folders, files in tracked folders)."""
-    outputs = all_outputs(repo)
+def tracked_outputs(repo: Repo) -> list[Output]:
+    """Every tracked output of the workspace: pointers, and cached stage outputs."""
+    found = pointer_outputs(repo) + [o for o in stage_outputs(repo) if o.cached]
+    check_overlaps(repo, found)
+    return found
+
+
+def stage_outputs(repo: Repo, rev: str | None = None) -> list[Output]:
+    """Every output the `dvlite.lock` files record (at the workspace, or at `rev`), the
+    uncached ones too (`Output.cached` tells them apart)."""
+    if rev is None:
+        return _stage_outputs(repo, _workspace_pipeline_texts(repo), None)
+    return _stage_outputs(repo, _texts_at(repo, rev, PIPELINE_NAMES), rev)
+
+
+def stage_output(repo: Repo, rel: str, pointer: Pointer, *, stage: str | None = None,
+                 lockfile: str | None = None, cached: bool = True) -> Output:
+    """The output of a stage-recorded hash (`rel` checked safe, like pointer paths)."""
+    path = repo.root / rel
+    check_parent_inside(repo.root, path)
+    pf = repo.root / lockfile if lockfile else pointer_file_for(path)
+    return Output(pf, pointer, path, rel, stage, cached)
+
+
+def _stage_outputs(repo: Repo, texts: dict[str, bytes], rev: str | None) -> list[Output]:
+    try:
+        found: list[StageOut] = stage_outs(texts, strict=rev is None)
+        return [stage_output(repo, s.rel, s.pointer, stage=s.stage, lockfile=s.lockfile,
+                             cached=s.cached) for s in found]
+    except FormatError as exc:
+        if rev is None:
+            raise
+        raise type(exc)(f"at {rev}: {exc.msg}", hint=exc.hint) from None
+
+
+def _workspace_pipeline_texts(repo: Repo) -> dict[str, bytes]:
+    if repo.scm is not None:
+        names = repo.scm.ls_files([p for n in PIPELINE_NAMES for p in (n, f"*/{n}")])
+        files = [repo.scm.root / n for n in names]
+    else:
+        files = []
+        for folder, dirs, names in os.walk(repo.root):
+            dirs[:] = sorted(d for d in dirs if d not in (".git", DVLITE_DIR))
+            files.extend(Path(folder) / n for n in names if n in PIPELINE_NAMES)
+    texts = {}
+    for path in files:
+        rel = repo.rel(path)
+        if rel.startswith("../"):
+            continue
+        try:
+            texts[rel] = path.read_bytes()
+        except FileNotFoundError:
+            continue  # deleted but still in git's index
+        except OSError as exc:
+            raise storage_error(exc, f"reading {rel}") from exc
+    return texts
+
+
+def collect_targets(repo: Repo, targets: list[str], cwd: Path | None = None,
+                    among: list[Output] | None = None) -> list[Target]:
+    """Resolve user targets (data paths, pointer files, folders, files in tracked folders)
+    among `among` (default: every tracked output)."""
+    found = tracked_outputs(repo) if among is None else among
     if not targets:
-        return [Target(o) for o in outputs]
+        return [Target(o) for o in found]
     base = Path(os.path.abspath(cwd or Path.cwd()))
     chosen: list[Target] = []
     for raw in targets:
-        chosen.extend(_match(repo, outputs, Path(os.path.normpath(base / raw)), raw))
+        chosen.extend(_match(repo, found, Path(os.path.normpath(base / raw)), raw))
     return chosen
 
 
@@ -165,17 +235,30 @@ def load_manifest(repo: Repo, oid: Oid, cache: dict[Oid, Manifest] | None = None
 
 
 def outputs_at(repo: Repo, rev: str) -> list[Output]:
-    """The outputs that pointer files at git revision `rev` describe (read from git, no
-    checkout). Paths are resolved against the current workspace root."""
-    if repo.scm is None:
-        raise UsageError("revisions need git; this repository was initialised with --no-scm")
-    outputs = []
-    for gpath, data in repo.scm.files_at(rev).items():
-        pf = repo.scm.root / gpath
-        if not is_within(pf, repo.root):
+    """The outputs that pointer files and `dvlite.lock` files at git revision `rev`
+    describe (read from git, no checkout). Paths are resolved against the current
+    workspace root."""
+    texts = _texts_at(repo, rev, PIPELINE_NAMES, (POINTER_SUFFIX,))
+    found = []
+    for rel, data in texts.items():
+        if is_pipeline_file(rel):
             continue
         try:
-            outputs.append(parse_output(repo, pf, data))
+            found.append(parse_output(repo, repo.root / rel, data))
         except FormatError as exc:
             raise type(exc)(f"at {rev}: {exc.msg}", hint=exc.hint) from None
-    return outputs
+    pipeline = {rel: data for rel, data in texts.items() if is_pipeline_file(rel)}
+    return found + [o for o in _stage_outputs(repo, pipeline, rev) if o.cached]
+
+
+def _texts_at(repo: Repo, rev: str, names: tuple[str, ...],
+              suffixes: tuple[str, ...] = ()) -> dict[str, bytes]:
+    """{repository-relative path: bytes} of the files at `rev` inside the repository."""
+    if repo.scm is None:
+        raise UsageError("revisions need git; this repository was initialised with --no-scm")
+    texts = {}
+    for gpath, data in repo.scm.files_at(rev, suffixes=suffixes, names=names).items():
+        full = repo.scm.root / gpath
+        if is_within(full, repo.root):
+            texts[repo.rel(full)] = data
+    return texts

@@ -7,11 +7,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dvlite.core.oid import Oid
-from dvlite.repo.outputs import Target, all_outputs, collect_targets
+from dvlite.repo.outputs import Target, collect_targets, tracked_outputs
 from dvlite.repo.remote_known import present_on_remote, skip_known_folders
 from dvlite.repo.repo import Repo
 from dvlite.repo.sync_plan import (
-    cached_lock_targets,
     expand,
     manifest_loader,
     remote_index,
@@ -57,8 +56,6 @@ def remote_status(repo: Repo, targets: list[str], remote_name: str | None,
     that the remote lacks."""
     remote = repo_remote(repo, remote_name)
     chosen = collect_targets(repo, targets, cwd)
-    if not targets:
-        chosen += cached_lock_targets(repo)
     chosen = skip_known_folders(repo, remote, chosen)[0]  # pushed whole: nothing missing
     per = _closures(repo, remote, chosen)
     wanted = {oid for items in per.values() for oid in items}
@@ -101,8 +98,7 @@ def remote_fsck(repo: Repo, remote_name: str | None, jobs: int | None = None,
     wrong-size copies found are deleted from the remote (as gc --remote deletes), so the
     next push from a machine that has the data uploads them again."""
     remote = repo_remote(repo, remote_name)
-    per = _closures(repo, remote, [Target(o) for o in all_outputs(repo)]
-                   + cached_lock_targets(repo))
+    per = _closures(repo, remote, [Target(o) for o in tracked_outputs(repo)])
     items = {oid: item for group in per.values() for oid, item in group.items()}
     result = RemoteFsck(remote.name, checked=len(items))
     progress.begin("Checking remote", len(items), sum(i.size or 0 for i in items.values()))

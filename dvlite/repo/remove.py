@@ -13,7 +13,7 @@ from dvlite.core.pointer import POINTER_SUFFIX
 from dvlite.errors import FormatError, UsageError, storage_error
 from dvlite.repo import gitignore
 from dvlite.repo.compare import expected_files
-from dvlite.repo.outputs import Output, all_outputs, collect_targets, pointer_file_for
+from dvlite.repo.outputs import Output, collect_targets, pointer_file_for, pointer_outputs
 from dvlite.repo.repo import Repo
 from dvlite.storage.atomic import atomic_write, temp_path_for
 from dvlite.storage.links import Linker
@@ -37,7 +37,7 @@ def remove(repo: Repo, targets: list[str], cwd: Path | None = None) -> list[str]
     if not targets:
         raise UsageError("nothing to remove", hint="dvlite remove TARGET...")
     with repo.lock():
-        chosen = collect_targets(repo, targets, cwd)
+        chosen = collect_targets(repo, targets, cwd, pointer_outputs(repo))
         if any(t.sub is not None for t in chosen):
             raise UsageError("remove takes tracked outputs, not files inside a tracked folder")
         outputs = {t.output.rel: t.output for t in chosen}
@@ -95,7 +95,7 @@ def _is_link_to(path: Path, obj: Path) -> bool:
 def move(repo: Repo, src: str, dst: str, cwd: Path | None = None) -> tuple[str, str]:
     base = Path(os.path.abspath(cwd or Path.cwd()))
     with repo.lock():
-        chosen = collect_targets(repo, [src], base)
+        chosen = collect_targets(repo, [src], base, pointer_outputs(repo))
         if len(chosen) != 1 or chosen[0].sub is not None:
             raise UsageError(f"'{src}' is not a tracked output")
         out = chosen[0].output
@@ -133,6 +133,6 @@ def _check_dest(repo: Repo, out: Output, dest: Path) -> None:
         raise UsageError(f"cannot move '{out.rel}' into itself ('{rel}')")
     if dest.name.endswith(POINTER_SUFFIX):
         raise UsageError(f"cannot move to '{rel}': that is a pointer file name")
-    for other in all_outputs(repo):
+    for other in pointer_outputs(repo):
         if other.path != out.path and (is_within(dest, other.path) or is_within(other.path, dest)):
             raise UsageError(f"cannot move to '{rel}': it overlaps tracked output '{other.rel}'")

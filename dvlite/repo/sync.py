@@ -19,7 +19,7 @@ from dvlite.errors import (
     MissingObjectsError,
     RemoteError,
 )
-from dvlite.repo.checkout import CheckoutResult, checkout, checkout_outputs
+from dvlite.repo.checkout import CheckoutResult, checkout
 from dvlite.repo.outputs import load_manifest
 from dvlite.repo.remote_known import (
     due_for_freshening,
@@ -32,13 +32,12 @@ from dvlite.repo.sync_plan import (
     ObjectPlan,
     Scope,
     as_scope,
-    cached_lock_targets,
     expand,
     manifest_loader,
     remote_index,
     repo_remote,
     select,
-    select_pipeline,
+    select_uncached,
     trusted_record,
 )
 from dvlite.repo.sync_runcache import local_records, push_records, remote_records
@@ -63,8 +62,8 @@ def push(repo: Repo, scope: Scope | Sequence[str], remote_name: str | None = Non
     `run_cache`, also the run-cache records (each after all of its objects)."""
     scope = as_scope(scope, revs, all_commits)
     remote = repo_remote(repo, remote_name)
-    required, optional = select_pipeline(repo, scope)
-    chosen = select(repo, scope) + required
+    chosen = select(repo, scope)
+    optional = select_uncached(repo, scope)
     for _ in range(3):
         targets, skipped = chosen, 0
         if not run_cache:  # run-cache records need every object of theirs in `there`
@@ -177,8 +176,8 @@ def fetch(repo: Repo, scope: Scope | Sequence[str], remote_name: str | None = No
     results. With `run_cache`, also the remote's run-cache records and their objects."""
     scope = as_scope(scope, revs, all_commits)
     remote = repo_remote(repo, remote_name)
-    required, optional = select_pipeline(repo, scope)
-    targets = select(repo, scope) + required
+    targets = select(repo, scope)
+    optional = select_uncached(repo, scope)
     run_targets, records = remote_records(repo, remote) if run_cache else ([], 0)
     optional += run_targets
     # Before the first remote read, one cheap request that fails clearly on a bad config
@@ -244,21 +243,7 @@ def pull(repo: Repo, scope: Scope, remote_name: str | None = None, *,
         if result.ok:
             raise
         done = None
-    if done is not None and not scope.targets:
-        _checkout_pipeline_outputs(repo, done, force)
     return result, done
-
-
-def _checkout_pipeline_outputs(repo: Repo, done: CheckoutResult, force: bool) -> None:
-    """Pipeline outputs (dvlite.lock) come back with the data, like tracked outputs;
-    one whose objects are not cached is left as it is."""
-    outputs = [t.output for t in cached_lock_targets(repo)]
-    if not outputs:
-        return
-    with repo.lock():
-        extra = checkout_outputs(repo, outputs, force)
-    done.written += extra.written
-    done.deleted += extra.deleted
 
 
 def raise_failures(result: TransferResult, remote: str, verb: str) -> None:

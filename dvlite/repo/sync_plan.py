@@ -15,15 +15,16 @@ from dvlite.config import RemoteConfig
 from dvlite.core.manifest import Manifest
 from dvlite.core.oid import Oid
 from dvlite.core.paths import is_within
-from dvlite.core.pointer import POINTER_SUFFIX, Pointer
+from dvlite.core.pointer import POINTER_SUFFIX
 from dvlite.errors import DvliteError, MissingObjectsError, UsageError
 from dvlite.repo.outputs import (
     Output,
     Target,
-    all_outputs,
     collect_targets,
     load_manifest,
     outputs_at,
+    stage_outputs,
+    tracked_outputs,
 )
 from dvlite.repo.repo import Repo
 from dvlite.storage.remote import Remote, open_remote
@@ -128,7 +129,7 @@ def select(repo: Repo, scope: Scope) -> list[Target]:
         for out in outputs_at(repo, commit):
             outputs.setdefault((out.rel, out.pointer.oid), out)
     if scope.all_commits:
-        for out in all_outputs(repo):
+        for out in tracked_outputs(repo):
             outputs.setdefault((out.rel, out.pointer.oid), out)
     found = sorted(outputs.values(), key=lambda o: o.rel)
     if not scope.targets:
@@ -139,26 +140,21 @@ def select(repo: Repo, scope: Scope) -> list[Target]:
     return chosen
 
 
-def select_pipeline(repo: Repo, scope: Scope) -> tuple[list[Target], list[Target]]:
-    """Pipeline outputs in scope (none when targets were named): those the pipeline
-    caches, which transfers must move, and the rest, moved best effort."""
+def select_uncached(repo: Repo, scope: Scope) -> list[Target]:
+    """Stage outputs in scope the pipeline leaves to git (metrics): the run cache keeps
+    their bytes, which transfers move best effort (none when targets were named)."""
     if scope.targets:
-        return [], []
+        return []
     if not scope.revs and not scope.all_commits:
-        return split_lock_targets(repo, None)
+        return [Target(o) for o in stage_outputs(repo) if not o.cached]
     assert repo.scm is not None
     commits = repo.scm.all_commits() if scope.all_commits else [
         repo.scm.resolve(r) for r in scope.revs]
-    required, optional = split_lock_targets(repo, None) if scope.all_commits else ([], [])
+    found = stage_outputs(repo) if scope.all_commits else []
     for commit in commits:
-        req, opt = split_lock_targets(repo, commit)
-        required += req
-        optional += opt
-
-    def unique(targets: list[Target]) -> list[Target]:
-        return list({(t.output.rel, t.output.pointer.oid): t for t in targets}.values())
-
-    return unique(required), unique(optional)
+        found += stage_outputs(repo, commit)
+    unique = {(o.rel, o.pointer.oid): o for o in found if not o.cached}
+    return [Target(o) for o in unique.values()]
 
 
 def _narrow(repo: Repo, outputs: list[Output], raw: str, cwd: Path | None) -> list[Target]:
@@ -176,66 +172,6 @@ def _narrow(repo: Repo, outputs: list[Output], raw: str, cwd: Path | None) -> li
     if not hits:
         raise UsageError(f"'{raw}' is not tracked at the chosen revisions")
     return hits
-
-
-LOCK_FILE = "dvlite.lock"
-
-
-def lock_targets(repo: Repo, rev: str | None) -> list[Target]:
-    """Pipeline outputs recorded in `dvlite.lock` files (workspace, or at `rev`), as
-    targets. Best effort: an output declared `cache: false` has no object anywhere."""
-    if repo.scm is None:
-        return []
-    if rev is None:
-        names = repo.scm.ls_files([LOCK_FILE, f"*/{LOCK_FILE}"])
-        texts = {}
-        for name in names:
-            try:
-                texts[name] = (repo.scm.root / name).read_bytes()
-            except FileNotFoundError:
-                continue
-    else:
-        texts = repo.scm.files_at(rev, suffixes=(), names=(LOCK_FILE,))
-    if not texts:
-        return []  # no pipeline: the YAML stack is not even imported
-    from dvlite.pipeline.lockfile import loads
-    from dvlite.repo.outputs import pointer_file_for
-
-    found: list[Target] = []
-    for name, data in sorted(texts.items()):
-        rel = repo.rel(repo.scm.root / name)
-        if rel.startswith(".."):
-            continue
-        for entry in loads(data, rel).values():
-            for h in entry.outs:
-                path = repo.root / h.path
-                kind = "dir" if h.nfiles is not None else "file"
-                pointer = Pointer(path.name, kind, h.oid, h.size, h.nfiles)
-                found.append(Target(Output(pointer_file_for(path), pointer, path, h.path)))
-    return found
-
-
-def split_lock_targets(repo: Repo, rev: str | None) -> tuple[list[Target], list[Target]]:
-    """dvlite.lock outputs (workspace, or at `rev`) split into those the pipeline caches
-    and the rest (`cache: false`, or a pipeline that does not parse there)."""
-    found = lock_targets(repo, rev)
-    if not found:
-        return [], []
-    from dvlite.pipeline.load import load_at, load_pipeline
-
-    try:
-        pipeline = load_pipeline(repo, check_workspace=False) if rev is None else \
-            load_at(repo, rev)
-    except DvliteError:
-        return [], found
-    cached = {o.path for s in pipeline.stages for o in s.outs if o.cache or o.metric}
-    return ([t for t in found if t.output.rel in cached],
-            [t for t in found if t.output.rel not in cached])
-
-
-def cached_lock_targets(repo: Repo) -> list[Target]:
-    """The workspace's pipeline outputs whose data is cached (not `cache: false`)."""
-    return split_lock_targets(repo, None)[0]
 
 
 ManifestSource = Callable[[Oid], Manifest]

@@ -8,9 +8,8 @@ are stored; their objects are fetched best effort.
 from __future__ import annotations
 
 from dvlite.core.oid import Oid
-from dvlite.core.pointer import Pointer
 from dvlite.errors import FormatError
-from dvlite.repo.outputs import Output, Target, load_manifest, pointer_file_for
+from dvlite.repo.outputs import Target, load_manifest, stage_output
 from dvlite.repo.repo import Repo
 from dvlite.repo.sync_plan import ObjectPlan, expand
 from dvlite.storage.remote import Remote
@@ -20,13 +19,8 @@ from dvlite.storage.transfer import TransferResult
 def _targets(repo: Repo, key: str) -> list[Target]:
     from dvlite.pipeline import runcache
 
-    found = []
-    for h in runcache.lookup(repo, key) or []:
-        path = repo.root / h.path
-        kind = "dir" if h.nfiles is not None else "file"
-        pointer = Pointer(path.name, kind, h.oid, h.size, h.nfiles)
-        found.append(Target(Output(pointer_file_for(path), pointer, path, h.path)))
-    return found
+    return [Target(stage_output(repo, h.path, h.to_pointer()))
+            for h in runcache.lookup(repo, key) or []]
 
 
 def local_records(repo: Repo, plan: ObjectPlan) -> dict[str, set[Oid]]:

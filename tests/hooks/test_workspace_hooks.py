@@ -214,3 +214,49 @@ def test_chained_post_checkout_status_is_kept(pushed: World) -> None:
     assert proc.returncode != 0  # as before dvlite was installed (git reports 1)
     assert "user hook" in proc.stderr
     assert (a / "model.bin").read_bytes() == b"weights v1" * 100  # dvlite still ran
+
+
+PIPELINE = """\
+stages:
+  train:
+    cmd: cp data.txt model.pkl && cp data.txt m.json
+    deps:
+    - data.txt
+    outs:
+    - model.pkl
+    metrics:
+    - m.json
+"""
+EVAL = """\
+  eval:
+    cmd: cp model.pkl report.pkl
+    deps:
+    - model.pkl
+    outs:
+    - report.pkl
+"""
+
+
+def test_branch_switch_restores_stage_outputs(world: World) -> None:
+    a = world.a
+    gen(a, {"dvlite.yaml": PIPELINE, "data.txt": "v1\n"})
+    assert run("repro", cwd=a).exit_code == 0
+    sh(a, "add", "-A")
+    sh(a, "commit", "-q", "-m", "v1")
+    sh(a, "checkout", "-q", "-b", "exp")
+    gen(a, {"dvlite.yaml": PIPELINE + EVAL, "data.txt": "v2\n"})
+    assert run("repro", cwd=a).exit_code == 0
+    sh(a, "add", "-A")
+    sh(a, "commit", "-q", "-m", "v2")
+    proc = sh(a, "checkout", "-q", "main")
+    assert "warning" not in proc.stderr.lower(), proc.stderr
+    # the model matches main's metrics again; the branch's own output is gone (it is
+    # safe in the cache), and metrics are git's file
+    assert (a / "model.pkl").read_text() == "v1\n"
+    assert (a / "m.json").read_text() == "v1\n"
+    assert not (a / "report.pkl").exists()
+    assert run("status", "--exit-code", cwd=a).exit_code == 0
+    sh(a, "checkout", "-q", "exp")
+    assert (a / "model.pkl").read_text() == "v2\n"
+    assert (a / "report.pkl").read_text() == "v2\n"
+    check_repo(a)

@@ -29,10 +29,35 @@ def test_stage_add_appends_keeps_comments_and_validates(repo: Path) -> None:
     bad = run("stage", "add", "-n", "two", "-o", "prep.csv", "echo")
     assert bad.exit_code == 1
     assert "output 'prep.csv' is also written by stage 'prep'" in bad.stderr
-    missing = run("stage", "add", "-n", "three", "-d", "nope", "echo")
-    assert missing.exit_code == 1
-    assert "dependency 'nope' does not exist" in missing.stderr
     assert (repo / "dvlite.yaml").read_text() == text
+
+
+def test_stage_add_accepts_a_dependency_that_comes_later(repo: Path) -> None:
+    # the data may come from a pull or a download step: repro names it if it never comes
+    r = run("stage", "add", "-n", "train", "-d", "later.txt", "-o", "model.txt",
+            "cp later.txt model.txt")
+    assert r.exit_code == 0, r.stderr
+    assert "later.txt" in (repo / "dvlite.yaml").read_text()
+    failed = run("repro")
+    assert failed.exit_code == 1
+    assert failed.stderr.startswith("error: dvlite.yaml:")
+    assert "stage 'train': dependency 'later.txt' does not exist" in failed.stderr
+    gen(repo, {"later.txt": "now\n"})
+    assert run("repro").exit_code == 0, run("repro").stderr
+    assert (repo / "model.txt").read_text() == "now\n"
+
+
+def test_stage_add_stages_the_pipeline_in_git(repo: Path) -> None:
+    assert run("stage", "add", "-n", "a", "-o", "a.txt", "echo a > a.txt").exit_code == 0
+    assert git(repo, "diff", "--cached", "--name-only").split() == ["dvlite.yaml"]
+    git(repo, "reset", "-q")
+    assert run("stage", "add", "--no-stage", "-n", "b", "-o", "b.txt",
+               "echo b > b.txt").exit_code == 0
+    assert git(repo, "diff", "--cached", "--name-only").split() == []
+    assert run("config", "core.autostage", "false").exit_code == 0
+    assert run("stage", "add", "-n", "c", "-o", "c.txt", "echo c > c.txt").exit_code == 0
+    assert "dvlite.yaml" not in git(repo, "diff", "--cached", "--name-only")
+    assert "  c:\n" in (repo / "dvlite.yaml").read_text()
 
 
 def test_stage_add_creates_the_file(repo: Path) -> None:

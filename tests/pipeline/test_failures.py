@@ -174,3 +174,41 @@ def test_kill_9_while_restoring_from_run_cache_then_rerun_completes(repo: Path) 
     assert (repo / "c.txt").read_text() == "in\na\nb\nc\n"
     assert (repo / "dvlite.lock").read_bytes() == before
     assert not list(repo.glob(".*dvlite-tmp-*"))
+
+
+MANY = """\
+import pathlib, sys
+data = pathlib.Path("in.txt").read_text()
+out = pathlib.Path("many"); out.mkdir(exist_ok=True)
+for i in range(400):
+    (out / f"{i:03}.txt").write_text(f"{i} {data}")
+"""
+
+
+def _cache_objects(repo: Path) -> int:
+    return sum(1 for p in (repo / ".dvlite" / "cache" / "xxh128").glob("*/*") if p.is_file())
+
+
+def test_gc_during_repro_never_deletes_the_outputs_just_stored(repo: Path) -> None:
+    # repro holds at the point where the 401 objects are stored and the lock entry not
+    # yet written; a gc started there must wait for the entry, not delete the objects
+    setup_steps(repo, f"stages:\n  many:\n    cmd: {PY} many.py\n    deps: [in.txt]\n"
+                "    outs: [many]\n", {"many.py": MANY, "in.txt": "v1\n"})
+    assert run("config", "core.lock_timeout", "300").exit_code == 0
+    env = {**os.environ, "DVLITE_FAULTPOINT": "repro.after_store",
+           "DVLITE_FAULTPOINT_SLEEP": "2"}
+    proc = subprocess.Popen([sys.executable, "-m", "dvlite", "repro"], cwd=repo, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while _cache_objects(repo) < 401 and proc.poll() is None:
+        assert time.monotonic() < deadline, "repro never stored its outputs"
+        time.sleep(0.02)
+    gc = run("gc", "--workspace", "--json")
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    assert gc.exit_code == 0, gc.stderr
+    assert '"cache": []' in gc.stdout
+    assert _cache_objects(repo) == 401
+    assert run("fsck").exit_code == 0
+    assert run("status", "--exit-code").exit_code == 0
+    check_repo(repo)

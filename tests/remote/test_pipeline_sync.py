@@ -87,3 +87,30 @@ def test_cached_pipeline_outputs_are_required_uncached_are_not(repo, remote: Rem
     assert r.exit_code == 1  # a cached output whose data is gone is an error, like a .dvl
     assert [f["path"] for f in json.loads(r.stdout)["failures"]] == ["kept.txt"]
     assert "plain.txt" not in r.stderr
+
+
+def test_push_rev_pushes_that_commits_stage_outputs(repo, remote: RemoteHandle):
+    r = run("stage", "add", "-n", "make", "-d", "data.txt", "-o", "out.txt",
+            "cp data.txt out.txt")
+    assert r.exit_code == 0, r.stderr
+    keys = {}
+    for version in ("v1", "v2"):
+        (repo / "data.txt").write_text(version + "\n")
+        assert run("repro").exit_code == 0
+        git(repo, "add", "-A")
+        git(repo, "commit", "-qm", version)
+        git(repo, "tag", version)
+        oid = hash_bytes("xxh128", f"{version}\n".encode())
+        keys[version] = f"xxh128/{oid.hex[:2]}/{oid.hex}"
+    r = run("push", "--rev", "v1")
+    assert r.exit_code == 0, r.stderr
+    assert keys["v1"] in remote.objects()
+    assert keys["v2"] not in remote.objects()
+    r = run("push", "out.txt")  # a stage output as a target
+    assert r.exit_code == 0, r.stderr
+    assert keys["v2"] in remote.objects()
+    (repo / "out.txt").unlink()
+    shutil.rmtree(repo / ".dvlite" / "cache")
+    r = run("pull", "out.txt")
+    assert r.exit_code == 0, r.stderr
+    assert (repo / "out.txt").read_text() == "v2\n"

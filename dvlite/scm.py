@@ -29,6 +29,10 @@ def find_git_root(start: Path) -> Path | None:
     return None
 
 
+def _under(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder + "/")
+
+
 class Git:
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -130,6 +134,33 @@ class Git:
         out = self.run("ls-files", "-z", "--cached", "--others", "--exclude-standard", "--",
                        *patterns)
         return sorted({p.decode("utf-8", "surrogateescape") for p in out.split(b"\0") if p})
+
+    def ls_files_split(self, patterns: Sequence[str]) -> tuple[list[str], list[str]]:
+        """Files matching `patterns`: (tracked, untracked-but-not-ignored)."""
+        out = self.run("ls-files", "-z", "-t", "--cached", "--others", "--exclude-standard",
+                       "--", *patterns)
+        tracked: set[str] = set()
+        others: set[str] = set()
+        for record in out.split(b"\0"):
+            tag, _, raw = record.partition(b" ")
+            if raw:
+                (others if tag == b"?" else tracked).add(raw.decode("utf-8", "surrogateescape"))
+        return sorted(tracked), sorted(others - tracked)
+
+    def untracked_dirs(self, folders: Sequence[str]) -> set[str]:
+        """Which of `folders` (relative to the root) hold no file git tracks."""
+        asked = {f for f in folders if f not in ("", ".")}
+        # only the top-most: git lists what is below them, each wholly untracked folder
+        # as one `dir/` entry (asking for a folder and its parent at once hides that)
+        tops = sorted(f for f in asked if not any(a != f and _under(f, a) for a in asked))
+        dirs: set[str] = set()
+        for i in range(0, len(tops), _ARGV_CHUNK):
+            specs = [f":(literal){f}" for f in tops[i : i + _ARGV_CHUNK]]
+            out = self.run("ls-files", "-z", "--others", "--directory", "--exclude-standard",
+                           "--", *specs)
+            dirs.update(p.decode("utf-8", "surrogateescape").rstrip("/")
+                        for p in out.split(b"\0") if p.endswith(b"/"))
+        return {f for f in asked if any(_under(f, d) for d in dirs)}
 
     def refs(self) -> list[str]:
         """Commit shas of every branch and tag tip."""

@@ -13,13 +13,14 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dvlite.errors import ScmError
+from dvlite.errors import GitMissingError, ScmError
 
 if TYPE_CHECKING:
     import git
 
 POINTER_SUFFIX = ".dvl"
 _ARGV_CHUNK = 500
+SHALLOW_HINT = "this clone is shallow: `git fetch --unshallow` gets the older commits"
 
 
 def find_git_root(start: Path) -> Path | None:
@@ -54,13 +55,21 @@ class Git:
                 capture_output=True, check=False,
             )
         except FileNotFoundError as exc:
-            raise ScmError("git is not installed or not on PATH") from exc
+            raise GitMissingError from exc
         if proc.returncode != 0:
             # git's first line says what went wrong; `hint:` lines and the rest elaborate
             msg = [line for line in proc.stderr.decode(errors="replace").splitlines()
                    if line.strip() and not line.startswith("hint:")]
             raise ScmError(f"git {args[0]} failed: {msg[0] if msg else proc.returncode}")
         return proc.stdout
+
+    def check_index_unlocked(self) -> None:
+        """Fail before a command changes anything when git's index is locked (a git
+        command running, or one killed): staging would fail after the workspace changed."""
+        lock = self.root / self.run("rev-parse", "--git-path", "index.lock").decode().strip()
+        if lock.exists():
+            raise ScmError(f"git's index is locked: {lock} exists",
+                           hint="another git command is running; if none is, delete that file")
 
     def _rel(self, paths: Iterable[Path]) -> list[str]:
         return sorted({os.path.relpath(p, self.root) for p in paths})
@@ -83,12 +92,26 @@ class Git:
         try:
             out = self.run("rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}")
             return out.decode().strip()
+        except GitMissingError:
+            raise
         except ScmError:
-            raise ScmError(f"unknown revision '{rev}'") from None
+            hint = SHALLOW_HINT if self.is_shallow() else None
+            raise ScmError(f"unknown revision '{rev}'", hint=hint) from None
+
+    def is_shallow(self) -> bool:
+        """A `git clone --depth N`: older commits (and often other branches) are missing."""
+        try:
+            return self.run("rev-parse", "--is-shallow-repository").strip() == b"true"
+        except GitMissingError:
+            raise
+        except ScmError:
+            return False
 
     def has_commits(self) -> bool:
         try:
             self.run("rev-parse", "--verify", "--quiet", "HEAD")
+        except GitMissingError:
+            raise
         except ScmError:
             return False
         return True

@@ -17,6 +17,7 @@
     │   └── RemotePermissionError
     ├── StorageError
     ├── ScmError
+    │   └── GitMissingError
     ├── LockedError (4)
     └── PipelineError
         ├── CyclicGraphError
@@ -100,6 +101,13 @@ class StorageError(DvliteError):
 
 class ScmError(DvliteError):
     pass
+
+
+class GitMissingError(ScmError):
+    """No `git` executable: never to be mistaken for a git command's own failure."""
+
+    def __init__(self) -> None:
+        super().__init__("git is not installed or not on PATH")
 
 
 class LockedError(DvliteError):

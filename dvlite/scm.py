@@ -13,13 +13,14 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dvlite.errors import ScmError
+from dvlite.errors import GitMissingError, ScmError
 
 if TYPE_CHECKING:
     import git
 
 POINTER_SUFFIX = ".dvl"
 _ARGV_CHUNK = 500
+SHALLOW_HINT = "this clone is shallow: `git fetch --unshallow` gets the older commits"
 
 
 def find_git_root(start: Path) -> Path | None:
@@ -27,6 +28,10 @@ def find_git_root(start: Path) -> Path | None:
         if (candidate / ".git").exists():
             return candidate
     return None
+
+
+def _under(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder + "/")
 
 
 class Git:
@@ -50,13 +55,21 @@ class Git:
                 capture_output=True, check=False,
             )
         except FileNotFoundError as exc:
-            raise ScmError("git is not installed or not on PATH") from exc
+            raise GitMissingError from exc
         if proc.returncode != 0:
             # git's first line says what went wrong; `hint:` lines and the rest elaborate
             msg = [line for line in proc.stderr.decode(errors="replace").splitlines()
                    if line.strip() and not line.startswith("hint:")]
             raise ScmError(f"git {args[0]} failed: {msg[0] if msg else proc.returncode}")
         return proc.stdout
+
+    def check_index_unlocked(self) -> None:
+        """Fail before a command changes anything when git's index is locked (a git
+        command running, or one killed): staging would fail after the workspace changed."""
+        lock = self.root / self.run("rev-parse", "--git-path", "index.lock").decode().strip()
+        if lock.exists():
+            raise ScmError(f"git's index is locked: {lock} exists",
+                           hint="another git command is running; if none is, delete that file")
 
     def _rel(self, paths: Iterable[Path]) -> list[str]:
         return sorted({os.path.relpath(p, self.root) for p in paths})
@@ -79,12 +92,26 @@ class Git:
         try:
             out = self.run("rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}")
             return out.decode().strip()
+        except GitMissingError:
+            raise
         except ScmError:
-            raise ScmError(f"unknown revision '{rev}'") from None
+            hint = SHALLOW_HINT if self.is_shallow() else None
+            raise ScmError(f"unknown revision '{rev}'", hint=hint) from None
+
+    def is_shallow(self) -> bool:
+        """A `git clone --depth N`: older commits (and often other branches) are missing."""
+        try:
+            return self.run("rev-parse", "--is-shallow-repository").strip() == b"true"
+        except GitMissingError:
+            raise
+        except ScmError:
+            return False
 
     def has_commits(self) -> bool:
         try:
             self.run("rev-parse", "--verify", "--quiet", "HEAD")
+        except GitMissingError:
+            raise
         except ScmError:
             return False
         return True
@@ -130,6 +157,33 @@ class Git:
         out = self.run("ls-files", "-z", "--cached", "--others", "--exclude-standard", "--",
                        *patterns)
         return sorted({p.decode("utf-8", "surrogateescape") for p in out.split(b"\0") if p})
+
+    def ls_files_split(self, patterns: Sequence[str]) -> tuple[list[str], list[str]]:
+        """Files matching `patterns`: (tracked, untracked-but-not-ignored)."""
+        out = self.run("ls-files", "-z", "-t", "--cached", "--others", "--exclude-standard",
+                       "--", *patterns)
+        tracked: set[str] = set()
+        others: set[str] = set()
+        for record in out.split(b"\0"):
+            tag, _, raw = record.partition(b" ")
+            if raw:
+                (others if tag == b"?" else tracked).add(raw.decode("utf-8", "surrogateescape"))
+        return sorted(tracked), sorted(others - tracked)
+
+    def untracked_dirs(self, folders: Sequence[str]) -> set[str]:
+        """Which of `folders` (relative to the root) hold no file git tracks."""
+        asked = {f for f in folders if f not in ("", ".")}
+        # only the top-most: git lists what is below them, each wholly untracked folder
+        # as one `dir/` entry (asking for a folder and its parent at once hides that)
+        tops = sorted(f for f in asked if not any(a != f and _under(f, a) for a in asked))
+        dirs: set[str] = set()
+        for i in range(0, len(tops), _ARGV_CHUNK):
+            specs = [f":(literal){f}" for f in tops[i : i + _ARGV_CHUNK]]
+            out = self.run("ls-files", "-z", "--others", "--directory", "--exclude-standard",
+                           "--", *specs)
+            dirs.update(p.decode("utf-8", "surrogateescape").rstrip("/")
+                        for p in out.split(b"\0") if p.endswith(b"/"))
+        return {f for f in asked if any(_under(f, d) for d in dirs)}
 
     def refs(self) -> list[str]:
         """Commit shas of every branch and tag tip."""

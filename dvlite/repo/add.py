@@ -140,7 +140,10 @@ def add(
     if not paths:
         raise UsageError("nothing to add", hint="dvlite add PATH...")
     result = AddResult()
+    stager = repo.scm if stage and repo.config.get("core.autostage") else None
     with repo.lock():
+        if stager is not None:
+            stager.check_index_unlocked()
         tracked = tracked_outputs(repo)
         for path in paths:
             _check_target(repo, path, tracked)
@@ -158,9 +161,9 @@ def add(
             result.pointers.append((repo.rel(path), pointer))
             result.files += pointer.nfiles if pointer.nfiles is not None else 1
         _relink(repo, result)
-        if stage and repo.scm is not None and repo.config.get("core.autostage"):
+        if stager is not None:
             faultpoint("add.before_stage")
-            repo.scm.add(to_stage)
+            stager.add(to_stage)
     return result
 
 

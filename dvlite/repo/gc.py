@@ -94,7 +94,9 @@ def _commits(repo: Repo, scope: str) -> list[str]:
     if scope == "all":
         return repo.scm.all_commits()
     stash = repo.scm.run("for-each-ref", "--format=%(objectname)", "refs/stash").split()
-    return sorted({*repo.scm.refs(), *(s.decode() for s in stash)})
+    # HEAD too: on a detached HEAD (or mid-rebase) it may be on no branch
+    head = repo.scm.resolve("HEAD")
+    return sorted({*repo.scm.refs(), *(s.decode() for s in stash), head})
 
 
 def used_objects(repo: Repo, scope: str, remote: Remote | None) -> set[Oid]:
@@ -145,6 +147,11 @@ def gc(repo: Repo, opts: GcOptions) -> GcResult:
     if opts.scope not in SCOPES:
         raise UsageError(f"unknown gc scope '{opts.scope}'")
     result = GcResult(opts.dry_run)
+    if opts.remote and repo.scm is not None and repo.scm.is_shallow():
+        # what it lacks (older commits, other branches) may reference remote objects
+        raise UsageError("gc --remote cannot run in a shallow clone: it would not see the "
+                         "data of the commits and branches the clone lacks",
+                         hint="git fetch --unshallow, or run it from a full clone")
     remote = repo_remote(repo, opts.remote_name) if opts.remote else None
     with repo.lock():
         used = used_objects(repo, opts.scope, remote)

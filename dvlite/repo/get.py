@@ -13,7 +13,6 @@ same folder: one it can lock (or without a lock file whose PID is gone) is stale
 
 from __future__ import annotations
 
-import contextlib
 import fcntl
 import os
 import posixpath
@@ -29,7 +28,14 @@ from dvlite.config import Config
 from dvlite.core.manifest import Manifest
 from dvlite.core.oid import Oid
 from dvlite.core.pointer import POINTER_SUFFIX, Pointer
-from dvlite.errors import ConfigError, FormatError, ScmError, UsageError, storage_error
+from dvlite.errors import (
+    ConfigError,
+    FormatError,
+    GitMissingError,
+    ScmError,
+    UsageError,
+    storage_error,
+)
 from dvlite.repo.lock_outputs import PIPELINE_NAMES, is_pipeline_file, stage_outs
 from dvlite.scm import Git, find_git_root
 from dvlite.storage.odb import LocalStore
@@ -121,11 +127,13 @@ def _alive(pid: str) -> bool:
 
 def _bare_git_dir(path: Path) -> Path | None:
     """`path` itself, when it is a bare git repository."""
-    with contextlib.suppress(ScmError):
+    try:
         out = Git(path).run("rev-parse", "--is-bare-repository").decode().strip()
-        if out == "true":
-            return path
-    return None
+    except GitMissingError:
+        raise
+    except ScmError:
+        return None
+    return path if out == "true" else None
 
 
 @contextmanager
@@ -147,7 +155,7 @@ def open_source(repo: str, cwd: Path, work: Path) -> Iterator[Source]:
         proc = subprocess.run(["git", "clone", "--bare", "--quiet", "--", repo, str(clone)],
                               capture_output=True, check=False)
     except FileNotFoundError as exc:
-        raise ScmError("git is not installed or not on PATH") from exc
+        raise GitMissingError from exc
     if proc.returncode != 0:
         msg = proc.stderr.decode(errors="replace").strip().splitlines()
         raise ScmError(f"cannot clone '{repo}': {msg[-1] if msg else proc.returncode}")

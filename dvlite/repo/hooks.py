@@ -16,8 +16,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from dvlite.core.paths import is_within
-from dvlite.errors import ScmError, storage_error
+from dvlite.errors import GitMissingError, ScmError, storage_error
 from dvlite.repo.repo import DVLITE_DIR, Repo
 from dvlite.scm import Git, find_git_root
 from dvlite.storage.atomic import atomic_write
@@ -93,16 +92,24 @@ def is_dvlite_hook(path: Path) -> bool:
     return MARKER in head
 
 
-def _refuse_tracked(git: Git, folder: Path, action: str) -> None:
-    """Raise before any change if git tracks a hook file this command would touch."""
-    if not is_within(folder, git.root.resolve()):
+def _refuse_tracked(folder: Path, action: str) -> None:
+    """Raise before any change if git tracks a hook file this command would touch (in
+    this repository, or in another one that holds a shared hooks folder)."""
+    names = [n for name in HOOK_NAMES for n in (name, name + CHAINED_SUFFIX)
+             if os.path.lexists(folder / n)]
+    if not names:
         return
-    names = [folder / n for name in HOOK_NAMES for n in (name, name + CHAINED_SUFFIX)]
-    tracked = git.tracked([p for p in names if os.path.lexists(p)])
+    try:  # run in the folder: git finds whichever work tree holds it
+        out = Git(folder).run("ls-files", "-z", "--cached", "--", *names)
+    except GitMissingError:
+        raise
+    except ScmError:
+        return  # in no work tree (e.g. .git/hooks itself)
+    tracked = sorted(p.decode(errors="replace") for p in out.split(b"\0") if p)
     if tracked:
         raise ScmError(
-            f"cannot {action} hooks in {folder}: git tracks {', '.join(tracked)}, and "
-            "dvlite never changes a committed file",
+            f"cannot {action} hooks in {folder}: git tracks {', '.join(tracked)} there, "
+            "and dvlite never changes a committed file",
             hint="have each committed hook call `dvlite hook NAME \"$@\"` (see the "
             "scripts in dvlite/hooks/), or point core.hooksPath at an untracked folder")
 
@@ -110,7 +117,7 @@ def _refuse_tracked(git: Git, folder: Path, action: str) -> None:
 def install(repo: Repo) -> HookReport:
     git = _git(repo)
     folder = hooks_dir(git)
-    _refuse_tracked(git, folder, "install")
+    _refuse_tracked(folder, "install")
     report = HookReport(hooks_dir=folder)
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -172,7 +179,7 @@ def uninstall(repo: Repo) -> HookReport:
     """
     git = _git(repo)
     folder = hooks_dir(git)
-    _refuse_tracked(git, folder, "uninstall")
+    _refuse_tracked(folder, "uninstall")
     report = HookReport(hooks_dir=folder)
     try:
         for name in HOOK_NAMES:

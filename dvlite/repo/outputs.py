@@ -15,8 +15,14 @@ from pathlib import Path
 from dvlite.core.manifest import Manifest
 from dvlite.core.oid import Oid
 from dvlite.core.paths import check_parent_inside, check_relpath, is_within
-from dvlite.core.pointer import POINTER_SUFFIX, Pointer
-from dvlite.errors import FormatError, MissingObjectsError, UsageError, storage_error
+from dvlite.core.pointer import MAX_POINTER_BYTES, POINTER_SUFFIX, Pointer
+from dvlite.errors import (
+    DvliteError,
+    FormatError,
+    MissingObjectsError,
+    UsageError,
+    storage_error,
+)
 from dvlite.repo.lock_outputs import PIPELINE_NAMES, StageOut, is_pipeline_file, stage_outs
 from dvlite.repo.repo import DVLITE_DIR, Repo
 
@@ -60,25 +66,67 @@ def parse_output(repo: Repo, pointer_file: Path, data: bytes) -> Output:
     return Output(pointer_file, pointer, path, rel)
 
 
-def load_output(repo: Repo, pointer_file: Path) -> Output:
+def _read_pointer_file(pointer_file: Path) -> bytes:
     try:
         fd = os.open(pointer_file, os.O_RDONLY | os.O_NOFOLLOW)
     except OSError as exc:
         raise storage_error(exc, f"reading {pointer_file}") from exc
     try:
-        data = os.read(fd, 1 << 16)
+        return os.read(fd, 1 << 16)
     finally:
         os.close(fd)
-    return parse_output(repo, pointer_file, data)
+
+
+def load_output(repo: Repo, pointer_file: Path) -> Output:
+    return parse_output(repo, pointer_file, _read_pointer_file(pointer_file))
 
 
 def pointer_files(repo: Repo) -> list[Path]:
-    """Every pointer file in the workspace (via git when there is one: it skips ignored trees)."""
-    if repo.scm is not None:
-        prefix = repo.root
-        found = [repo.scm.root / p for p in repo.scm.ls_files([f"*{POINTER_SUFFIX}"])]
-        return sorted(p for p in found if is_within(p, prefix) and p.is_file())
-    return _walk_pointers(repo.root)
+    """Every pointer file in the workspace: with git, the `.dvl` files it tracks plus the
+    untracked ones that are not data (git's listing skips ignored trees)."""
+    if repo.scm is None:
+        return _walk_pointers(repo.root)
+    tracked, others = repo.scm.ls_files_split([f"*{POINTER_SUFFIX}"])
+    found = _in_repo(repo, tracked)
+    return sorted(found + _untracked_pointers(repo, _in_repo(repo, others), found))
+
+
+def _in_repo(repo: Repo, git_paths: list[str]) -> list[Path]:
+    assert repo.scm is not None
+    paths = (repo.scm.root / p for p in git_paths)
+    return [p for p in paths if is_within(p, repo.root) and p.is_file()]
+
+
+def _untracked_pointers(repo: Repo, candidates: list[Path], known: list[Path]) -> list[Path]:
+    """An untracked `.dvl` file is data, not a pointer, when it lies inside a tracked
+    output, or when it is in a folder git tracks nothing in (say, one about to be added)
+    and does not even claim to be a pointer. Beside tracked files it is a pointer, so a
+    bad one there is an error, as is any bad pointer git tracks."""
+    assert repo.scm is not None
+    git_root = repo.scm.root
+    folders = [p.with_name(p.name[: -len(POINTER_SUFFIX)]) for p in known]
+    candidates = [p for p in candidates if not any(is_within(p, f) for f in folders)]
+    fresh = repo.scm.untracked_dirs([os.path.relpath(p.parent, git_root) for p in candidates])
+    return [p for p in candidates
+            if os.path.relpath(p.parent, git_root) not in fresh or _claims_pointer(p)]
+
+
+def _claims_pointer(pointer_file: Path) -> bool:
+    """A small YAML mapping with a pointer's `path` or `hash` key, valid or not (an
+    unsafe or broken pointer must still be refused, not taken for data)."""
+    try:
+        data = _read_pointer_file(pointer_file)
+    except DvliteError:
+        return True  # unreadable: loading it will say why
+    if len(data) > MAX_POINTER_BYTES:
+        return False
+    from dvlite.core import strictyaml
+
+    try:
+        fields = strictyaml.load(data, str(pointer_file))
+    except FormatError:
+        return False
+    return isinstance(fields, dict) and not {"path", "hash"}.isdisjoint(fields)
 
 
 def _walk_pointers(root: Path) -> list[Path]:

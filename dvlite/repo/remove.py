@@ -19,6 +19,11 @@ from dvlite.storage.atomic import atomic_write, temp_path_for
 from dvlite.storage.links import Linker
 
 
+def _check_can_stage(repo: Repo) -> None:
+    if repo.scm is not None and repo.config.get("core.autostage"):
+        repo.scm.check_index_unlocked()
+
+
 def _stage(repo: Repo, changed: list[Path], removed: list[Path]) -> None:
     if repo.scm is None or not repo.config.get("core.autostage"):
         return
@@ -37,6 +42,7 @@ def remove(repo: Repo, targets: list[str], cwd: Path | None = None) -> list[str]
     if not targets:
         raise UsageError("nothing to remove", hint="dvlite remove TARGET...")
     with repo.lock():
+        _check_can_stage(repo)
         chosen = collect_targets(repo, targets, cwd, pointer_outputs(repo))
         if any(t.sub is not None for t in chosen):
             raise UsageError("remove takes tracked outputs, not files inside a tracked folder")
@@ -95,6 +101,7 @@ def _is_link_to(path: Path, obj: Path) -> bool:
 def move(repo: Repo, src: str, dst: str, cwd: Path | None = None) -> tuple[str, str]:
     base = Path(os.path.abspath(cwd or Path.cwd()))
     with repo.lock():
+        _check_can_stage(repo)
         chosen = collect_targets(repo, [src], base, pointer_outputs(repo))
         if len(chosen) != 1 or chosen[0].sub is not None:
             raise UsageError(f"'{src}' is not a tracked output")

@@ -136,14 +136,29 @@ def test_committed_hooks_folder_is_never_modified(repo: Path) -> None:
         assert r.exit_code == 1
         lines = r.stderr.splitlines()
         assert lines[0] == (f"error: cannot {command} hooks in {team}: git tracks "
-                            ".githooks/post-merge, .githooks/pre-commit, and dvlite never "
-                            "changes a committed file")
+                            "post-merge, pre-commit there, and dvlite never changes a "
+                            "committed file")
         assert lines[1].startswith("hint: have each committed hook call `dvlite hook NAME")
         assert len(lines) == 2
         assert snapshot(repo) == before
         assert git(repo, "status", "--porcelain") == ""
     with pytest.raises(subprocess.CalledProcessError):
         git(repo, "config", "merge.dvlite.driver")
+
+
+def test_shared_hooks_folder_of_another_repository_is_never_modified(
+        repo: Path, tmp_path: Path) -> None:
+    dotfiles = tmp_path / "dotfiles"
+    git(tmp_path, "init", "-q", str(dotfiles))
+    (dotfiles / "hooks").mkdir()
+    mine = user_hook(dotfiles / "hooks" / "pre-push", "echo shared")
+    git(dotfiles, "add", "hooks")
+    git(dotfiles, "commit", "-q", "-m", "shared hooks")
+    git(repo, "config", "core.hooksPath", str(dotfiles / "hooks"))
+    r = run("install")
+    assert r.exit_code == 1 and "git tracks pre-push there" in r.stderr
+    assert sorted(p.name for p in (dotfiles / "hooks").iterdir()) == ["pre-push"]
+    assert (dotfiles / "hooks" / "pre-push").read_bytes() == mine
 
 
 def test_untracked_hooks_in_a_committed_folder_are_installed(repo: Path) -> None:

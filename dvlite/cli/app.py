@@ -10,7 +10,7 @@ import typer
 from typer.core import TyperGroup
 
 from dvlite import __version__
-from dvlite.cli.ui import FLAGS
+from dvlite.cli.ui import FLAGS, show_warnings
 from dvlite.errors import DvliteError
 
 INTERRUPTED = 130
@@ -75,6 +75,7 @@ class DvliteGroup(TyperGroup):
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         kwargs["standalone_mode"] = False  # this group always owns its exit
+        show_warnings()
         try:
             rv = super().main(*args, **kwargs)
             code = rv if isinstance(rv, int) else 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 import threading
 from dataclasses import dataclass
@@ -27,6 +28,21 @@ def out(line: str = "") -> None:
 
 def warn(line: str) -> None:
     typer.echo(f"warning: {line}", err=True)
+
+
+class _Warnings(logging.Handler):
+    """Warnings of the layers below, which cannot import the CLI, printed like its own."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        warn(record.getMessage())
+
+
+def show_warnings() -> None:
+    """Route the `dvlite` logger's warnings to `warn` (once per process)."""
+    log = logging.getLogger("dvlite")
+    if not any(isinstance(h, _Warnings) for h in log.handlers):
+        log.addHandler(_Warnings(logging.WARNING))
+        log.propagate = False
 
 
 def emit_json(data: Any) -> None:

@@ -195,21 +195,19 @@ class PackReader:
 
         done = transfer_many(loose, one, jobs, result, progress, point=point)
         by_oid = {it.oid: it for it in items}
-        groups = [[by_oid[e.oid] for e in seg.entries] for seg in _segments(packed, by_oid)]
+        segments = {seg.entries[0].oid: seg for seg in _segments(packed, by_oid)}
+        groups = [[by_oid[e.oid] for e in seg.entries] for seg in segments.values()]
 
         def segment(group: list[Item]) -> list[tuple[Item, Outcome]]:
-            return self._store_segment(group, packed, cache)
+            return self._store_segment(group, segments[group[0].oid], cache)
 
         done += transfer_groups(groups, segment, jobs, result, progress, point=point)
         return done
 
-    def _store_segment(self, group: list[Item], packed: PackMap,
+    def _store_segment(self, group: list[Item], seg: Segment,
                        cache: LocalStore) -> list[tuple[Item, Outcome]]:
-        """Read one range of a pack (a group made by `_segments`), store each object."""
-        first = [packed.first(it.oid) for it in group]
-        entries = tuple(at.entry for at in first if at is not None)
-        pack = first[0].pack if first[0] is not None else ""
-        seg = Segment(pack, entries[0].offset, entries[-1].end, entries)
+        """Read one range of a pack (`group` holds the items of its entries, in order),
+        store each object."""
         failed: DvliteError | None = None
         try:
             data = self.backend.get_range(self._pack_key(seg.pack), seg.start, seg.end)
@@ -219,7 +217,7 @@ class PackReader:
         out: list[tuple[Item, Outcome]] = []
         for item, entry in zip(group, seg.entries, strict=True):
             piece = None if failed else data[entry.offset - seg.start: entry.end - seg.start]
-            out.append((item, self._settle(item, piece, pack, cache, failed)))
+            out.append((item, self._settle(item, piece, seg.pack, cache, failed)))
         return out
 
     def _settle(self, item: Item, piece: bytes | None, pack: str, cache: LocalStore,
@@ -227,9 +225,10 @@ class PackReader:
         """Store the object read from `pack` (`piece`; None: that read `failed`), or,
         when those bytes are not the object, the first intact other copy."""
         oid = item.oid
+        skip: str | None = pack
         if isinstance(failed, IntegrityError):  # the range failed the server's checksum:
             failed = unreadable_on_remote(self.name, oid, failed)
-            pack = ""  # this object's own range, read on its own, may pass it
+            skip = None  # this object's own range, read on its own, may pass it
         errors = [failed] if failed else []
         try:
             if piece is not None and item.size in (None, len(piece)):
@@ -243,7 +242,7 @@ class PackReader:
                 if actual == oid:
                     check_size(self.name, oid, len(piece), item.size)
                 errors.append(corrupt_on_remote(self.name, oid, actual))
-            return self._download_copy(oid, cache, item.size, pack, errors)
+            return self._download_copy(oid, cache, item.size, skip, errors)
         except DvliteError as exc:
             return exc
 

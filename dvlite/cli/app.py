@@ -17,7 +17,7 @@ import typer
 from typer.core import TyperGroup
 
 from dvlite import __version__, _fault
-from dvlite.cli.ui import FLAGS, err, safe
+from dvlite.cli.ui import FLAGS, err, safe, show_warnings
 from dvlite.errors import DvliteError
 
 INTERRUPTED = 130  # 128 + SIGINT; SIGTERM and SIGHUP end with 128 + their number
@@ -147,6 +147,7 @@ class DvliteGroup(TyperGroup):
     def _run(self, *args: Any, **kwargs: Any) -> int:
         kwargs["standalone_mode"] = False  # this group always owns its exit
         unwrap_help(self)
+        show_warnings()
         try:
             rv = super().main(*args, **kwargs)
             code = rv if isinstance(rv, int) else 0

@@ -228,8 +228,10 @@ def fsck(as_json: bool = JSON,
          remote: bool = typer.Option(False, "--remote", help="Check the remote's copies."),
          remote_name: str | None = REMOTE_NAME,
          repair: bool = typer.Option(False, "--repair", help="With --remote: delete the "
-                                     "corrupt or wrong-size copies found there, so that a "
-                                     "push from a machine that has the data replaces them.")
+                                     "copies found bad there (on two reads) and unusable "
+                                     "pack indexes, so that a push from a machine that has "
+                                     "the data replaces them. Never deletes for a size a "
+                                     "pointer gets wrong.")
          ) -> None:
     """Re-hash every cache object; report corrupt or missing ones (exit 3)."""
     from dvlite.repo.fsck import fsck as do_fsck

@@ -305,15 +305,23 @@ def fsck_remote(remote: str | None, as_json: bool, repair: bool) -> None:
         out(f"checked {local.checked} cache objects: {len(local.corrupt)} corrupt")
         for label, items in (("missing on remote", result.missing),
                              ("wrong size on remote", result.wrong_size),
-                             ("corrupt on remote", result.corrupt)):
+                             ("corrupt on remote", result.corrupt),
+                             ("bad copy on remote (an intact one remains)", result.bad_copies),
+                             ("unreadable pack index", result.unreadable),
+                             ("wrong size in pointer (the object is intact)",
+                              result.bad_pointers)):
             for item in items:
                 out(f"{label}: {item}")
         out(f"checked {result.checked} objects on '{result.remote}': "
             f"{len(result.missing)} missing, {len(result.wrong_size)} wrong size, "
             f"{len(result.corrupt)} corrupt")
-        if result.removed:
-            out(f"removed {len(result.removed)} bad copies from '{result.remote}': push "
-                "them again from a machine that has the data")
+        if result.removed or result.removed_indexes:
+            out(f"removed bad copies of {len(result.removed)} objects and "
+                f"{len(result.removed_indexes)} unusable indexes from '{result.remote}': "
+                "push again from a machine that has the data")
+        if result.bad_pointers:
+            out("a pointer that is wrong about a size is fixed in the pointer (restore it "
+                "from git history, or `dvlite add` the file again), never on the remote")
     if local.corrupt or not result.ok:
         raise typer.Exit(3)
 

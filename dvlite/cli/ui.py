@@ -10,6 +10,7 @@ reorder what is shown), and a name that is not valid UTF-8 shows its bytes as `\
 from __future__ import annotations
 
 import json
+import logging
 import re
 import sys
 import threading
@@ -82,6 +83,21 @@ def warn_links(kinds: set[str] | tuple[str, ...], chosen: bool = False) -> None:
     elif chosen and shared:
         warn(f"with cache.type {'/'.join(shared)} a workspace file is the cache object: "
              "it is read-only, so delete or replace it rather than edit it in place")
+
+
+class _Warnings(logging.Handler):
+    """Warnings of the layers below, which cannot import the CLI, printed like its own."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        warn(record.getMessage())
+
+
+def show_warnings() -> None:
+    """Route the `dvlite` logger's warnings to `warn` (once per process)."""
+    log = logging.getLogger("dvlite")
+    if not any(isinstance(h, _Warnings) for h in log.handlers):
+        log.addHandler(_Warnings(logging.WARNING))
+        log.propagate = False
 
 
 def emit_json(data: Any) -> None:

@@ -4,7 +4,9 @@ A pack is the plain concatenation of whole objects (uncompressed, no headers), n
 the hash of its bytes. Its index is a text file beside it, one line per object in pack
 order: ``<object hex> <offset> <size>``, after a first line ``dvlite pack index 1``.
 The codec is strict and canonical: offsets start at 0 and follow each other without
-gaps, so a truncated or edited index is refused instead of misread.
+gaps, so a truncated or edited index is refused instead of misread. An index is bounded
+(`MAX_ENTRIES` lines, so at most `MAX_INDEX_BYTES`): one with more is refused before its
+entries are built, so a hostile remote cannot make a reader hold a huge map.
 """
 
 from __future__ import annotations
@@ -18,6 +20,11 @@ from dvlite.errors import FormatError
 INDEX_HEAD = "dvlite pack index 1"
 PACK_SUFFIX = ".pack"
 INDEX_SUFFIX = ".idx"
+MAX_ENTRIES = 1 << 16  # objects in one pack: a writer closes a pack at this count
+# The longest line: a 64-hex name, an offset and a size of 8 digits each (a pack stays
+# well under 100 MB), two spaces, a newline.
+_MAX_LINE = 64 + 2 * 8 + 3
+MAX_INDEX_BYTES = len(INDEX_HEAD) + 1 + MAX_ENTRIES * _MAX_LINE
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +66,11 @@ class PackIndex:
     @classmethod
     def parse(cls, name: str, algo: str, data: bytes, where: str) -> PackIndex:
         """Strict parse; `where` names the index in errors."""
+        if len(data) > MAX_INDEX_BYTES:
+            raise FormatError(f"pack index {where} has {len(data)} bytes, more than an "
+                              f"index may have ({MAX_INDEX_BYTES})")
+        if data.count(b"\n") > MAX_ENTRIES + 1:
+            raise FormatError(f"pack index {where} lists more than {MAX_ENTRIES} objects")
         try:
             lines = data.decode("ascii").split("\n")
         except UnicodeDecodeError as exc:
@@ -108,13 +120,15 @@ def plan_segments(pack: str, entries: Iterable[PackEntry], gap: int,
     return segments
 
 
-def split_by_size(sized: Iterable[tuple[Oid, int]], limit: int) -> list[list[Oid]]:
-    """Consecutive groups of at most `limit` bytes (an object over it goes alone)."""
+def split_by_size(sized: Iterable[tuple[Oid, int]], limit: int,
+                  count: int = MAX_ENTRIES) -> list[list[Oid]]:
+    """Consecutive groups of at most `limit` bytes and `count` objects (an object over
+    `limit` goes alone)."""
     groups: list[list[Oid]] = []
     current: list[Oid] = []
     total = 0
     for oid, size in sized:
-        if current and total + size > limit:
+        if current and (total + size > limit or len(current) >= count):
             groups.append(current)
             current, total = [], 0
         current.append(oid)

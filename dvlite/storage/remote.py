@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from dvlite.storage.remote_format import RemoteFormat
 
 __all__ = ["DEFAULT_JOBS", "FORMAT_FILE", "RECORDS_DIR", "RECORD_KEY", "Backend", "Blob",
-           "Remote", "RemoteEntry", "local_path", "open_remote"]
+           "CopyHash", "Remote", "RemoteEntry", "local_path", "open_remote"]
 
 FORMAT_FILE = "dvlite-format"
 RECORDS_DIR = "runs"
@@ -58,6 +58,20 @@ class RemoteEntry:
     size: int
     mtime: float
     pack: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CopyHash:
+    """One copy of an object read back whole: what its bytes hash to (None: the server
+    could not send them intact) and how many bytes there were."""
+
+    entry: RemoteEntry
+    actual: Oid | None
+    size: int
+
+    @property
+    def intact(self) -> bool:
+        return self.actual == self.entry.oid
 
 
 class RemoteInfo(Protocol):
@@ -158,7 +172,19 @@ class Remote(RemoteInfo, Protocol):
     def read_bytes(self, oid: Oid) -> bytes: ...
 
     def hash_many(self, oids: Collection[Oid], jobs: int,
-                  progress: Progress = ...) -> dict[Oid, tuple[Oid, int] | None]: ...
+                  progress: Progress = ...) -> dict[Oid, list[CopyHash]]:
+        """Per object, the copies read back until an intact one ([]: missing)."""
+
+    def hash_copy(self, entry: RemoteEntry) -> CopyHash | None:
+        """Read one copy again on its own, a new request (None: it is gone)."""
+
+    def skipped_indexes(self) -> dict[str, str]:
+        """Pack indexes that could not be used (pack name -> why); their objects count
+        as missing."""
+
+    def drop_index(self, pack: str) -> bool:
+        """Read a skipped index again, and delete it if it is still unusable (its pack
+        is then an orphan, removed by gc once old); True if deleted."""
 
     def stat(self, oid: Oid) -> RemoteEntry | None: ...
 

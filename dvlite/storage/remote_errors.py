@@ -30,6 +30,12 @@ _AUTH = frozenset({"NoCredentialsError", "PartialCredentialsError", "ProfileNotF
                    "CredentialRetrievalError", "UnauthorizedSSOTokenError"})
 _AUTH_CODES = ("InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken",
                "InvalidToken")
+# The bytes a server sent do not match the checksum it sent with them: what it stores is
+# damaged (a retry reads the same), an integrity problem of that file, not of the remote.
+_DAMAGED = frozenset({"FlexibleChecksumError", "ChecksumError"})
+
+REPAIR_HINT = ("`dvlite fsck --remote --repair` removes bad copies from the remote; then push "
+               "from a machine that has the data")
 
 
 def _cause(exc: BaseException) -> str:
@@ -47,6 +53,9 @@ def map_error(exc: BaseException, remote: str, key: str, what: str) -> DvliteErr
     where = f"remote '{remote}'"
     subject = f"{what} {key}" if key else what
     text = str(exc)
+    if names & _DAMAGED or "FlexibleChecksumError" in text:
+        return IntegrityError(f"{where} sent damaged bytes while {subject} (they fail the "
+                              f"server's own checksum): {_cause(exc)}", hint=REPAIR_HINT)
     if names & _AUTH or any(code in text for code in _AUTH_CODES):
         return RemoteAuthError(
             f"no valid credentials for {where} while {subject}: {_cause(exc)}",
@@ -76,23 +85,36 @@ def check_record_key(key: str) -> str:
     return key
 
 
-REPAIR_HINT = ("`dvlite fsck --remote --repair` removes bad copies from the remote; then push "
-               "from a machine that has the data")
+POINTER_HINT = ("the pointer is wrong, not the remote (do not repair the remote): restore "
+                "the pointer from git history, or `dvlite add` the file again from a good "
+                "copy; `dvlite fsck --remote` names the pointer")
+
+
+def corrupt_on_remote(name: str, oid: Oid, actual: Oid) -> IntegrityError:
+    return IntegrityError(
+        f"object {oid} on remote '{name}' is corrupt (its content hashes to {actual}); "
+        "nothing was stored", hint=REPAIR_HINT)
+
+
+def unreadable_on_remote(name: str, oid: Oid, exc: IntegrityError) -> IntegrityError:
+    """A read of `oid`'s bytes that failed the server's own checksum (`exc`)."""
+    return IntegrityError(f"object {oid} on remote '{name}' cannot be read intact: "
+                          f"{exc.msg}", hint=REPAIR_HINT)
 
 
 def check_bytes(name: str, oid: Oid, data: bytes) -> None:
     actual = hash_bytes(oid.algo, data)
     if actual != oid:
-        raise IntegrityError(
-            f"object {oid} on remote '{name}' is corrupt (its content hashes to {actual}); "
-            "nothing was stored", hint=REPAIR_HINT)
+        raise corrupt_on_remote(name, oid, actual)
 
 
 def check_size(name: str, oid: Oid, actual: int, expected: int | None) -> None:
+    """After the hash: the bytes are the object, so a size that differs from `expected`
+    (what a pointer or manifest says) is the pointer's error, never the remote's."""
     if expected is not None and actual != expected:
         raise IntegrityError(
-            f"object {oid} on remote '{name}' has {actual} bytes but the pointer says "
-            f"{expected}; nothing was stored", hint=REPAIR_HINT)
+            f"object {oid} on remote '{name}' is intact ({actual} bytes, hash verified) "
+            f"but a pointer says {expected} bytes; nothing was stored", hint=POINTER_HINT)
 
 
 def corrupt_in_cache(oid: Oid) -> IntegrityError:

@@ -31,6 +31,7 @@ from dvlite.storage.remote_errors import (
     check_bytes,
     check_size,
     corrupt_in_cache,
+    corrupt_on_remote,
     map_error,
     remote_integrity,
 )
@@ -100,7 +101,11 @@ class LocalRemote:
         fd = self._open(oid)
         try:
             found = os.fstat(fd).st_size
-            check_size(self.name, oid, found, size)
+            if size is not None and found != size:  # whose error: the hash tells
+                actual, _ = hash_fd(fd, oid.algo)
+                if actual != oid:
+                    raise corrupt_on_remote(self.name, oid, actual)
+                check_size(self.name, oid, found, size)
         except IntegrityError:
             os.close(fd)
             raise

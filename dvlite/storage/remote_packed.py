@@ -4,10 +4,12 @@ On a layout-2 remote, objects up to `PACK_OBJECT_MAX` bytes travel in packs of a
 `PACK_SIZE` bytes: one request moves thousands of small files. A pack goes up whole
 before its index (a pack without an index is invisible, and removed by gc once old),
 so an object is on the remote exactly when a loose file or a published index lists it.
-Reads fetch ranges of packs, and every object is hashed on its own before it is used.
-An index that does not parse is skipped (its objects count as missing and are pushed
-again), never guessed at. Deleting packed objects rewrites their pack without them:
-the new pack and index first, then the old index, then the old pack.
+Reads fetch ranges of packs, and every object is hashed on its own before it is used;
+a copy that is not intact gives way to the object's other copies (other packs, then a
+loose file) before a read fails (`remote_packread`). Which indexes are used, and every
+copy they list, is `remote_packmap`'s job.
+Deleting packed objects rewrites their pack without them: the new pack and index first,
+then the old index, then the old pack.
 """
 
 from __future__ import annotations
@@ -15,9 +17,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 
 from dvlite._fault import faultpoint
@@ -27,8 +27,6 @@ from dvlite.core.pack import (
     PACK_SUFFIX,
     PackEntry,
     PackIndex,
-    Segment,
-    plan_segments,
     split_by_size,
 )
 from dvlite.errors import (
@@ -41,15 +39,20 @@ from dvlite.errors import (
 from dvlite.storage.atomic import TMP_MARK
 from dvlite.storage.odb import LocalStore
 from dvlite.storage.progress import NULL_PROGRESS, Progress
-from dvlite.storage.remote import RECORD_KEY, RECORDS_DIR, Backend, RemoteEntry
+from dvlite.storage.remote import RECORD_KEY, RECORDS_DIR, Backend, CopyHash, RemoteEntry
 from dvlite.storage.remote_errors import (
-    check_bytes,
     check_record_key,
-    check_size,
     corrupt_in_cache,
-    remote_integrity,
 )
 from dvlite.storage.remote_format import REMOTE_LAYOUT, RemoteFormat, new_epoch
+from dvlite.storage.remote_packmap import (
+    PACK_OBJECT_MAX,
+    PACK_SIZE,
+    PackMap,
+    load_pack_map,
+    read_index,
+)
+from dvlite.storage.remote_packread import PackReader
 from dvlite.storage.transfer import (
     Item,
     Outcome,
@@ -58,22 +61,8 @@ from dvlite.storage.transfer import (
     transfer_many,
 )
 
-PACK_OBJECT_MAX = 1 << 20  # objects up to this size are packed
-PACK_SIZE = 16 << 20  # a pack is closed once the next object would take it past this
-RANGE_GAP = 256 << 10  # wanted objects closer than this are read in one request
-RANGE_MAX = 4 << 20  # a read holds this much at most (times jobs)
 PACK_JOBS = 4  # packs built and sent at once: each is held whole in memory
 ORPHAN_AGE = 3600.0  # a pack without an index younger than this may be mid-push
-
-
-@dataclass(frozen=True, slots=True)
-class Packed:
-    """Where a packed object lives."""
-
-    pack: str
-    entry: PackEntry
-    mtime: float
-
 
 class PackedRemote:
     """The `Remote` over a backend (a local folder, or fsspec) that stores whole files."""
@@ -89,9 +78,9 @@ class PackedRemote:
         self.folder = f"packs/{backend.algo}"
         self._format: RemoteFormat | None = None
         self._format_read = False
-        self._where: dict[Oid, Packed] | None = None
-        self._indexes: dict[str, PackIndex] = {}
+        self._map: PackMap | None = None
         self._lock = threading.Lock()
+        self._reader = PackReader(backend, self.folder, self._packs)
 
     @property
     def identity(self) -> str:
@@ -140,56 +129,43 @@ class PackedRemote:
 
     # -- the pack map -------------------------------------------------------------------
 
-    def _packs(self) -> dict[Oid, Packed]:
+    def _packs(self) -> PackMap:
         with self._lock:
-            if self._where is None:
-                self._where = self._load_packs() if (self.layout or 0) >= 2 else {}
-            return self._where
-
-    def _load_packs(self) -> dict[Oid, Packed]:
-        blobs = {b.name: b for b in self.backend.list_blobs(self.folder)}
-        names = sorted(n[: -len(INDEX_SUFFIX)] for n in blobs if n.endswith(INDEX_SUFFIX)
-                       and n[: -len(INDEX_SUFFIX)] + PACK_SUFFIX in blobs)
-
-        def load(name: str) -> PackIndex | None:
-            data = self.backend.get_range(f"{self.folder}/{name}{INDEX_SUFFIX}")
-            try:
-                index = PackIndex.parse(name, self.algo, data, f"{name} on '{self.name}'")
-            except FormatError:
-                return None
-            return index if index.size == blobs[name + PACK_SUFFIX].size else None
-
-        with ThreadPoolExecutor(self.jobs) as pool:
-            loaded = list(pool.map(load, names))
-        where: dict[Oid, Packed] = {}
-        self._indexes = {}
-        for name, index in zip(names, loaded, strict=True):
-            if index is None:
-                continue
-            self._indexes[name] = index
-            mtime = blobs[name + PACK_SUFFIX].mtime
-            for entry in index.entries:
-                where.setdefault(entry.oid, Packed(name, entry, mtime))
-        return where
+            if self._map is None:
+                use = (self.layout or 0) >= 2
+                self._map = load_pack_map(self.backend, self.folder) if use else PackMap()
+            return self._map
 
     def _pack_key(self, name: str) -> str:
         return f"{self.folder}/{name}{PACK_SUFFIX}"
 
-    def _read(self, oid: Oid, at: Packed) -> bytes:
-        data = self.backend.get_range(self._pack_key(at.pack), at.entry.offset, at.entry.end)
-        check_size(self.name, oid, len(data), at.entry.size)
-        return data
+    def skipped_indexes(self) -> dict[str, str]:
+        return dict(self._packs().skipped)
+
+    def drop_index(self, pack: str) -> bool:
+        blobs = {b.name: b for b in self.backend.list_blobs(self.folder)}
+        index, data = blobs.get(pack + INDEX_SUFFIX), blobs.get(pack + PACK_SUFFIX)
+        if index is None:
+            return False
+        if data is not None:
+            try:
+                read_index(self.backend, self.folder, pack, index, data)
+                return False  # readable this time: the first read was what failed
+            except (FormatError, IntegrityError):
+                pass
+        self.backend.delete_blob(f"{self.folder}/{pack}{INDEX_SUFFIX}")
+        return True
 
     # -- existence and listing ----------------------------------------------------------
 
     def exists_many(self, oids: Collection[Oid]) -> set[Oid]:
-        packed = self._packs()
+        packed = self._packs().copies
         found = {oid for oid in oids if oid in packed}
         rest = set(oids) - found
         return found | (self.backend.exists_many(rest) if rest else set())
 
     def stat(self, oid: Oid) -> RemoteEntry | None:
-        at = self._packs().get(oid)
+        at = self._packs().first(oid)
         if at is not None:
             return RemoteEntry(oid, at.entry.size, at.mtime, at.pack)
         return self.backend.stat(oid)
@@ -198,110 +174,31 @@ class PackedRemote:
         """Every copy of every object: loose ones, then packed ones (an object may have
         both, and gc must know each)."""
         yield from self.backend.list_entries()
-        for oid, at in sorted(self._packs().items()):
-            yield RemoteEntry(oid, at.entry.size, at.mtime, at.pack)
+        for oid, copies in sorted(self._packs().copies.items()):
+            for at in copies:
+                yield RemoteEntry(oid, at.entry.size, at.mtime, at.pack)
 
     # -- reading ------------------------------------------------------------------------
 
     def read_bytes(self, oid: Oid) -> bytes:
-        at = self._packs().get(oid)
-        if at is None:
-            return self.backend.read_bytes(oid)
-        data = self._read(oid, at)
-        check_bytes(self.name, oid, data)
-        return data
+        return self._reader.read_bytes(oid)
 
     def download(self, oid: Oid, cache: LocalStore, size: int | None = None,
                  progress: Progress = NULL_PROGRESS) -> int:
-        at = self._packs().get(oid)
-        if at is None:
-            return self.backend.download(oid, cache, size, progress)
-        check_size(self.name, oid, at.entry.size, size)
-        data = self._read(oid, at)
-        self._store(oid, data, cache)
-        return len(data)
-
-    def _store(self, oid: Oid, data: bytes, cache: LocalStore) -> None:
-        """Into the cache only if `data` hashes to `oid` (hashed once, by the cache)."""
-        try:
-            cache.add_bytes(data, expected=oid)
-        except IntegrityError as exc:
-            raise remote_integrity(self.name, oid, exc) from exc
+        return self._reader.download(oid, cache, size, progress)
 
     def hash_many(self, oids: Collection[Oid], jobs: int,
-                  progress: Progress = NULL_PROGRESS) -> dict[Oid, tuple[Oid, int] | None]:
-        """Hash every object as the remote holds it (None: missing): loose ones one by
-        one, packed ones a range of a pack at a time. Nothing is kept."""
-        packed = self._packs()
-        found: dict[Oid, tuple[Oid, int] | None] = {}
-        lock = threading.Lock()
+                  progress: Progress = NULL_PROGRESS) -> dict[Oid, list[CopyHash]]:
+        return self._reader.hash_many(oids, jobs, progress)
 
-        def note(oid: Oid, got: tuple[Oid, int] | None) -> None:
-            with lock:
-                found[oid] = got
-            progress.advance(files=1, nbytes=got[1] if got else 0)
-
-        def loose(oid: Oid) -> None:
-            try:
-                note(oid, self.backend.hash_object(oid))
-            except MissingObjectsError:
-                note(oid, None)
-
-        def segment(seg: Segment) -> None:
-            try:
-                data = self.backend.get_range(self._pack_key(seg.pack), seg.start, seg.end)
-            except MissingObjectsError:
-                data = b""
-            for e in seg.entries:
-                piece = data[e.offset - seg.start: e.end - seg.start]
-                note(e.oid, (hash_bytes(e.oid.algo, piece), len(piece)) if data else None)
-
-        with ThreadPoolExecutor(max(1, jobs)) as pool:
-            list(pool.map(loose, [oid for oid in oids if oid not in packed]))
-            list(pool.map(segment, _segments(packed, oids)))
-        return found
+    def hash_copy(self, entry: RemoteEntry) -> CopyHash | None:
+        return self._reader.hash_copy(entry)
 
     def download_many(self, items: Sequence[Item], cache: LocalStore, *, jobs: int,
                       result: TransferResult, progress: Progress = NULL_PROGRESS,
                       point: str = "fetch") -> list[Oid]:
-        """Download `items` into `cache`, verified: loose objects one by one, packed ones
-        a range of a pack at a time."""
-        if not items:
-            return []
-        packed = self._packs()
-        loose = [it for it in items if it.oid not in packed]
-
-        def one(item: Item, meter: Progress) -> int:
-            return self.backend.download(item.oid, cache, item.size, meter)
-
-        done = transfer_many(loose, one, jobs, result, progress, point=point)
-        by_oid = {it.oid: it for it in items}
-        groups = [[by_oid[e.oid] for e in seg.entries] for seg in _segments(packed, by_oid)]
-
-        def segment(group: list[Item], _: Progress) -> list[tuple[Item, Outcome]]:
-            return self._store_segment(group, packed, cache)
-
-        done += transfer_groups(groups, segment, jobs, result, progress, point=point)
-        return done
-
-    def _store_segment(self, group: list[Item], packed: Mapping[Oid, Packed],
-                       cache: LocalStore) -> list[tuple[Item, Outcome]]:
-        """Read one range of a pack (a group made by `_segments`), store each object."""
-        entries = tuple(packed[it.oid].entry for it in group)
-        seg = Segment(packed[group[0].oid].pack, entries[0].offset, entries[-1].end, entries)
-        data = self.backend.get_range(self._pack_key(seg.pack), seg.start, seg.end)
-        faultpoint("pack.after_read")
-        out: list[tuple[Item, Outcome]] = []
-        for item, entry in zip(group, seg.entries, strict=True):
-            piece = data[entry.offset - seg.start: entry.end - seg.start]
-            try:
-                check_size(self.name, item.oid, len(piece), item.size)
-                self._store(item.oid, piece, cache)
-            except DvliteError as exc:
-                out.append((item, exc))
-                continue
-            out.append((item, len(piece)))
-        return out
+        return self._reader.download_many(items, cache, jobs=jobs, result=result,
+                                          progress=progress, point=point)
 
     # -- writing ------------------------------------------------------------------------
 
@@ -372,12 +269,12 @@ class PackedRemote:
         data = index.to_bytes()
         if self.backend.put_blob(key, data):
             return
-        found = self.backend.get_range(key)
-        if found == data:
-            return
         try:
-            there = PackIndex.parse(index.name, self.algo, found, key)
-        except FormatError:
+            found = self.backend.get_range(key)
+            if found == data:
+                return
+            there: PackIndex | None = PackIndex.parse(index.name, self.algo, found, key)
+        except (FormatError, IntegrityError):  # unparsable, or damaged on the server
             there = None
         if there is not None and there.size == index.size:
             return  # another valid reading of the same bytes: never drop its objects
@@ -386,11 +283,8 @@ class PackedRemote:
 
     def _learn(self, index: PackIndex, mtime: float) -> None:
         with self._lock:
-            if self._where is None:
-                return
-            self._indexes[index.name] = index
-            for entry in index.entries:
-                self._where.setdefault(entry.oid, Packed(index.name, entry, mtime))
+            if self._map is not None:
+                self._map.learn(index, mtime)
 
     # -- deleting -----------------------------------------------------------------------
 
@@ -409,23 +303,15 @@ class PackedRemote:
             self._rewrite(name, oids)
             faultpoint("gc.after_remote_delete")
         with self._lock:
-            self._where = None
+            self._map = None
 
     def _rewrite(self, name: str, oids: set[Oid]) -> None:
-        index = self._indexes.get(name)
+        index = self._packs().indexes.get(name)
         if index is None:
             return
         keep = [e for e in index.entries if e.oid not in oids]
         if keep:
-            data = self.backend.get_range(self._pack_key(name))
-            parts = []
-            for e in keep:
-                piece = data[e.offset: e.end]
-                if hash_bytes(self.algo, piece) != e.oid:
-                    raise IntegrityError(
-                        f"object {e.oid} in pack {name} on remote '{self.name}' is corrupt; "
-                        "the pack was left as it is", hint="run `dvlite fsck --remote`")
-                parts.append((e.oid, piece))
+            parts = self._kept(name, keep)
             blob = b"".join(piece for _, piece in parts)
             new = hash_bytes(self.algo, blob).hex
             self.backend.put_blob(self._pack_key(new), blob)
@@ -433,6 +319,25 @@ class PackedRemote:
             self.backend.put_blob(f"{self.folder}/{new}{INDEX_SUFFIX}", new_index.to_bytes())
         self.backend.delete_blob(f"{self.folder}/{name}{INDEX_SUFFIX}")
         self.backend.delete_blob(self._pack_key(name))
+
+    def _kept(self, name: str, keep: list[PackEntry]) -> list[tuple[Oid, bytes]]:
+        """The objects a rewrite of pack `name` keeps, each hashed: the pack read whole,
+        or object by object when the server fails its own checksum on the whole (a
+        range of it may still come intact). A corrupt one stops the rewrite."""
+        key = self._pack_key(name)
+        try:
+            data = self.backend.get_range(key)
+            pieces: list[bytes | None] = [data[e.offset: e.end] for e in keep]
+        except IntegrityError:
+            pieces = [_range_or_none(self.backend, key, e) for e in keep]
+        parts = []
+        for e, piece in zip(keep, pieces, strict=True):
+            if piece is None or hash_bytes(self.algo, piece) != e.oid:
+                raise IntegrityError(
+                    f"object {e.oid} in pack {name} on remote '{self.name}' is corrupt; "
+                    "the pack was left as it is", hint="run `dvlite fsck --remote`")
+            parts.append((e.oid, piece))
+        return parts
 
     def clean_stale(self, older_than: float) -> int:
         """Leftovers of killed transfers: the backend's (temp files, multipart uploads),
@@ -468,15 +373,11 @@ class PackedRemote:
         return self.backend.put_blob(f"{RECORDS_DIR}/{check_record_key(key)}", data)
 
 
-def _segments(packed: Mapping[Oid, Packed], oids: Iterable[Oid]) -> list[Segment]:
-    """The ranges that read the packed ones of `oids`, pack by pack."""
-    by_pack: dict[str, list[PackEntry]] = {}
-    for oid in oids:
-        at = packed.get(oid)
-        if at is not None:
-            by_pack.setdefault(at.pack, []).append(at.entry)
-    return [seg for pack, entries in by_pack.items()
-            for seg in plan_segments(pack, entries, RANGE_GAP, RANGE_MAX)]
+def _range_or_none(backend: Backend, key: str, entry: PackEntry) -> bytes | None:
+    try:
+        return backend.get_range(key, entry.offset, entry.end)
+    except IntegrityError:
+        return None
 
 
 def _size(cache: LocalStore, oid: Oid) -> int:

@@ -26,7 +26,6 @@ from dvlite.errors import (
     ConfigError,
     DvliteError,
     FormatError,
-    IntegrityError,
     MissingObjectsError,
 )
 from dvlite.storage.hashing import CHUNK, hash_fd
@@ -34,10 +33,10 @@ from dvlite.storage.odb import LocalStore
 from dvlite.storage.progress import NULL_PROGRESS, Progress
 from dvlite.storage.remote import FORMAT_FILE, Blob, RemoteEntry
 from dvlite.storage.remote_errors import (
-    REPAIR_HINT,
     check_bytes,
     check_size,
     corrupt_in_cache,
+    corrupt_on_remote,
     map_error,
 )
 from dvlite.storage.remote_format import (
@@ -342,12 +341,9 @@ class FsspecRemote:
                 actual, got = hash_fd(fd, oid.algo)
             finally:
                 os.close(fd)
-            check_size(self.name, oid, got, size)
             if actual != oid:
-                raise IntegrityError(
-                    f"object {oid} on remote '{self.name}' is corrupt (content hashes to "
-                    f"{actual}); nothing was stored",
-                    hint=REPAIR_HINT)
+                raise corrupt_on_remote(self.name, oid, actual)
+            check_size(self.name, oid, got, size)
             cache.commit_temp(tmp, oid)
         finally:
             if tmp.exists():
@@ -361,8 +357,8 @@ class FsspecRemote:
         except Exception as exc:
             raise self._fail(exc, "downloading", key, oid) from exc
         faultpoint("s3.after_get")
-        check_size(self.name, oid, len(data), size)
         check_bytes(self.name, oid, data)
+        check_size(self.name, oid, len(data), size)
         cache.add_bytes(data)
         return len(data)
 

@@ -2,8 +2,12 @@
 
 Rules pick requests by method and path regex and fire on the `first` N matches, `every`
 N-th match, or `always`. Actions: answer an HTTP status with an S3 error body, or reset
-the connection. `stats` counts requests per method and faults fired, so tests can assert
-that retries are bounded and that a no-op command asked (almost) nothing.
+the connection, or damage bytes in flight: `corrupt` flips a byte of the response (and
+drops its checksum headers, so only a hash can tell), `corrupt_request` flips a byte of
+the request body before the server stores it (the client's checksum header kept, as a
+server that does not check it would). `stats` counts requests per method and faults
+fired, so tests can assert that retries are bounded and that a no-op command asked
+(almost) nothing.
 """
 
 from __future__ import annotations
@@ -25,8 +29,9 @@ _HOP = {"connection", "keep-alive", "transfer-encoding", "proxy-connection", "up
 
 @dataclass
 class Rule:
-    # "status", "reset", "hold" (wait for `release`, then forward), or "lost_ack"
-    # (forward, so the server applies it, then answer `status` anyway)
+    # "status", "reset", "hold" (wait for `release`, then forward), "lost_ack"
+    # (forward, so the server applies it, then answer `status` anyway), "corrupt" or
+    # "corrupt_request" (forward with one byte of the response or request flipped)
     action: str
     method: str = ".*"
     path: str = ".*"
@@ -142,8 +147,10 @@ class _Handler(BaseHTTPRequestHandler):
         if rule is not None and rule.action == "hold":
             rule.release.wait(60)
             rule = None
-        if rule is None:
-            self._forward(body)
+        if rule is None or rule.action in ("corrupt", "corrupt_request"):
+            damage = rule.action if rule is not None else ""
+            self._forward(_flip(body) if damage == "corrupt_request" else body,
+                          corrupt=damage == "corrupt")
             return
         if rule.action == "lost_ack":
             self._forward(body, reply=False)
@@ -162,19 +169,23 @@ class _Handler(BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(err)
 
-    def _forward(self, body: bytes, reply: bool = True) -> None:
+    def _forward(self, body: bytes, reply: bool = True, corrupt: bool = False) -> None:
         conn = http.client.HTTPConnection(*self.server.proxy.upstream, timeout=60)
         headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP}
         headers["Content-Length"] = str(len(body))
         conn.request(self.command, self.path, body=body, headers=headers)
         resp = conn.getresponse()
         data = resp.read()
+        if corrupt:
+            data = _flip(data)
         if not reply:
             conn.close()
             return
         head = self.command == "HEAD"
         self.send_response(resp.status, resp.reason)
         for k, v in resp.getheaders():
+            if corrupt and k.lower().startswith("x-amz-checksum"):
+                continue
             if k.lower() not in _HOP and (head or k.lower() != "content-length"):
                 self.send_header(k, v)
         if not head:
@@ -183,3 +194,11 @@ class _Handler(BaseHTTPRequestHandler):
         if not head:
             self.wfile.write(data)
         conn.close()
+
+
+def _flip(data: bytes) -> bytes:
+    """`data` with its middle byte inverted (nothing to damage in an empty body)."""
+    if not data:
+        return data
+    mid = len(data) // 2
+    return data[:mid] + bytes([data[mid] ^ 0xFF]) + data[mid + 1:]

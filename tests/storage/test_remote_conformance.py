@@ -69,7 +69,8 @@ def test_upload_exists_download_list_delete(store, cache, tmp_path):
         assert remote.download(oid, cache, len(data)) == len(data)
         assert cache.read_bytes(oid) == data
         assert remote.read_bytes(oid) == data
-        assert remote.hash_many([oid], 1)[oid] == (oid, len(data))
+        (copy,) = remote.hash_many([oid], 1)[oid]
+        assert copy.intact and copy.size == len(data)
         entry = remote.stat(oid)
         assert entry is not None and entry.size == len(data) and entry.mtime > 0
     assert sorted(e.oid for e in remote.list_entries()) == sorted(oids)

@@ -7,6 +7,8 @@ import pytest
 from dvlite.core.oid import Oid, hash_bytes
 from dvlite.core.pack import (
     INDEX_HEAD,
+    MAX_ENTRIES,
+    MAX_INDEX_BYTES,
     PackEntry,
     PackIndex,
     Segment,
@@ -195,3 +197,32 @@ def test_split_by_size_edges():
     groups = split_by_size(((_oid(i), 1) for i in range(25)), 10)
     assert [len(g) for g in groups] == [10, 10, 5]
     assert [o for g in groups for o in g] == [_oid(i) for i in range(25)]
+
+
+def test_split_by_size_closes_a_pack_at_the_entry_cap():
+    groups = split_by_size(((_oid(i), 0) for i in range(7)), 10, count=3)
+    assert [len(g) for g in groups] == [3, 3, 1]
+
+
+# -- bounds (RELIABILITY H11) --------------------------------------------------------------
+
+
+def test_the_longest_index_a_writer_makes_is_within_the_cap():
+    # the most objects a pack holds, filling its 16 MiB: the longest offsets there are
+    longest = PackIndex.build("p", ((hash_bytes("sha256", str(i).encode()), 256)
+                                    for i in range(MAX_ENTRIES)))
+    assert longest.size == 16 << 20
+    data = longest.to_bytes()
+    assert len(data) <= MAX_INDEX_BYTES
+    assert len(PackIndex.parse("p", "sha256", data, "p").entries) == MAX_ENTRIES
+
+
+def test_an_index_over_the_entry_cap_is_refused_before_it_is_built():
+    lines = [f"{_oid(i).hex} {i} 1" for i in range(MAX_ENTRIES + 1)]
+    with pytest.raises(FormatError, match="more than"):
+        PackIndex.parse("p", "xxh128", _text(*lines), "p")
+
+
+def test_an_index_over_the_byte_cap_is_refused():
+    with pytest.raises(FormatError, match="more than an index may have"):
+        PackIndex.parse("p", "xxh128", b"x" * (MAX_INDEX_BYTES + 1), "p")

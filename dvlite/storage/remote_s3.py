@@ -103,8 +103,9 @@ def _mtime(info: dict[str, Any]) -> float:
 class FsspecRemote:
     """The loose-object layout under ``<bucket>/<prefix>`` of an fsspec filesystem."""
 
-    # Reading the epoch needs the S3 stack and a request: a push right after another
-    # trusts the record (no request at all); later ones read the epoch first.
+    # Reading the epoch needs the S3 stack and a request: status --remote and ls --remote
+    # right after another command trust the record (no request at all); push always
+    # reads it.
     record_ttl = 600.0
 
     def __init__(self, name: str, url: str, fs: Any, root: str, algo: str, *, jobs: int,

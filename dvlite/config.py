@@ -46,7 +46,7 @@ DEFAULTS: dict[str, Any] = {
 @dataclass(frozen=True, slots=True)
 class RemoteConfig:
     name: str
-    url: str
+    url: str  # "" when no file gives one (e.g. only credentials in config.local)
     options: dict[str, Any] = field(default_factory=dict)
 
 
@@ -99,14 +99,16 @@ class Config:
             raise ConfigError(f"{self.shared_path}: [remote] must be a table")
         out = {}
         for name, opts in section.items():
-            if not isinstance(opts, dict) or not isinstance(opts.get("url"), str):
-                raise ConfigError(f"remote '{name}' has no url",
-                                  hint=f"dvlite remote add {name} URL")
-            options = {k: v for k, v in opts.items() if k != "url"}
-            out[name] = RemoteConfig(name, opts["url"], options)
+            # A section without a url (credentials kept in config.local for a remote
+            # that another commit defines) is listed as such; only using it fails.
+            table = opts if isinstance(opts, dict) else {}
+            url = table.get("url")
+            options = {k: v for k, v in table.items() if k != "url"}
+            out[name] = RemoteConfig(name, url if isinstance(url, str) else "", options)
         return out
 
-    def remote(self, name: str | None) -> RemoteConfig:
+    def remote(self, name: str | None, *, need_url: bool = True) -> RemoteConfig:
+        """The remote `name` (default: core.remote); with `need_url`, one that has a url."""
         remotes = self.remotes()
         chosen = name or self.get("core.remote")
         if not chosen:
@@ -117,7 +119,11 @@ class Config:
         if chosen not in remotes:
             known = ", ".join(sorted(remotes)) or "none"
             raise ConfigError(f"unknown remote '{chosen}' (configured: {known})")
-        return remotes[chosen]
+        found = remotes[chosen]
+        if need_url and not found.url:
+            raise ConfigError(f"remote '{chosen}' has no url",
+                              hint=f"dvlite remote add {chosen} URL (its options are kept)")
+        return found
 
 
 def _checked(key: str, value: Any, where: Path) -> Any:

@@ -54,7 +54,8 @@ def remote_add(
 
     _check_name(name)
     repo = Repo.find()
-    if name in repo.config.remotes() and not force:
+    existing = repo.config.remotes().get(name)
+    if existing is not None and existing.url and not force:
         raise ConfigError(f"remote '{name}' already exists", hint="use --force to replace it")
     scheme = url.split("://", 1)[0] if "://" in url else ""
     if scheme and scheme not in _KNOWN_SCHEMES:
@@ -78,14 +79,15 @@ def remote_list(as_json: bool = JSON) -> None:
     items: list[dict[str, Any]] = []
     for name, rc in sorted(repo.config.remotes().items()):
         opts = {k: ("***" if k in SECRET_KEYS else v) for k, v in sorted(rc.options.items())}
-        items.append({"name": name, "url": _redact(rc.url), "default": name == default,
-                      "options": opts})
+        items.append({"name": name, "url": _redact(rc.url) if rc.url else None,
+                      "default": name == default, "options": opts})
     if as_json:
         emit_json(items)
         return
     for item in items:
         mark = "\t(default)" if item["default"] else ""
-        out(f"{item['name']}\t{item['url']}{mark}")
+        url = item["url"] or "(no url: options only, not usable)"
+        out(f"{item['name']}\t{url}{mark}")
 
 
 @remote_app.command("remove")
@@ -113,7 +115,7 @@ def remote_default(
     from dvlite import config as cfg
 
     repo = Repo.find()
-    repo.config.remote(name)  # refuses an unknown name
+    repo.config.remote(name, need_url=False)  # refuses an unknown name
     cfg.edit(repo.config.local_path if local else repo.config.shared_path, "core.remote", name)
     out(f"default remote: {name}")
 
@@ -131,7 +133,7 @@ def remote_modify(
     from dvlite import config as cfg
 
     repo = Repo.find()
-    repo.config.remote(name)
+    repo.config.remote(name, need_url=False)
     if key not in cfg.REMOTE_KEYS:
         raise ConfigError(f"unknown remote option '{key}'",
                           hint="known: " + ", ".join(sorted(cfg.REMOTE_KEYS)))

@@ -45,6 +45,7 @@ from dvlite.storage.remote_format import (
     new_epoch,
 )
 from dvlite.storage.remote_s3_compat import CreateOnly, abort_stale_uploads
+from dvlite.storage.remote_s3_retry import install
 
 # Multipart part size: files under two parts go in one PUT. Parts per file in flight are
 # capped (max_concurrency) so memory stays near jobs x PART_CONCURRENCY x CHUNKSIZE.
@@ -136,6 +137,7 @@ class FsspecRemote:
 
                 fs = s3fs.S3FileSystem(**kwargs)
                 fs.retries = retries  # s3fs's own layer
+                install(fs)  # a refused connection or a TLS mismatch is not retried
                 return fs
 
             remote = cls(cfg.name, cfg.url, None, path, algo, jobs=jobs, create_only=True)

@@ -1,0 +1,42 @@
+"""Which S3 failures are not worth retrying although botocore would.
+
+botocore's standard mode retries every connection error with a capped, jittered
+backoff: right for resets, timeouts, 5xx and throttling, which pass. But a refused
+connection (nothing listens on that port) or a TLS handshake that fails (https to a
+plain-HTTP port, a certificate that does not verify) fails the same way every time:
+retried, it took 18-23 s to report a typo in `endpoint_url`. Those now fail at once.
+"""
+
+from __future__ import annotations
+
+import ssl
+from typing import Any
+
+# TLS failures that can be a dropped connection rather than a wrong endpoint
+_TRANSIENT_TLS = (ssl.SSLEOFError, ssl.SSLZeroReturnError, ssl.SSLSyscallError)
+
+
+def permanent(exc: BaseException) -> bool:
+    """A connection failure that a retry would meet again (see the module doc)."""
+    # botocore wraps aiohttp's error (kwargs["error"]), which wraps the OS's (os_error)
+    inner = getattr(exc, "kwargs", {}).get("error")
+    for err in (exc, inner, getattr(inner, "os_error", None)):
+        if isinstance(err, ConnectionRefusedError):
+            return True
+        if isinstance(err, ssl.SSLError) and not isinstance(err, _TRANSIENT_TLS):
+            return True
+    return False
+
+
+def stop_permanent_retries(caught_exception: BaseException | None = None,
+                           **_: Any) -> None:
+    """A botocore `needs-retry` handler, run before the retry policy: raising the
+    failure ends the call now instead of after every attempt."""
+    if caught_exception is not None and permanent(caught_exception):
+        raise caught_exception
+
+
+def install(fs: Any) -> None:
+    """Put the handler on an s3fs filesystem's client (made now, without a request)."""
+    fs.connect()
+    fs.s3.meta.events.register_first("needs-retry.s3", stop_permanent_retries)

@@ -1,10 +1,18 @@
-"""Which S3 failures are not worth retrying although botocore would.
+"""Which S3 failures are not worth retrying although botocore would; and background
+failures that must not reach the terminal.
 
 botocore's standard mode retries every connection error with a capped, jittered
 backoff: right for resets, timeouts, 5xx and throttling, which pass. But a refused
 connection (nothing listens on that port) or a TLS handshake that fails (https to a
 plain-HTTP port, a certificate that does not verify) fails the same way every time:
 retried, it took 18-23 s to report a typo in `endpoint_url`. Those now fail at once.
+
+A dropped response can leave an aiohttp task on fsspec's event loop whose exception
+nobody retrieves (the request it served was retried, or already failed and reported).
+asyncio's default handler then logs "Task exception was never retrieved" with a
+traceback, which Python's last-resort logging prints on stderr. The loop gets a
+handler that drops these: every failure that matters reaches the caller of the
+request, which retries it or reports it as one `error:` line.
 """
 
 from __future__ import annotations
@@ -36,7 +44,13 @@ def stop_permanent_retries(caught_exception: BaseException | None = None,
         raise caught_exception
 
 
+def ignore_background_errors(loop: Any, context: dict[str, Any]) -> None:
+    """An asyncio exception handler that prints nothing (see the module doc)."""
+
+
 def install(fs: Any) -> None:
-    """Put the handler on an s3fs filesystem's client (made now, without a request)."""
+    """Put the handlers on an s3fs filesystem's client (made now, without a request)
+    and on the event loop it runs on."""
     fs.connect()
     fs.s3.meta.events.register_first("needs-retry.s3", stop_permanent_retries)
+    fs.loop.set_exception_handler(ignore_background_errors)

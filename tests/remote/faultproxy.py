@@ -25,8 +25,9 @@ _HOP = {"connection", "keep-alive", "transfer-encoding", "proxy-connection", "up
 
 @dataclass
 class Rule:
-    # "status", "reset", "hold" (wait for `release`, then forward), or "lost_ack"
-    # (forward, so the server applies it, then answer `status` anyway)
+    # "status", "reset", "hold" (wait for `release`, then forward), "lost_ack"
+    # (forward, so the server applies it, then answer `status` anyway), or
+    # "drop_response" (forward, then close the connection without an answer)
     action: str
     method: str = ".*"
     path: str = ".*"
@@ -145,8 +146,12 @@ class _Handler(BaseHTTPRequestHandler):
         if rule is None:
             self._forward(body)
             return
-        if rule.action == "lost_ack":
+        if rule.action in ("lost_ack", "drop_response"):
             self._forward(body, reply=False)
+        if rule.action == "drop_response":  # a plain close: no answer, no reset
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return
         if rule.action == "reset":
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
                                        struct.pack("ii", 1, 0))

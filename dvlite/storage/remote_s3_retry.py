@@ -1,5 +1,9 @@
-"""Which S3 failures are not worth retrying although botocore would; and background
-failures that must not reach the terminal.
+"""How the S3 client connects and retries: its settings from a remote's options, the
+failures not worth retrying although botocore would, and background failures that must
+not reach the terminal.
+
+Retries are bounded in one place (botocore's standard mode plus s3fs's own), with
+connect/read timeouts, so a dead endpoint fails in bounded time.
 
 botocore's standard mode retries every connection error with a capped, jittered
 backoff: right for resets, timeouts, 5xx and throttling, which pass. But a refused
@@ -20,8 +24,38 @@ from __future__ import annotations
 import ssl
 from typing import Any
 
+PART_CONCURRENCY = 2  # multipart parts in flight per file (each holds one part in memory)
 # TLS failures that can be a dropped connection rather than a wrong endpoint
 _TRANSIENT_TLS = (ssl.SSLEOFError, ssl.SSLZeroReturnError, ssl.SSLSyscallError)
+
+
+def s3_kwargs(opts: dict[str, Any], jobs: int) -> dict[str, Any]:
+    """S3FileSystem arguments from a remote's options (the AWS chain fills the rest)."""
+    attempts = int(opts.get("retries", 5))
+    client: dict[str, Any] = {}
+    if opts.get("region"):
+        client["region_name"] = opts["region"]
+    if "verify" in opts:
+        client["verify"] = bool(opts["verify"])
+    kw: dict[str, Any] = {
+        "skip_instance_cache": True,
+        "use_listings_cache": False,
+        "max_concurrency": PART_CONCURRENCY,
+        "client_kwargs": client,
+        "config_kwargs": {
+            "retries": {"mode": "standard", "max_attempts": max(1, attempts)},
+            "connect_timeout": float(opts.get("connect_timeout", 10)),
+            "read_timeout": float(opts.get("read_timeout", 60)),
+            "max_pool_connections": max(10, 2 * jobs),
+        },
+    }
+    for ours, theirs in (("endpoint_url", "endpoint_url"), ("profile", "profile"),
+                         ("access_key_id", "key"), ("secret_access_key", "secret"),
+                         ("session_token", "token")):
+        if opts.get(ours):
+            kw[theirs] = opts[ours]
+    return kw
+
 
 
 def permanent(exc: BaseException) -> bool:

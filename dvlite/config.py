@@ -57,7 +57,7 @@ DEFAULTS: dict[str, Any] = {
 @dataclass(frozen=True, slots=True)
 class RemoteConfig:
     name: str
-    url: str
+    url: str  # "" when no file gives one (e.g. only credentials in config.local)
     options: dict[str, Any] = field(default_factory=dict)
 
 
@@ -131,14 +131,16 @@ class Config:
             raise ConfigError(f"{self.shared_path}: [remote] must be a table")
         out = {}
         for name, opts in section.items():
-            if not isinstance(opts, dict) or not isinstance(opts.get("url"), str):
-                raise ConfigError(f"remote '{name}' has no url",
-                                  hint=f"dvlite remote add {name} URL")
-            options = {k: v for k, v in opts.items() if k != "url"}
-            out[name] = RemoteConfig(name, opts["url"], options)
+            # A section without a url (credentials kept in config.local for a remote
+            # that another commit defines) is listed as such; only using it fails.
+            table = opts if isinstance(opts, dict) else {}
+            url = table.get("url")
+            options = {k: v for k, v in table.items() if k != "url"}
+            out[name] = RemoteConfig(name, url if isinstance(url, str) else "", options)
         return out
 
     def remote(self, name: str | None) -> RemoteConfig:
+        """The remote `name` (default: core.remote), which must have a url fit for use."""
         remotes = self.remotes()
         chosen = name or self.get("core.remote")
         if not chosen:
@@ -150,6 +152,9 @@ class Config:
             known = ", ".join(sorted(remotes)) or "none"
             raise ConfigError(f"unknown remote '{chosen}' (configured: {known})")
         chosen_cfg = remotes[chosen]
+        if not chosen_cfg.url:
+            raise ConfigError(f"remote '{chosen}' has no url",
+                              hint=f"dvlite remote add {chosen} URL (its options are kept)")
         trusted = _lookup(self.local, f"remote.{chosen}.url") is not None
         source = self.local_path if trusted else self.shared_path
         check_url(chosen, chosen_cfg.url, source, trusted=trusted, workspace=self.workspace)

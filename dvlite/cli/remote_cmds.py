@@ -59,7 +59,8 @@ def remote_add(
 
     _check_name(name)
     repo = Repo.find()
-    if name in repo.config.remotes() and not force:
+    existing = repo.config.remotes().get(name)
+    if existing is not None and existing.url and not force:
         raise ConfigError(f"remote '{name}' already exists", hint="use --force to replace it")
     scheme = url.split("://", 1)[0] if "://" in url else ""
     if scheme and scheme not in _KNOWN_SCHEMES:
@@ -84,14 +85,15 @@ def remote_list(as_json: bool = JSON) -> None:
     items: list[dict[str, Any]] = []
     for name, rc in sorted(repo.config.remotes().items()):
         opts = {k: ("***" if k in SECRET_KEYS else v) for k, v in sorted(rc.options.items())}
-        items.append({"name": name, "url": redact(rc.url), "default": name == default,
-                      "options": opts})
+        items.append({"name": name, "url": redact(rc.url) if rc.url else None,
+                      "default": name == default, "options": opts})
     if as_json:
         emit_json(items)
         return
     for item in items:
         mark = "\t(default)" if item["default"] else ""
-        out(f"{item['name']}\t{item['url']}{mark}")
+        url = item["url"] or "(no url: options only, not usable)"
+        out(f"{item['name']}\t{url}{mark}")
 
 
 @remote_app.command("remove")

@@ -64,6 +64,11 @@ def push(repo: Repo, scope: Scope | Sequence[str], remote_name: str | None = Non
     remote = repo_remote(repo, remote_name)
     chosen = select(repo, scope)
     optional = select_uncached(repo, scope)
+    # The epoch is read once whatever the record's age (one small GET): another clone's
+    # gc --remote or repair renews it, and a push trusting a stale record would report
+    # "up to date" while the remote lacks what it deleted. The checks below then trust
+    # that reading.
+    trusted_record(repo, remote, force=True).close()
     for _ in range(3):
         targets, skipped = chosen, 0
         if not run_cache:  # run-cache records need every object of theirs in `there`

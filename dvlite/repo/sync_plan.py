@@ -93,11 +93,11 @@ def remote_index(repo: Repo) -> RemoteIndex:
     return RemoteIndex(repo.dvlite_dir / "remotes.db")
 
 
-def trusted_record(repo: Repo, remote: Remote) -> RemoteIndex:
+def trusted_record(repo: Repo, remote: Remote, *, force: bool = False) -> RemoteIndex:
     """The record of `remote`, for deciding what it holds (see `check_record`)."""
     index = remote_index(repo)
     try:
-        check_record(index, remote)
+        check_record(index, remote, force=force)
     except BaseException:
         index.close()
         raise

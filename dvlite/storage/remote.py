@@ -81,7 +81,8 @@ class RemoteInfo(Protocol):
     url: str
     algo: str
     jobs: int
-    # How long the local record of this remote is trusted before its epoch is read again.
+    # How long the local record of this remote is trusted before its epoch is read again
+    # (by commands that only report; push reads it every time).
     record_ttl: float
 
     @property

@@ -24,7 +24,7 @@ _UNAVAILABLE = frozenset({
     "EndpointConnectionError", "ConnectionClosedError", "ConnectTimeoutError",
     "ReadTimeoutError", "ClientConnectorError", "ServerDisconnectedError",
     "ClientPayloadError", "ClientOSError", "TimeoutError", "ConnectionError",
-    "ResponseStreamingError", "HTTPClientError", "ProxyConnectionError",
+    "ResponseStreamingError", "HTTPClientError", "ProxyConnectionError", "SSLError",
 })
 _AUTH = frozenset({"NoCredentialsError", "PartialCredentialsError", "ProfileNotFound",
                    "CredentialRetrievalError", "UnauthorizedSSOTokenError"})
@@ -70,8 +70,12 @@ def map_error(exc: BaseException, remote: str, key: str, what: str) -> DvliteErr
     if isinstance(exc, FileNotFoundError):
         return MissingObjectsError(f"missing on {where}: {key}")
     if names & _UNAVAILABLE or isinstance(exc, TimeoutError | ConnectionError):
+        hint = "check the endpoint and network, then re-run"
+        if "SSLError" in names:
+            hint = ("check endpoint_url: https:// to a plain-HTTP server fails like this "
+                    "(and the `verify` option for a self-signed certificate)")
         return RemoteUnavailableError(f"cannot reach {where} while {subject}: {_cause(exc)}",
-                                      hint="check the endpoint and network, then re-run")
+                                      hint=hint)
     if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
         return StorageError(f"no space left while {subject} ({where})",
                             hint="free some disk space")

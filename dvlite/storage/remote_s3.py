@@ -2,9 +2,9 @@
 (unverified). s3fs, boto3 and botocore are imported here only, lazily.
 
 S3 writes are create-only (``If-None-Match: *``): an object that already exists is a
-success, never overwritten. Retries are bounded in one place (botocore's standard
-mode plus s3fs's own), with connect/read timeouts, so a dead endpoint fails in bounded
-time. Listings are never cached: existence checks before push and gc must be current.
+success, never overwritten (`remote_s3_compat` covers servers without that). Retries
+and timeouts are set in `remote_s3_retry`. Listings are never cached: existence checks
+before push and gc must be current.
 """
 
 from __future__ import annotations
@@ -47,43 +47,15 @@ from dvlite.storage.remote_format import (
     new_epoch,
 )
 from dvlite.storage.remote_s3_compat import CreateOnly, abort_stale_uploads
+from dvlite.storage.remote_s3_retry import install, s3_kwargs
 
 # Multipart part size: files under two parts go in one PUT. Parts per file in flight are
-# capped (max_concurrency) so memory stays near jobs x PART_CONCURRENCY x CHUNKSIZE.
+# capped (PART_CONCURRENCY) so memory stays near jobs x PART_CONCURRENCY x CHUNKSIZE.
 CHUNKSIZE = 16 << 20
-PART_CONCURRENCY = 2
 SMALL = 1 << 20  # S3 objects up to this size move whole in memory: fewer syscalls and hops
 HEAD_MAX = 64  # up to this many objects, one HEAD each beats listing
 LIST_PAGE = 1000  # keys per S3 list request
 _PASSTHROUGH_SKIP = frozenset({"jobs", "layout"})
-
-
-def s3_kwargs(opts: dict[str, Any], jobs: int) -> dict[str, Any]:
-    """S3FileSystem arguments from a remote's options (the AWS chain fills the rest)."""
-    attempts = int(opts.get("retries", 5))
-    client: dict[str, Any] = {}
-    if opts.get("region"):
-        client["region_name"] = opts["region"]
-    if "verify" in opts:
-        client["verify"] = bool(opts["verify"])
-    kw: dict[str, Any] = {
-        "skip_instance_cache": True,
-        "use_listings_cache": False,
-        "max_concurrency": PART_CONCURRENCY,
-        "client_kwargs": client,
-        "config_kwargs": {
-            "retries": {"mode": "standard", "max_attempts": max(1, attempts)},
-            "connect_timeout": float(opts.get("connect_timeout", 10)),
-            "read_timeout": float(opts.get("read_timeout", 60)),
-            "max_pool_connections": max(10, 2 * jobs),
-        },
-    }
-    for ours, theirs in (("endpoint_url", "endpoint_url"), ("profile", "profile"),
-                         ("access_key_id", "key"), ("secret_access_key", "secret"),
-                         ("session_token", "token")):
-        if opts.get(ours):
-            kw[theirs] = opts[ours]
-    return kw
 
 
 def _no_bucket(exc: BaseException) -> bool:
@@ -117,8 +89,9 @@ def _mtime(info: dict[str, Any]) -> float:
 class FsspecRemote:
     """The loose-object layout under ``<bucket>/<prefix>`` of an fsspec filesystem."""
 
-    # Reading the epoch needs the S3 stack and a request: a push right after another
-    # trusts the record (no request at all); later ones read the epoch first.
+    # Reading the epoch needs the S3 stack and a request: status --remote and ls --remote
+    # right after another command trust the record (no request at all); push always
+    # reads it.
     record_ttl = 600.0
 
     def __init__(self, name: str, url: str, fs: Any, root: str, algo: str, *, jobs: int,
@@ -149,6 +122,7 @@ class FsspecRemote:
 
                 fs = s3fs.S3FileSystem(**kwargs)
                 fs.retries = retries  # s3fs's own layer
+                install(fs)  # a refused connection or a TLS mismatch is not retried
                 return fs
 
             remote = cls(cfg.name, cfg.url, None, path, algo, jobs=jobs, create_only=True)

@@ -31,7 +31,8 @@ _HOP = {"connection", "keep-alive", "transfer-encoding", "proxy-connection", "up
 class Rule:
     # "status", "reset", "hold" (wait for `release`, then forward), "lost_ack"
     # (forward, so the server applies it, then answer `status` anyway), "corrupt" or
-    # "corrupt_request" (forward with one byte of the response or request flipped)
+    # "corrupt_request" (forward with one byte of the response or request flipped), or
+    # "drop_response" (forward, then close the connection without an answer)
     action: str
     method: str = ".*"
     path: str = ".*"
@@ -152,8 +153,12 @@ class _Handler(BaseHTTPRequestHandler):
             self._forward(_flip(body) if damage == "corrupt_request" else body,
                           corrupt=damage == "corrupt")
             return
-        if rule.action == "lost_ack":
+        if rule.action in ("lost_ack", "drop_response"):
             self._forward(body, reply=False)
+        if rule.action == "drop_response":  # a plain close: no answer, no reset
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return
         if rule.action == "reset":
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
                                        struct.pack("ii", 1, 0))

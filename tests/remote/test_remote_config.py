@@ -76,3 +76,37 @@ def test_remove_drops_local_settings_too(repo):
     assert "remote" not in _toml(repo, "config.local")
     r = run("push")
     assert r.exit_code == 1 and "no default remote" in r.stderr
+
+
+def test_a_local_section_without_url_breaks_only_its_own_use(repo, tmp_path):
+    """Credentials stored with --local for a remote that a later commit adds: at an
+    older commit, the other remotes work and the incomplete one is listed as such."""
+    store = tmp_path / "store"
+    assert run("remote", "add", "fr", str(store), "--default").exit_code == 0
+    local = repo / ".dvlite" / "config.local"
+    local.write_text("[remote.s3local]\naccess_key_id = 'AKIA'\n"
+                     "secret_access_key = 'secret'\n")
+    (repo / "m.bin").write_bytes(b"model")
+    assert run("add", "m.bin").exit_code == 0
+    r = run("push", "-r", "fr")
+    assert r.exit_code == 0, r.stderr
+    (repo / "m.bin").unlink()
+    r = run("pull", "-r", "fr")
+    assert r.exit_code == 0, r.stderr
+    assert (repo / "m.bin").read_bytes() == b"model"
+    assert run("status", "--remote").exit_code == 0
+    listed = run("remote", "list")
+    assert listed.exit_code == 0
+    assert "s3local\t(no url: options only, not usable)" in listed.stdout
+    assert "secret" not in listed.stdout
+    doc = json.loads(run("remote", "list", "--json").stdout)
+    assert {d["name"]: d["url"] for d in doc} == {"fr": str(store), "s3local": None}
+    r = run("push", "-r", "s3local")
+    assert r.exit_code == 1
+    assert r.stderr.splitlines()[0] == "error: remote 's3local' has no url"
+    assert "Traceback" not in r.stderr
+    assert run("remote", "modify", "s3local", "region", "eu-west-1", "--local").exit_code == 0
+    assert run("remote", "add", "s3local", "s3://bucket/p").exit_code == 0  # completes it
+    doc = json.loads(run("remote", "list", "--json").stdout)
+    got = next(d for d in doc if d["name"] == "s3local")
+    assert got["url"] == "s3://bucket/p" and got["options"]["access_key_id"] == "***"

@@ -73,10 +73,13 @@ def test_bad_toml_is_a_config_error(tmp_path: Path) -> None:
         Config(tmp_path / "config", tmp_path / "l")
 
 
-def test_remote_without_url(tmp_path: Path) -> None:
-    (tmp_path / "config").write_text("[remote.x]\nregion = 'eu'\n")
+def test_remote_without_url_fails_only_when_used(tmp_path: Path) -> None:
+    (tmp_path / "config").write_text("[remote.ok]\nurl = '/data'\n[remote.x]\nregion = 'eu'\n")
+    config = Config(tmp_path / "config", tmp_path / "l")
+    assert config.remotes()["x"].url == ""
+    assert config.remote("ok").url == "/data"
     with pytest.raises(ConfigError, match="remote 'x' has no url"):
-        Config(tmp_path / "config", tmp_path / "l").remotes()
+        config.remote("x")
 
 
 def test_edit_keeps_comments_and_unsets(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from dvlite.config import LAYOUT_VERSION, Config
 from dvlite.errors import ConfigError, NotARepoError
+from dvlite.repo import shared_cache
 from dvlite.scm import Git, find_git_root
 from dvlite.storage.links import Linker, parse_link_types
 from dvlite.storage.lock import repo_lock
@@ -57,6 +58,8 @@ class Repo:
                 hint="upgrade dvlite, or migrate the repository")
         configured = os.environ.get("DVLITE_CACHE_DIR") or self.config.get("cache.dir")
         cache_dir = self.root / configured if configured else self.dvlite_dir / "cache"
+        if configured:  # maybe shared: let gc in other repositories know this one needs it
+            shared_cache.register(cache_dir, self.root)
         return LocalStore(cache_dir, self.config.algo, fsync=bool(self.config.get("core.fsync")))
 
     @cached_property

@@ -33,6 +33,8 @@ def gc(
                              "age; stale uploads too)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="List what would go; delete nothing."),
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask before remote deletion."),
+    force: bool = typer.Option(False, "--force", "-f", help="Also on a cache other "
+                               "repositories share (deletes objects only they use)."),
     as_json: bool = JSON,
 ) -> None:
     """Delete objects nothing references (default: all branches and tags + workspace)."""
@@ -53,7 +55,7 @@ def gc(
                              "confirm with --yes (or preview with --dry-run)")
         if not confirm(f"Delete unreferenced objects from remote '{name}'?"):
             raise typer.Exit(1)
-    result = do_gc(repo, GcOptions(scope, use_remote, remote_name, now, dry_run))
+    result = do_gc(repo, GcOptions(scope, use_remote, remote_name, now, dry_run, force))
     if as_json:
         emit_json(result.to_dict())
     else:

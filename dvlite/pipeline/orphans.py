@@ -30,14 +30,18 @@ def new_token() -> str:
     return secrets.token_hex(16)
 
 
-def record(records: Path, pgid: int, token: str) -> Path:
-    """Note that group `pgid` runs for this process (written whole, then renamed)."""
-    records.mkdir(parents=True, exist_ok=True)
+def record(records: Path, pgid: int, token: str) -> Path | None:
+    """Note that group `pgid` runs for this process (written whole, then renamed); None
+    when that cannot be written (the other two defences remain)."""
     path = records / str(pgid)
     temp = records / f".{pgid}.tmp"
     body = {"owner": os.getpid(), "owner_start": _start_time(os.getpid()), "token": token}
-    temp.write_text(json.dumps(body))
-    temp.replace(path)
+    try:
+        records.mkdir(parents=True, exist_ok=True)
+        temp.write_text(json.dumps(body))
+        temp.replace(path)
+    except OSError:
+        return None
     return path
 
 
@@ -48,6 +52,8 @@ def reap(records: Path) -> list[int]:
         return []
     killed: list[int] = []
     for path in sorted(records.iterdir()):
+        if not path.name.isdigit():
+            continue  # a record being written
         entry = _read(path)
         if entry is not None and _owner_alive(entry):
             continue  # a running repro's own command
@@ -63,7 +69,7 @@ def _read(path: Path) -> dict[str, object] | None:
         body = json.loads(path.read_text())
     except (OSError, ValueError):
         return None
-    if not path.name.isdigit() or not isinstance(body, dict):
+    if not isinstance(body, dict):
         return None
     if not isinstance(body.get("owner"), int) or not isinstance(body.get("token"), str):
         return None

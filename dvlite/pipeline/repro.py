@@ -175,6 +175,8 @@ def repro(repo: Repo, targets: list[str] | None = None,
     Raises `StageFailedError` (the command's exit code) when a command fails, after the
     other running commands finished; `KeyboardInterrupt` after forwarding it to them.
     """
+    if not options.dry_run:  # before anything is hashed: an orphan may still be writing
+        orphans.reap(running_dir(repo))
     pipeline = load_pipeline(repo)
     order = pipeline.graph.order(targets or None)
     state = _Repro(repo, pipeline, options, report)
@@ -182,8 +184,6 @@ def repro(repo: Repo, targets: list[str] | None = None,
     stages = [pipeline.graph.stages[n] for n in order]
     state.hashes.prefetch([p for s in stages for p in
                            [*(d.path for d in s.deps), *(o.path for o in s.outs)]])
-    if not options.dry_run:
-        orphans.reap(running_dir(repo))
     try:
         _schedule(state, order, max(1, options.jobs))
     except StageFailedError:

@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from dvlite._fault import faultpoint
 from dvlite.core.manifest import Manifest
 from dvlite.core.oid import Oid
-from dvlite.errors import ConfigError, MissingObjectsError, UsageError
-from dvlite.repo import discarded
+from dvlite.errors import ConfigError, MissingObjectsError, UsageError, WorkspaceConflictError
+from dvlite.repo import discarded, shared_cache
 from dvlite.repo.outputs import (
     Target,
     load_manifest,
@@ -56,6 +56,7 @@ class GcOptions:
     remote_name: str | None = None
     now: bool = False
     dry_run: bool = False
+    force: bool = False  # even on a cache other repositories use
 
 
 @dataclass
@@ -152,6 +153,8 @@ def gc(repo: Repo, opts: GcOptions) -> GcResult:
         raise UsageError("gc --remote cannot run in a shallow clone: it would not see the "
                          "data of the commits and branches the clone lacks",
                          hint="git fetch --unshallow, or run it from a full clone")
+    if not opts.dry_run and not opts.force:
+        _refuse_shared(repo)
     remote = repo_remote(repo, opts.remote_name) if opts.remote else None
     with repo.lock():
         used = used_objects(repo, opts.scope, remote)
@@ -164,6 +167,20 @@ def gc(repo: Repo, opts: GcOptions) -> GcResult:
     if remote is not None:
         _gc_remote(repo, remote, used, manifests, opts=opts, result=result)
     return result
+
+
+def _refuse_shared(repo: Repo) -> None:
+    """An object this repository does not reference may be one another repository on
+    the same cache needs: deleting it there is data loss, so it takes `--force`."""
+    others = shared_cache.other_users(repo.cache.root, repo.root)
+    if others:
+        names = ", ".join(str(o) for o in others[:3]) + (" ..." if len(others) > 3 else "")
+        raise WorkspaceConflictError(
+            f"the cache {repo.cache.root} is shared with {len(others)} other "
+            f"repositor{'y' if len(others) == 1 else 'ies'} ({names}); gc here would delete "
+            "objects they may need", [str(o) for o in others],
+            hint="preview with --dry-run; --force deletes what this repository does not "
+                 "use, whoever needs it")
 
 
 def _gc_cache(repo: Repo, used: set[Oid], opts: GcOptions, result: GcResult) -> set[Oid]:

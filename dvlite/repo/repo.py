@@ -11,6 +11,7 @@ from pathlib import Path
 
 from dvlite.config import LAYOUT_VERSION, Config
 from dvlite.errors import ConfigError, NotARepoError, StorageError, UnsafePathError
+from dvlite.repo import shared_cache
 from dvlite.scm import Git, find_git_root
 from dvlite.storage.links import Linker, parse_link_types
 from dvlite.storage.lock import repo_lock
@@ -88,6 +89,8 @@ class Repo:
         configured = os.environ.get("DVLITE_CACHE_DIR") or self.config.get("cache.dir")
         if configured:
             cache_dir = self.root / os.path.expanduser(configured)
+            # maybe shared: let gc in other repositories know this one needs it
+            shared_cache.register(cache_dir, self.root)
         else:
             cache_dir = self.dvlite_dir / "cache"
             check_own_folder(cache_dir)

@@ -47,9 +47,11 @@ def test_add_into_a_full_cache(repo: Path, small_fs: Path, target: str) -> None:
     lines = r.stderr.splitlines()
     assert lines[0].startswith("error: no space left while writing to the cache"), r.stderr
     assert lines[1:] == ["hint: free some disk space"]
-    # no partial object and no temp file; the small object that fitted may stay (harmless)
+    # no partial object and no temp file; the small object that fitted may stay (harmless),
+    # and so does the note that this repository uses the cache
     for leftover in files_under(small_fs):
-        assert leftover.parent.parent.name == "xxh128", leftover
+        assert leftover.parent.parent.name == "xxh128" or leftover.parent.name == "repos", \
+            leftover
         assert leftover.stat().st_size < 100
     assert user_snapshot(repo) == before  # no pointer, no .gitignore, workspace untouched
 

@@ -79,6 +79,14 @@ def started(repo: Path, proc: subprocess.Popen[str], name: str) -> dict[str, obj
     return body
 
 
+def armed(repo: Path, pgid: object) -> None:
+    """Wait until dvlite has set up the group's guard and record (it does so right after
+    starting the command, which may already be running)."""
+    record = repo / ".dvlite" / "running" / str(pgid)
+    assert isinstance(pgid, int)
+    wait_for(lambda: len(guards_of(pgid)) == 1 and record.is_file(), "guard and record")
+
+
 def kill_dvlite(proc: subprocess.Popen[str], seed: int) -> None:
     # a seeded pause puts the kill at different moments of the stage's writing loop
     time.sleep(random.Random(seed).random() * 0.1)
@@ -113,6 +121,7 @@ def test_kill_9_takes_the_stage_and_its_child_along(repo: Path, seed: int) -> No
     pgid = stage["pgid"]
     assert isinstance(pgid, int)
     assert set(stage["pids"]) < set(group_members(pgid))  # type: ignore[arg-type]
+    armed(repo, pgid)
     kill_dvlite(proc, seed)
     wait_for(lambda: not group_members(pgid), "the stage's group to die", timeout=30)
     wait_for(lambda: not guards_of(pgid), "the guard to exit", timeout=30)
@@ -124,6 +133,8 @@ def test_kill_9_during_two_parallel_stages(repo: Path, seed: int) -> None:
     setup(repo, only_a=False)
     proc = start_repro(repo, "-j", "2")
     groups = [started(repo, proc, name)["pgid"] for name in ("a", "b")]
+    for pgid in groups:
+        armed(repo, pgid)
     kill_dvlite(proc, seed)
     for pgid in groups:
         assert isinstance(pgid, int)
@@ -140,8 +151,8 @@ def test_survivors_of_a_killed_guard_are_killed_by_the_rerun(repo: Path, seed: i
     stage = started(repo, proc, "a")
     pgid = stage["pgid"]
     assert isinstance(pgid, int)
+    armed(repo, pgid)
     guards = guards_of(pgid)
-    assert len(guards) == 1
     os.kill(guards[0], signal.SIGKILL)
     kill_dvlite(proc, seed)
     records = list((repo / ".dvlite" / "running").iterdir())

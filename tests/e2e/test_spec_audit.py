@@ -52,7 +52,7 @@ def test_progress_bar_on_a_terminal_only(repo: Path, tmp_path: Path) -> None:
     code, shown = _on_a_terminal(["add", "data"], repo)
     assert code == 0, shown
     assert "Adding" in shown and "50/50 files" in shown, shown  # files, bytes, rate, ETA
-    assert "/100.0 kB" in shown and re.search(r"[-\d]:[-\d]{2}:[-\d]{2}", shown), shown
+    assert "/97.7 KiB" in shown and re.search(r"[-\d]:[-\d]{2}:[-\d]{2}", shown), shown
     assert "\x1b[" in shown  # drawn with terminal control codes
     assert "added data" in shown
     # -q: nothing at all on the terminal, bar included

@@ -19,6 +19,7 @@ class OutputStatus:
     modified: list[str] = field(default_factory=list)  # files inside a folder, or [path]
     missing: bool = False
     not_in_cache: int = 0  # objects
+    stage: str | None = None  # the stage whose dvlite.lock entry records it
 
     @property
     def clean(self) -> bool:
@@ -35,7 +36,7 @@ def status(repo: Repo, targets: list[str], cwd: Path | None = None,
     report = []
     for target in collect_targets(repo, targets, cwd):
         st = output_state(repo, target.output, manifests, progress, quick=True)
-        item = OutputStatus(target.output.rel, missing=st.missing)
+        item = OutputStatus(target.output.rel, missing=st.missing, stage=target.output.stage)
         if st.modified:
             ch = st.changes
             changed = [*ch.added, *ch.modified, *ch.deleted] if st.exists else []

@@ -71,7 +71,8 @@ def status(
     remote: bool = typer.Option(False, "--remote", help="Objects not yet pushed."),
     remote_name: str | None = REMOTE_NAME,
 ) -> None:
-    """Compare the workspace with the pointers: modified, missing, not in cache."""
+    """Compare the workspace with the pointers and dvlite.lock outputs: modified,
+    missing, not in cache."""
     from dvlite.repo.status import status as do_status
 
     if remote or remote_name:
@@ -105,7 +106,7 @@ def checkout(
                                help="Replace modified data (it is saved in the cache first)."),
     as_json: bool = JSON,
 ) -> None:
-    """Make the workspace match the pointers, from the cache."""
+    """Make the workspace match the pointers and dvlite.lock outputs, from the cache."""
     from dvlite.repo.checkout import checkout as do_checkout
 
     result = do_checkout(Repo.find(), targets or [], force=force, progress=progress())
@@ -163,7 +164,7 @@ def ls_cmd(rev: str | None = typer.Argument(None, help="Git revision (default: w
            as_json: bool = JSON,
            remote: bool = typer.Option(False, "--remote", help="Also: on the remote?"),
            remote_name: str | None = REMOTE_NAME) -> None:
-    """List tracked outputs with hash, size and whether they are cached."""
+    """List tracked outputs (.dvl and dvlite.lock) with hash, size and whether cached."""
     from dvlite.repo.ls import ls as do_ls
 
     if remote or remote_name:

@@ -83,7 +83,8 @@ def status(
     remote: bool = typer.Option(False, "--remote", help="Objects not yet pushed."),
     remote_name: str | None = REMOTE_NAME,
 ) -> None:
-    """Compare the workspace with the pointers: modified, missing, not in cache."""
+    """Compare the workspace with the pointers and dvlite.lock outputs: modified,
+    missing, not in cache."""
     from dvlite.repo.status import status as do_status
 
     if remote or remote_name:
@@ -126,7 +127,7 @@ def checkout(
                                "and listed in .dvlite/discarded/)."),
     as_json: bool = JSON,
 ) -> None:
-    """Make the workspace match the pointers, from the cache."""
+    """Make the workspace match the pointers and dvlite.lock outputs, from the cache."""
     from dvlite.repo.checkout import checkout as do_checkout
 
     repo = Repo.find()
@@ -206,7 +207,7 @@ def ls_cmd(rev: str | None = typer.Argument(None, help="Git revision (default: w
            as_json: bool = JSON,
            remote: bool = typer.Option(False, "--remote", help="Also: on the remote?"),
            remote_name: str | None = REMOTE_NAME) -> None:
-    """List tracked outputs with hash, size and whether they are cached."""
+    """List tracked outputs (.dvl and dvlite.lock) with hash, size and whether cached."""
     from dvlite.repo.ls import ls as do_ls
 
     if remote or remote_name:

@@ -73,6 +73,8 @@ def _gc_report(result: Any, dry_run: bool, use_remote: bool) -> None:
             out(f"remote\t{oid}\t{size}")
     local_bytes = human_size(sum(s for _, s in result.local))
     out(f"{verb} {len(result.local)} objects ({local_bytes}) from the cache")
+    if result.records:
+        out(f"{verb} {len(result.records)} run-cache records of runs nothing in scope uses")
     if use_remote:
         remote_bytes = human_size(sum(s for _, s in result.remote))
         out(f"{verb} {len(result.remote)} objects ({remote_bytes}) from remote "

@@ -73,6 +73,30 @@ def repro(
         out("Pipeline is up to date; nothing to run.")
 
 
+@app.command("commit")
+def commit_cmd(
+    stages: list[str] | None = typer.Argument(None, help="Stages to record (default: all).",
+                                              show_default=False),
+    force: bool = typer.Option(False, "--force", "-f",
+                               help="Record even a stage whose command changed."),
+    as_json: bool = JSON,
+) -> None:
+    """Record the current outputs of stages whose command you ran by hand (cache them
+    and write dvlite.lock) without running them."""
+    from dvlite.pipeline.commit import commit
+
+    result = commit(Repo.find(), stages or [], force)
+    if as_json:
+        emit_json({"committed": result.committed, "frozen": result.frozen})
+        return
+    for name in result.committed:
+        out(f"Recorded stage '{name}' in dvlite.lock")
+    for name in result.frozen:
+        out(f"Stage '{name}' is frozen: left as it is")
+    if not result.committed and not result.frozen:
+        out("No stages to commit.")
+
+
 class _InterruptedError(DvliteError):
     exit_code = 130
 

@@ -199,11 +199,13 @@ def _report(verb: str, remote: str, result: Any, as_json: bool,
     if len(result.failed) > 20:
         out(f"  ... and {len(result.failed) - 20} more failures")
     moved = result.transferred
+    where = "to" if verb == "pushed" else "from"
     if moved:
-        out(f"{verb} {moved} objects ({human_size(result.nbytes)}) "
-            f"{'to' if verb == 'pushed' else 'from'} '{remote}'"
+        out(f"{verb} {moved} objects ({human_size(result.nbytes)}) {where} '{remote}'"
             f"; {result.present} already there")
-    elif result.ok:
+    if result.records:
+        out(f"{verb} {result.records} run-cache records {where} '{remote}'")
+    if not moved and not result.records and result.ok:
         out("Everything is up to date.")
 
 

@@ -193,6 +193,21 @@ def repro(repo: Repo, targets: list[str] | None = None,
     return state.result
 
 
+def record_as_run(repo: Repo, pipeline: Pipeline, names: list[str]) -> list[str]:
+    """Record stages (in order) as if they had just run, from the workspace as it is:
+    their outputs into the cache, their lock entries, run-cache records (`dvlite
+    commit`, for a command run by hand). Returns the stages recorded."""
+    state = _Repro(repo, pipeline, ReproOptions(), _no_report)
+    stages = [pipeline.graph.stages[n] for n in names]
+    state.hashes.prefetch([p for s in stages for p in
+                           [*(d.path for d in s.deps), *(o.path for o in s.outs)]])
+    for stage in stages:
+        params = stage_params(repo.root, stage, state.param_docs)
+        state.finish(_Job(stage, state._deps(stage), params))
+    _autostage(state)
+    return state.result.ran
+
+
 def _autostage(state: _Repro) -> None:
     """Like `add`: `git add` the lock files and `.gitignore` entries this run changed
     (unless `core.autostage = false`); outputs themselves stay out of git."""

@@ -4,8 +4,9 @@ A record lives at ``.dvlite/runs/<key>``; the key is the xxh128 of the canonical
 of the stage's command, folder, dependency hashes, parameter values and output
 declarations; the record (JSON) lists the outputs' hashes. Records are small, immutable
 for a given key (a later run of the same inputs overwrites it atomically), and refer to
-objects in the cache, so `push --run-cache` moves the files of `record_files()` plus the
-objects of `record_oids()`, and `pull --run-cache` calls `import_records()`.
+objects in the cache, so `push --run-cache` moves the files of `record_files()` plus
+their objects, `pull --run-cache` calls `import_records()`, and `gc` keeps only the
+records `prune_records()` keeps.
 """
 
 from __future__ import annotations
@@ -105,19 +106,26 @@ def record_files(repo: Repo) -> list[Path]:
     return sorted(p for p in folder.iterdir() if RECORD_KEY.fullmatch(p.name) and p.is_file())
 
 
-def record_oids(repo: Repo) -> set[Oid]:
-    """Objects the records refer to (folder manifests expanded when they are cached)."""
-    oids: set[Oid] = set()
+def prune_records(repo: Repo, used: set[Oid], dry_run: bool = False) -> list[str]:
+    """Delete the records that could restore an output nothing in `used` references (a
+    run no kept commit or workspace recorded; unreadable records too): otherwise they
+    would pin every old output forever. A record all of whose outputs are in `used`
+    stays, so repro can still restore those runs. Returns the keys deleted (or, with
+    `dry_run`, that would be). The caller holds the repository lock."""
+    doomed = []
     for path in record_files(repo):
-        outs = lookup(repo, path.name) or []
-        for h in outs:
-            oids.add(h.oid)
-            if h.nfiles is not None and repo.cache.exists(h.oid):
-                try:
-                    oids.update(e.oid for e in load_manifest(repo, h.oid))
-                except FormatError:
-                    continue
-    return oids
+        outs = lookup(repo, path.name)
+        if outs is None or not {h.oid for h in outs} <= used:
+            doomed.append(path)
+    if not dry_run:
+        for path in doomed:
+            try:
+                path.unlink()
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                raise storage_error(exc, f"removing run-cache record {path.name}") from exc
+    return [p.name for p in doomed]
 
 
 def import_records(repo: Repo, records: Mapping[str, bytes]) -> int:

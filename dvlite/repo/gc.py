@@ -1,7 +1,9 @@
 """`dvlite gc`: delete objects that nothing in the chosen scope references.
 
-Scope: the workspace, plus every branch and tag (default) or every commit. Folder
-manifests are expanded so their files count as used. Deletion order is manifests first,
+Scope: the workspace, plus every branch and tag (default) or every commit; `.dvl`
+pointers and every output `dvlite.lock` records. Folder manifests are expanded so their
+files count as used. Run-cache records of runs nothing in scope uses are deleted first,
+so they do not pin old outputs. Deletion order is manifests first,
 then files, so a crash never leaves a manifest whose files are gone. On a remote, an
 object younger than `gc.grace` (default 14 days) is kept: another machine may have
 pushed it for a commit that has not reached git here yet, and so is one that a recent
@@ -71,6 +73,7 @@ class GcResult:
     remote_temp_removed: int = 0
     uploads_aborted: int = 0
     warnings: list[str] = field(default_factory=list)
+    records: list[str] = field(default_factory=list)  # run-cache records deleted
 
     def to_dict(self) -> dict[str, object]:
         def objs(items: list[tuple[Oid, int]]) -> list[dict[str, object]]:
@@ -82,7 +85,8 @@ class GcResult:
                 "kept_discarded": self.kept_discarded,
                 "temp_files_removed": self.temp_removed,
                 "remote_temp_files_removed": self.remote_temp_removed,
-                "stale_uploads_aborted": self.uploads_aborted, "warnings": self.warnings}
+                "stale_uploads_aborted": self.uploads_aborted, "warnings": self.warnings,
+                "run_cache_records": self.records}
 
 
 def _commits(repo: Repo, scope: str) -> list[str]:
@@ -125,15 +129,13 @@ def used_objects(repo: Repo, scope: str, remote: Remote | None) -> set[Oid]:
     for failure in plan.failed:
         if not isinstance(failure.error, MissingObjectsError):
             raise failure.error  # e.g. an unreachable remote: never guess what is used
-    return plan.all_oids() | {f.item.oid for f in plan.failed} | _run_cache(repo)
+    return plan.all_oids() | {f.item.oid for f in plan.failed}
 
 
-def _run_cache(repo: Repo) -> set[Oid]:
-    try:
-        from dvlite.pipeline.runcache import record_oids
-    except ImportError:
-        return set()
-    return record_oids(repo)
+def _prune_run_cache(repo: Repo, used: set[Oid], dry_run: bool) -> list[str]:
+    from dvlite.pipeline.runcache import prune_records
+
+    return prune_records(repo, used, dry_run)
 
 
 def _is_manifest(path: os.PathLike[str] | str) -> bool:
@@ -158,11 +160,12 @@ def gc(repo: Repo, opts: GcOptions) -> GcResult:
     remote = repo_remote(repo, opts.remote_name) if opts.remote else None
     with repo.lock():
         used = used_objects(repo, opts.scope, remote)
-        records = discarded.read(repo, None if opts.now else _grace(repo))
-        result.kept_discarded = len(records.kept - used)
-        manifests = _gc_cache(repo, used | records.kept, opts, result)
+        discards = discarded.read(repo, None if opts.now else _grace(repo))
+        result.kept_discarded = len(discards.kept - used)
+        result.records = _prune_run_cache(repo, used, opts.dry_run)
+        manifests = _gc_cache(repo, used | discards.kept, opts, result)
         if not opts.dry_run:
-            discarded.drop(records.expired)
+            discarded.drop(discards.expired)
             result.temp_removed = repo.cache.clean_temp(TEMP_AGE)
     if remote is not None:
         _gc_remote(repo, remote, used, manifests, opts=opts, result=result)

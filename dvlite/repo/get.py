@@ -171,11 +171,11 @@ def _config(src: Source, rev: str, work: Path) -> Config:
     return Config(shared, local)
 
 
-def _outputs(src: Source, rev: str) -> list[tuple[str, Pointer]]:
+def _outputs(src: Source, rev: str) -> Iterator[tuple[str, Pointer]]:
     """(path, pointer) of every tracked output at `rev`: `.dvl` files, then cached stage
-    outputs of `dvlite.lock` files (paths relative to the git root)."""
+    outputs of `dvlite.lock` files (paths relative to the git root; the lock files are
+    read only when no pointer matched)."""
     texts = src.git.files_at(rev, names=PIPELINE_NAMES)
-    found = []
     for gpath, data in sorted(texts.items()):
         if is_pipeline_file(gpath):
             continue
@@ -183,11 +183,10 @@ def _outputs(src: Source, rev: str) -> list[tuple[str, Pointer]]:
             pointer = Pointer.from_bytes(data, f"{gpath} at {rev}")
         except FormatError:
             continue
-        found.append((posixpath.normpath(posixpath.join(posixpath.dirname(gpath),
-                                                        pointer.path)), pointer))
+        yield posixpath.normpath(posixpath.join(posixpath.dirname(gpath), pointer.path)), \
+            pointer
     pipeline = {p: d for p, d in texts.items() if is_pipeline_file(p)}
-    found.extend((s.rel, s.pointer) for s in stage_outs(pipeline, strict=False) if s.cached)
-    return found
+    yield from ((s.rel, s.pointer) for s in stage_outs(pipeline, strict=False) if s.cached)
 
 
 def _find(src: Source, rev: str, path: str) -> tuple[str, Pointer, str | None]:

@@ -85,8 +85,12 @@ def _pre_commit(repo: Repo, call: HookCall) -> HookOutcome:
                             "(this commit records the previous version):")
     for r in changed:
         outcome.messages.extend(f"  modified: {m}" for m in r.modified)
-    targets = " ".join(r.path for r in changed)
-    outcome.messages.append(f"hint: dvlite add {targets}")
+    added = " ".join(r.path for r in changed if r.stage is None)
+    stages = " ".join(dict.fromkeys(r.stage for r in changed if r.stage is not None))
+    if added:
+        outcome.messages.append(f"hint: dvlite add {added}")
+    if stages:  # a stage output is recorded by running its stage, or committing it
+        outcome.messages.append(f"hint: dvlite repro {stages} (or dvlite commit {stages})")
     if strict:
         outcome.code = 1
         outcome.messages.append(_BLOCKED)

@@ -233,11 +233,10 @@ def _workspace_pipeline_texts(repo: Repo) -> dict[str, bytes]:
     return texts
 
 
-def collect_targets(repo: Repo, targets: list[str], cwd: Path | None = None,
-                    among: list[Output] | None = None) -> list[Target]:
+def collect_targets(repo: Repo, targets: list[str], cwd: Path | None = None) -> list[Target]:
     """Resolve user targets (data paths, pointer files, folders, files in tracked folders)
-    among `among` (default: every tracked output)."""
-    found = tracked_outputs(repo) if among is None else among
+    among every tracked output."""
+    found = tracked_outputs(repo)
     if not targets:
         return [Target(o) for o in found]
     base = Path(os.path.abspath(cwd or Path.cwd()))

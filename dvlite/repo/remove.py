@@ -13,7 +13,13 @@ from dvlite.core.pointer import POINTER_SUFFIX
 from dvlite.errors import FormatError, UsageError, storage_error
 from dvlite.repo import gitignore
 from dvlite.repo.compare import expected_files
-from dvlite.repo.outputs import Output, collect_targets, pointer_file_for, pointer_outputs
+from dvlite.repo.outputs import (
+    Output,
+    Target,
+    collect_targets,
+    pointer_file_for,
+    pointer_outputs,
+)
 from dvlite.repo.repo import Repo
 from dvlite.storage.atomic import atomic_write, temp_path_for
 from dvlite.storage.links import Linker
@@ -43,7 +49,7 @@ def remove(repo: Repo, targets: list[str], cwd: Path | None = None) -> list[str]
         raise UsageError("nothing to remove", hint="dvlite remove TARGET...")
     with repo.lock():
         _check_can_stage(repo)
-        chosen = collect_targets(repo, targets, cwd, pointer_outputs(repo))
+        chosen = _pointers_only(collect_targets(repo, targets, cwd))
         if any(t.sub is not None for t in chosen):
             raise UsageError("remove takes tracked outputs, not files inside a tracked folder")
         outputs = {t.output.rel: t.output for t in chosen}
@@ -59,6 +65,16 @@ def remove(repo: Repo, targets: list[str], cwd: Path | None = None) -> list[str]
             _own_copies(repo, out)
         _stage(repo, changed, [o.pointer_file for o in outputs.values()])
     return sorted(outputs)
+
+
+def _pointers_only(chosen: list[Target]) -> list[Target]:
+    """remove and move edit pointer files: a stage output is the pipeline's to change."""
+    for target in chosen:
+        out = target.output
+        if out.stage is not None:
+            raise UsageError(f"'{out.rel}' is an output of stage '{out.stage}', not of a "
+                             ".dvl file", hint="change the stage in dvlite.yaml")
+    return chosen
 
 
 def _own_copies(repo: Repo, out: Output) -> None:
@@ -102,7 +118,7 @@ def move(repo: Repo, src: str, dst: str, cwd: Path | None = None) -> tuple[str, 
     base = Path(os.path.abspath(cwd or Path.cwd()))
     with repo.lock():
         _check_can_stage(repo)
-        chosen = collect_targets(repo, [src], base, pointer_outputs(repo))
+        chosen = _pointers_only(collect_targets(repo, [src], base))
         if len(chosen) != 1 or chosen[0].sub is not None:
             raise UsageError(f"'{src}' is not a tracked output")
         out = chosen[0].output

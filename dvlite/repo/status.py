@@ -22,6 +22,7 @@ class OutputStatus:
     # Files edited in place through a hardlink or symlink: their cache object changed
     # with them, so the previous version is gone from the cache (not a new version).
     corrupt: list[str] = field(default_factory=list)
+    stage: str | None = None  # the stage whose dvlite.lock entry records it
 
     @property
     def clean(self) -> bool:
@@ -38,7 +39,7 @@ def status(repo: Repo, targets: list[str], cwd: Path | None = None,
     report = []
     for target in collect_targets(repo, targets, cwd):
         st = output_state(repo, target.output, manifests, progress, quick=True)
-        item = OutputStatus(target.output.rel, missing=st.missing)
+        item = OutputStatus(target.output.rel, missing=st.missing, stage=target.output.stage)
         if st.modified:
             ch = st.changes
             changed = [*ch.added, *ch.modified, *ch.deleted] if st.exists else []

@@ -76,6 +76,8 @@ def push(repo: Repo, scope: Scope | Sequence[str], remote_name: str | None = Non
         plan = expand(targets, lambda oid: load_manifest(repo, oid))
         extra = expand(optional, lambda oid: load_manifest(repo, oid))
         plan.add_optional(extra, repo.cache.exists)
+        # every record, with its objects, whether or not the scope's outputs name them
+        records = local_records(repo, plan) if run_cache else {}
         result = TransferResult(failed=list(plan.failed))
         there = _send(repo, remote, plan, result, jobs=jobs, progress=progress)
         if there is not None:
@@ -85,7 +87,6 @@ def push(repo: Repo, scope: Scope | Sequence[str], remote_name: str | None = Non
         raise RemoteError(f"remote '{remote.name}' changed its epoch during the push (a gc "
                           "--remote running?)", hint="re-run the push when it is done")
     result.present += skipped
-    records = local_records(repo, plan) if run_cache else {}
     if records:
         push_records(repo, remote, records, there, result)
     return result

@@ -25,7 +25,7 @@ def _targets(repo: Repo, key: str) -> list[Target]:
 
 def local_records(repo: Repo, plan: ObjectPlan) -> dict[str, set[Oid]]:
     """Records whose objects are all in the cache ({key: objects}); their objects join
-    `plan` (best effort)."""
+    `plan` (best effort), so a push sends them before the records."""
     from dvlite.pipeline import runcache
 
     records: dict[str, set[Oid]] = {}

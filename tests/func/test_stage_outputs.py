@@ -183,3 +183,12 @@ def test_lock_output_through_a_symlinked_folder_is_refused(piped: Path, tmp_path
     assert r.exit_code == 1
     assert "a parent directory is a symlink leading outside the repository" in r.stderr
     assert not list((tmp_path / "elsewhere").iterdir())
+
+
+def test_remove_and_move_refuse_a_stage_output(piped: Path) -> None:
+    for args in (("remove", "model.pkl"), ("move", "feats", "features")):
+        r = run(*args)
+        assert r.exit_code == 2, args
+        assert "is an output of stage 'train', not of a .dvl file" in r.stderr
+    assert (piped / "model.pkl").exists() and (piped / "feats").is_dir()
+    assert "/model.pkl" in (piped / ".gitignore").read_text()

@@ -40,6 +40,22 @@ def test_pre_commit_reports_unadded_changes(world: World) -> None:
     assert git(a, "log", "-1", "--format=%s").strip() == "other"
 
 
+def test_pre_commit_reports_a_changed_stage_output(world: World) -> None:
+    a = world.a
+    gen(a, {"dvlite.yaml": "stages:\n  make:\n    cmd: echo 1 > out.txt\n"
+                           "    outs: [out.txt]\n"})
+    assert run("repro", cwd=a).exit_code == 0
+    sh(a, "add", "-A")
+    sh(a, "commit", "-q", "-m", "pipeline")
+    (a / "out.txt").write_text("edited\n")
+    (a / "other.txt").write_text("x")
+    sh(a, "add", "other.txt")
+    proc = sh(a, "commit", "-q", "-m", "other")
+    assert "modified: out.txt" in proc.stderr
+    assert "hint: dvlite repro make (or dvlite commit make)" in proc.stderr
+    assert "dvlite add" not in proc.stderr.replace("re-added with `dvlite add`", "")
+
+
 def test_pre_commit_strict_blocks(world: World) -> None:
     a = world.a
     add(a, {"d": {"x": "1", "y": "2"}}, "d")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -9,8 +10,8 @@ import pytest
 from dvlite.errors import FormatError, UnsafePathError
 from dvlite.pipeline import runcache
 from dvlite.repo.repo import Repo
-from tests.helpers import check_repo, run
-from tests.pipeline.util import PY, lock, ran, setup_steps, step
+from tests.helpers import check_repo, git, run
+from tests.pipeline.util import PY, ran, setup_steps, step
 
 PIPELINE = f"""\
 stages:
@@ -82,11 +83,6 @@ def test_records_listed_and_imported(repo: Path, tmp_path: Path) -> None:
     r = Repo.find(repo)
     files = runcache.record_files(r)
     assert len(files) == 2
-    oids = runcache.record_oids(r)
-    entries = lock(repo)
-    outs = {h["hash"] for e in entries.values() for h in e["outs"]}  # type: ignore[union-attr]
-    assert outs <= {str(o) for o in oids}
-    assert len(oids) > len(outs)  # the folder's files too
     records = {p.name: p.read_bytes() for p in files}
     for p in files:
         p.unlink()
@@ -126,3 +122,53 @@ stages:
     assert sorted(ran(repo)) == ["notify", "table"]
     assert "run cache" not in r.stdout
     assert not (repo / ".gitignore").exists()
+
+
+def _records(repo: Path) -> set[str]:
+    return {p.name for p in (repo / ".dvlite" / "runs").iterdir()}
+
+
+def test_gc_drops_records_of_runs_nothing_in_scope_uses(repo: Path) -> None:
+    _setup(repo)
+    assert run("repro").exit_code == 0
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "lr 0.1")
+    committed = _records(repo)
+    (repo / "params.yaml").write_text("train:\n  lr: 0.5\n")  # an experiment, not kept
+    assert run("repro").exit_code == 0
+    experiment = _records(repo) - committed
+    assert len(experiment) == 2
+    (repo / "params.yaml").write_text("train:\n  lr: 0.1\n")
+    assert "restored train" in run("repro").stdout
+    ran(repo)
+    dry = run("gc", "--dry-run", "--json")
+    assert sorted(json.loads(dry.stdout)["run_cache_records"]) == sorted(experiment)
+    assert _records(repo) == committed | experiment
+    r = run("gc")
+    assert r.exit_code == 0, r.stderr
+    assert "deleted 2 run-cache records" in r.stdout
+    assert "deleted 0 objects" not in r.stdout  # the experiment's model and score went
+    assert _records(repo) == committed
+    check_repo(repo)
+    (repo / "params.yaml").write_text("train:\n  lr: 0.5\n")
+    assert run("repro").exit_code == 0
+    assert ran(repo) == ["train", "score"]  # its record is gone: it runs again
+    (repo / "params.yaml").write_text("train:\n  lr: 0.1\n")
+    assert "restored train" in run("repro").stdout  # the committed run's record stays
+    assert ran(repo) == []
+
+
+def test_gc_workspace_frees_the_outputs_of_older_runs(repo: Path) -> None:
+    _setup(repo)
+    for lr in ("0.1", "0.2", "0.3"):
+        (repo / "params.yaml").write_text(f"train:\n  lr: {lr}\n")
+        assert run("repro").exit_code == 0
+    assert len(_records(repo)) == 6
+    r = run("gc", "--workspace", "--json")
+    assert r.exit_code == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert len(doc["run_cache_records"]) == 4
+    # per old run: the model's manifest and a.txt, and the score (b.txt never changes)
+    assert len(doc["cache"]) == 3 * 2
+    assert run("status", "--exit-code").exit_code == 0
+    check_repo(repo)

@@ -114,3 +114,22 @@ def test_push_rev_pushes_that_commits_stage_outputs(repo, remote: RemoteHandle):
     r = run("pull", "out.txt")
     assert r.exit_code == 0, r.stderr
     assert (repo / "out.txt").read_text() == "v2\n"
+
+
+def test_push_run_cache_sends_every_record_with_its_objects(repo, remote: RemoteHandle):
+    r = run("stage", "add", "-n", "make", "-d", "data.txt", "-o", "out.txt",
+            "cp data.txt out.txt")
+    assert r.exit_code == 0, r.stderr
+    for version in ("v1", "v2", "v3"):  # three runs, only the last in the workspace
+        (repo / "data.txt").write_text(version + "\n")
+        assert run("repro").exit_code == 0
+    r = run("push", "--run-cache")
+    assert r.exit_code == 0, r.stderr
+    assert "pushed 3 run-cache records to" in r.stdout
+    assert "up to date" not in r.stdout
+    old = hash_bytes("xxh128", b"v1\n")
+    assert f"xxh128/{old.hex[:2]}/{old.hex}" in remote.objects()  # the v1 run's output
+    assert len([k for k in remote.list_keys() if k.startswith("runs/")]) == 3
+    again = run("push", "--run-cache")
+    assert again.exit_code == 0, again.stderr
+    assert again.stdout.strip() == "Everything is up to date."

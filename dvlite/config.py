@@ -23,6 +23,7 @@ from dvlite.scm import find_git_root
 from dvlite.storage.atomic import atomic_write
 
 LAYOUT_VERSION = 1
+MAX_CONFIG_BYTES = 1 << 20  # a config is a few lines: refuse, rather than parse, megabytes
 SECRET_KEYS = frozenset({"access_key_id", "secret_access_key", "session_token", "password"})
 # Settings a cloned repository must not choose for the machine: only config.local may.
 MACHINE_LOCAL_KEYS = frozenset({"cache.dir"})
@@ -63,17 +64,20 @@ class RemoteConfig:
 
 def read_toml(path: Path) -> dict[str, Any]:
     try:
-        text = path.read_bytes().decode()
+        with path.open("rb") as f:
+            raw = f.read(MAX_CONFIG_BYTES + 1)
     except FileNotFoundError:
         return {}
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: not a text file (TOML must be UTF-8)") from None
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{path}: too large for a config file (over {MAX_CONFIG_BYTES} bytes)")
     try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: invalid TOML ({exc})") from exc
+        return tomllib.loads(raw.decode())
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not a text file (TOML must be UTF-8)") from None
+    except (tomllib.TOMLDecodeError, RecursionError) as exc:  # deep nesting recurses
+        raise ConfigError(f"{path}: invalid TOML ({exc})") from None
 
 
 def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:

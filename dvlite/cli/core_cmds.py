@@ -263,7 +263,8 @@ def fsck(as_json: bool = JSON,
 def config(
     key: str = typer.Argument(..., help="e.g. core.remote or remote.NAME.url"),
     value: str | None = typer.Argument(None, help="New value (omit to read)."),
-    local: bool = typer.Option(False, "--local", help="Write .dvlite/config.local (not in git)."),
+    local: bool = typer.Option(False, "--local", help="Write .dvlite/config.local (not in "
+                               "git): needed for cache.dir, secrets and '~' in urls."),
     unset: bool = typer.Option(False, "--unset", help="Remove the key."),
 ) -> None:
     """Read or write a config value."""

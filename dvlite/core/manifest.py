@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from dvlite.core.oid import Oid, hash_bytes
 from dvlite.core.paths import check_relpath
+from dvlite.core.pointer import MAX_FILES, MAX_SIZE
 from dvlite.errors import FormatError
 
 FORMAT = 1
@@ -93,7 +94,7 @@ def _from_doc(doc: object) -> Manifest:
         path, size, isexec = item["path"], item["size"], item["exec"]
         if not isinstance(path, str) or not isinstance(item["hash"], str):
             raise FormatError(f"invalid manifest entry {item!r}")
-        if type(size) is not int or size < 0 or not isinstance(isexec, bool):
+        if type(size) is not int or not 0 <= size <= MAX_SIZE or not isinstance(isexec, bool):
             raise FormatError(f"invalid manifest entry {item!r}")
         entries.append(ManifestEntry(path, Oid(algo, item["hash"]), size, isexec))
     manifest = Manifest(algo, tuple(entries))
@@ -114,6 +115,8 @@ def _validate(algo: str, entries: tuple[ManifestEntry, ...], require_sorted: boo
             raise FormatError(f"entries not sorted at '{e.relpath}'")
         paths.add(e.relpath)
         previous = e.relpath
+    if len(entries) > MAX_FILES or sum(e.size for e in entries) > MAX_SIZE:
+        raise FormatError(f"too large: at most {MAX_FILES} files of {MAX_SIZE} bytes in all")
     for path in paths:
         parts = path.split("/")
         for i in range(1, len(parts)):

@@ -7,18 +7,21 @@ Every path that came from a file (and so maybe from an attacker) goes through
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path, PurePosixPath
 
 from dvlite.errors import UnsafePathError
 
 _RESERVED = frozenset({".git", ".dvlite"})
+_NOT_UTF8 = re.compile("[\ud800-\udfff]")
 
 
 def check_relpath(path: str, what: str = "path") -> str:
     """Return `path` if it is a safe, normalised, relative POSIX path; raise otherwise.
 
-    Refused: empty, absolute, drive letters, backslashes, NUL, `.`/`..` components,
-    empty components (`a//b`, trailing `/`), and `.git`/`.dvlite` components.
+    Refused: empty, absolute, drive letters, backslashes, NUL, names that are not UTF-8,
+    `.`/`..` components, empty components (`a//b`, trailing `/`), and `.git`/`.dvlite`
+    components.
     """
     if not path:
         raise UnsafePathError(f"unsafe {what}: empty path")
@@ -26,6 +29,7 @@ def check_relpath(path: str, what: str = "path") -> str:
         raise UnsafePathError(f"unsafe {what} {path!r}: contains NUL")
     if "\\" in path:
         raise UnsafePathError(f"unsafe {what} {path!r}: contains a backslash")
+    check_utf8(path, what)
     if path.startswith("/"):
         raise UnsafePathError(f"unsafe {what} {path!r}: absolute path")
     if len(path) > 1 and path[1] == ":" and path[0].isascii() and path[0].isalpha():
@@ -36,6 +40,15 @@ def check_relpath(path: str, what: str = "path") -> str:
         if part in _RESERVED:
             raise UnsafePathError(f"unsafe {what} {path!r}: inside {part}")
     return path
+
+
+def check_utf8(path: str, what: str = "file name") -> None:
+    """Refuse a name that is not valid UTF-8 (which `os.fsdecode` carries as lone
+    surrogates): pointers and manifests are UTF-8 text, so it could not be recorded."""
+    if not path.isascii() and _NOT_UTF8.search(path):
+        # the message keeps the surrogates: the CLI shows them as the original \xNN bytes
+        raise UnsafePathError(f"unsupported {what} '{path}': not valid UTF-8",
+                              hint="rename it: pointers and manifests store UTF-8 names")
 
 
 def is_within(path: Path, root: Path) -> bool:

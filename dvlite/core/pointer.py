@@ -79,14 +79,19 @@ class Pointer:
             raise type(exc)(f"{source}: {exc.msg}") from None
 
 
-MAX_COUNT = 2**63 - 1  # what a filesystem (and sqlite) can represent
+# Bounds checked at parse time, so a hostile pointer or manifest cannot claim absurd
+# sizes (2^53 - 1 bytes is 8 PiB, and exact in every JSON reader, which reads doubles;
+# 2^32 - 1 files is more inodes than most filesystems hold).
+MAX_SIZE = 2**53 - 1
+MAX_FILES = 2**32 - 1
+_LIMITS = {"size": MAX_SIZE, "nfiles": MAX_FILES}
 
 
 def _check_count(name: str, value: object) -> None:
     if type(value) is not int or value < 0:
         raise FormatError(f"invalid {name} {value!r}: expected a non-negative integer")
-    if value > MAX_COUNT:
-        raise FormatError(f"invalid {name} {value}: too large")
+    if value > _LIMITS[name]:
+        raise FormatError(f"invalid {name} {value}: too large (at most {_LIMITS[name]})")
 
 
 def _scalar(text: str) -> str:

@@ -25,7 +25,7 @@ def parse_values(data: bytes, source: str) -> Any:
             return json.loads(data)
         if suffix == ".toml":
             return tomllib.loads(data.decode())
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # nesting recurses
         raise FormatError(f"{source}: not valid {suffix[1:].upper()} ({exc})") from exc
     return strictyaml.load(data, source)
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from dvlite._fault import faultpoint
 from dvlite.core.manifest import case_collisions
-from dvlite.core.paths import check_parent_inside, check_relpath, is_within
+from dvlite.core.paths import check_parent_inside, check_relpath, check_utf8, is_within
 from dvlite.core.pointer import POINTER_SUFFIX, Pointer
 from dvlite.errors import ScmError, UsageError, storage_error
 from dvlite.repo import gitignore
@@ -62,6 +62,9 @@ def store_path(
     if not st_mod.S_ISDIR(st.st_mode):
         raise unsupported(path, st)
     files = scan_dir(path, repo.cache.root)
+    for f in files:  # before any byte is hashed or stored
+        if not f.relpath.isascii():
+            check_utf8(f"{repo.rel(path)}/{f.relpath}")
     clashes = case_collisions(f.relpath for f in files)
     if clashes and warnings is not None:
         a, b = clashes[0]

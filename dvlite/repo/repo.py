@@ -41,7 +41,7 @@ def check_own_folder(folder: Path) -> None:
     try:
         with os.scandir(folder) as entries:
             linked = sorted(e.path for e in entries if e.is_symlink())
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # the users of the path report it
         return
     except OSError as exc:
         raise StorageError(f"cannot read {folder}: {exc.strerror}") from exc

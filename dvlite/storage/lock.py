@@ -31,7 +31,8 @@ def repo_lock(path: Path, timeout: float, exclusive: bool = True) -> Iterator[No
             words = [a for a in sys.argv[1:] if not a.startswith("-")][:2]  # skip -v, -q
             holder = f"{os.getpid()} {' '.join(['dvlite', *words])}\n"
             os.ftruncate(fd, 0)
-            os.pwrite(fd, holder.encode(), 0)
+            # argv may hold a name that is not UTF-8; the record stays UTF-8 text
+            os.pwrite(fd, holder.encode(errors="backslashreplace"), 0)
         yield
     finally:
         os.close(fd)  # closing releases the flock
@@ -56,7 +57,7 @@ def _acquire(fd: int, path: Path, timeout: float, exclusive: bool) -> None:
 def _holder(path: Path) -> str:
     try:
         text = path.read_text().strip()
-    except OSError:
+    except (OSError, UnicodeDecodeError):
         text = ""
     pid, _, command = text.partition(" ")
     return f"pid {pid}: {command}" if pid else "holder unknown"

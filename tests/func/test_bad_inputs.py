@@ -47,6 +47,8 @@ POINTER_ERRORS = {
     "b5_size_negative.dvl": "invalid size -1",
     "b5_size_float.dvl": "invalid size 4.0",
     "b5_size_huge.dvl": "too large",
+    "h11_size_2_63.dvl": "invalid size 9223372036854775807: too large",
+    "h11_nfiles_2_63.dvl": "invalid nfiles 9223372036854775807: too large",
     "b6_path_dotdot.dvl": "unsafe pointer path",
     "b6_path_etc_passwd.dvl": "unsafe pointer path",
     "b6_path_absolute.dvl": "unsafe pointer path",

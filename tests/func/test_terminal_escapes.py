@@ -100,3 +100,10 @@ def test_safe_escapes_every_control_but_tab_and_newline() -> None:
     assert safe("a\tb\nc", one_line=True) == "a\\x09b\\x0ac"
     assert safe("bad\udcff\udcfe") == "bad\\xff\\xfe"  # a non-UTF-8 name's bytes
     assert safe("caf\u00e9 \U0001f600") == "caf\u00e9 \U0001f600"
+
+
+def test_git_message_about_a_hostile_revision_is_escaped(repo: Path) -> None:
+    r = run("ls", "nope\x1b]0;pwned\x07")
+    assert r.exit_code == 1
+    assert_clean(r.stdout, r.stderr)
+    assert_one_error(r.stderr, "nope\\x1b]0;pwned\\x07")

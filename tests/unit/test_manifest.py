@@ -58,6 +58,9 @@ def test_nfc_and_nfd_are_distinct_entries() -> None:
     (json.dumps({"format": 1, "entries": []}).encode(), "no hash algorithm"),
     (doc([e("a", size=-1)]), "invalid manifest entry"),
     (doc([e("a", size=1.5)]), "invalid manifest entry"),  # type: ignore[arg-type]
+    (doc([e("a", size=2**53)]), "invalid manifest entry"),
+    (doc([e("a", size=2**63 - 1)]), "invalid manifest entry"),
+    (doc([e("a", size=2**52), e("b", size=2**52)]), "too large"),
     (doc([{"path": "a", "hash": "a" * 32, "size": 1}]), "invalid manifest entry"),
     (doc([{**e("a"), "extra": 1}]), "invalid manifest entry"),
     (doc([e("a", h="A" * 32)]), "invalid hash"),
@@ -89,3 +92,8 @@ def test_mixed_algorithms_refused() -> None:
 def test_case_collisions() -> None:
     assert case_collisions(["Data.csv", "data.csv", "x"]) == [("Data.csv", "data.csv")]
     assert case_collisions(["a", "b"]) == []
+
+
+def test_sizes_up_to_the_bound_are_valid() -> None:
+    m = Manifest.from_bytes(doc([e("a", size=2**53 - 2), e("b", size=1)]), "m")
+    assert m.size == 2**53 - 1

@@ -111,3 +111,21 @@ def test_truncated_at_every_offset_is_a_clear_error_or_a_valid_prefix() -> None:
             else:
                 # only dropping the final newline (or trailing digits of a count) may parse
                 assert data.startswith(p.to_bytes()[:i - 2]), i
+
+
+@pytest.mark.parametrize("key,value,ok", [
+    ("size", 2**53 - 1, True), ("size", 2**53, False), ("size", 2**63 - 1, False),
+    ("nfiles", 2**32 - 1, True), ("nfiles", 2**32, False), ("nfiles", 2**63 - 1, False),
+])
+def test_size_and_nfiles_are_bounded(key: str, value: int, ok: bool) -> None:
+    fields = {"size": 100, "nfiles": 3, key: value}
+    data = (f"path: images\ntype: dir\nhash: {H}\nsize: {fields['size']}\n"
+            f"nfiles: {fields['nfiles']}\n").encode()
+    if ok:
+        assert getattr(Pointer.from_bytes(data, "p.dvl"), key) == value
+    else:
+        with pytest.raises(FormatError, match=f"p.dvl: invalid {key} {value}: too large"):
+            Pointer.from_bytes(data, "p.dvl")
+        # the YAML reader (a non-canonical pointer) applies the same bound
+        with pytest.raises(FormatError, match="too large"):
+            Pointer.from_bytes(b"# note\n" + data, "p.dvl")

@@ -55,8 +55,10 @@ def _status(*targets: str) -> tuple[int, list[dict[str, object]]]:
 
 def test_status_reports_a_missing_or_modified_stage_output(piped: Path) -> None:
     assert _status() == (0, [
-        {"path": "feats", "modified": [], "missing": False, "not_in_cache": 0},
-        {"path": "model.pkl", "modified": [], "missing": False, "not_in_cache": 0}])
+        {"path": "feats", "modified": [], "missing": False, "not_in_cache": 0,
+         "corrupt": []},
+        {"path": "model.pkl", "modified": [], "missing": False, "not_in_cache": 0,
+         "corrupt": []}])
     (piped / "model.pkl").unlink()
     (piped / "feats" / "b.txt").write_text("edited\n")
     code, report = _status()
@@ -64,7 +66,8 @@ def test_status_reports_a_missing_or_modified_stage_output(piped: Path) -> None:
     assert {r["path"]: (r["missing"], r["modified"]) for r in report} == {
         "model.pkl": (True, []), "feats": (False, ["feats/b.txt"])}
     assert _status("feats/b.txt")[1] == [
-        {"path": "feats", "modified": ["feats/b.txt"], "missing": False, "not_in_cache": 0}]
+        {"path": "feats", "modified": ["feats/b.txt"], "missing": False, "not_in_cache": 0,
+         "corrupt": []}]
 
 
 def test_checkout_restores_a_stage_output_and_the_older_bytes(piped: Path) -> None:

@@ -21,6 +21,7 @@ A failure message names the command, the seed and the delay; data and seeds are 
 
 from __future__ import annotations
 
+import gc
 import os
 import random
 import select
@@ -378,6 +379,9 @@ def test_killed_at_random_then_rerun(template_repo: Path, tmp_path: Path, comman
             window = min(window, ran.seconds)
         midway += check_killed(root, before, ref, where) not in (before, ref)
         finish(root, scenario.args, before, ref, where)
+        # the in-process re-runs' sqlite connections close when collected, deleting
+        # their -wal files: collect now, not in the middle of the rmtree
+        gc.collect()
         shutil.rmtree(root)
     # guards against the test silently degrading into killing nothing
     counts = f"{command}: {live} of {len(SEEDS)} kills hit a running process, {midway} " \

@@ -156,7 +156,7 @@ class Config:
             known = ", ".join(sorted(remotes)) or "none"
             raise ConfigError(f"unknown remote '{chosen}' (configured: {known})")
         chosen_cfg = remotes[chosen]
-        if not chosen_cfg.url:
+        if _lookup(self.data, f"remote.{chosen}.url") is None:
             raise ConfigError(f"remote '{chosen}' has no url",
                               hint=f"dvlite remote add {chosen} URL (its options are kept)")
         trusted = _lookup(self.local, f"remote.{chosen}.url") is not None

@@ -340,8 +340,8 @@ class PackedRemote:
         return parts
 
     def clean_stale(self, older_than: float) -> int:
-        """Leftovers of killed transfers: the backend's (temp files, multipart uploads),
-        and packs whose index never arrived."""
+        """Leftovers of killed transfers: the backend's temp files (multipart uploads are
+        aborted separately, `abort_stale_uploads`), and packs whose index never arrived."""
         removed = self.backend.clean_stale(older_than)
         if (self.layout or 0) < 2:
             return removed

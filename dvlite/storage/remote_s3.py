@@ -13,11 +13,8 @@ import os
 import threading
 from collections.abc import Callable, Collection, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
 from pathlib import Path
 from typing import Any
-
-from fsspec.callbacks import Callback
 
 from dvlite._fault import faultpoint
 from dvlite.config import RemoteConfig
@@ -46,6 +43,7 @@ from dvlite.storage.remote_format import (
     format_text,
     new_epoch,
 )
+from dvlite.storage.remote_fsspec_info import ByteCallback, mtime_of, no_bucket
 from dvlite.storage.remote_s3_compat import CreateOnly, abort_stale_uploads
 from dvlite.storage.remote_s3_retry import install, s3_kwargs
 
@@ -56,34 +54,6 @@ SMALL = 1 << 20  # S3 objects up to this size move whole in memory: fewer syscal
 HEAD_MAX = 64  # up to this many objects, one HEAD each beats listing
 LIST_PAGE = 1000  # keys per S3 list request
 _PASSTHROUGH_SKIP = frozenset({"jobs", "layout"})
-
-
-def _no_bucket(exc: BaseException) -> bool:
-    """A FileNotFoundError about the bucket itself (not a missing key, whose message is
-    the key, which may well contain the word "bucket")."""
-    text = str(exc)
-    return "NoSuchBucket" in text or "specified bucket does not exist" in text
-
-
-class _ByteCallback(Callback):  # type: ignore[misc] # fsspec is untyped
-    """fsspec's progress hook passing on the bytes of each part uploaded (s3fs's
-    multipart put) or block read (its get), so a big file's bar moves while it travels."""
-
-    def __init__(self, progress: Progress) -> None:
-        super().__init__()
-        self._progress = progress
-
-    def relative_update(self, inc: int = 1) -> None:
-        self._progress.advance(nbytes=inc)
-
-
-def _mtime(info: dict[str, Any]) -> float:
-    stamp = info.get("LastModified") or info.get("mtime") or info.get("created")
-    if isinstance(stamp, datetime):
-        return stamp.timestamp()
-    if isinstance(stamp, int | float):
-        return float(stamp)
-    return 0.0
 
 
 class FsspecRemote:
@@ -195,7 +165,7 @@ class FsspecRemote:
         try:
             names = self.fs.ls(path, detail=False)
         except FileNotFoundError as exc:
-            if _no_bucket(exc):
+            if no_bucket(exc):
                 raise self._fail(exc, "listing", path) from exc
             return set()
         except Exception as exc:
@@ -216,12 +186,12 @@ class FsspecRemote:
         try:
             info = self._head(key) if self.create_only else self.fs.info(key)
         except FileNotFoundError as exc:
-            if _no_bucket(exc):
+            if no_bucket(exc):
                 raise self._fail(exc, "checking", key, oid) from exc
             return None
         except Exception as exc:
             raise self._fail(exc, "checking", key, oid) from exc
-        return RemoteEntry(oid, int(info.get("size") or 0), _mtime(info))
+        return RemoteEntry(oid, int(info.get("size") or 0), mtime_of(info))
 
     def _head(self, key: str) -> dict[str, Any]:
         """One HEAD (s3fs's info() adds a LIST for every missing key, to spot folders)."""
@@ -241,7 +211,7 @@ class FsspecRemote:
         for name, info in sorted(found.items()):
             oid = self._parse(str(name))
             if oid is not None and str(name).endswith(f"{oid.hex[:2]}/{oid.hex}"):
-                yield RemoteEntry(oid, int(info.get("size") or 0), _mtime(info))
+                yield RemoteEntry(oid, int(info.get("size") or 0), mtime_of(info))
 
     # -- transfer -------------------------------------------------------------------
 
@@ -250,14 +220,14 @@ class FsspecRemote:
         data = self._read_verified(oid, src)
         try:
             if not self.create_only:
-                self.fs.put_file(str(src), key, callback=_ByteCallback(progress))
+                self.fs.put_file(str(src), key, callback=ByteCallback(progress))
                 return True
             if data is not None:
                 return self._create.write(
                     key, lambda mode: self.fs.pipe_file(key, data, mode=mode))
             return self._create.write(key, lambda mode: self.fs.put_file(
                 str(src), key, mode=mode, chunksize=CHUNKSIZE,
-                callback=_ByteCallback(progress)))
+                callback=ByteCallback(progress)))
         except Exception as exc:
             raise self._fail(exc, "uploading", key, oid) from exc
 
@@ -265,7 +235,7 @@ class FsspecRemote:
         try:
             self._head(key)
         except FileNotFoundError as exc:
-            if _no_bucket(exc):
+            if no_bucket(exc):
                 raise
             return False
         return True
@@ -306,7 +276,7 @@ class FsspecRemote:
         try:
             try:
                 self.fs.get_file(key, str(tmp), max_concurrency=1,
-                                 callback=_ByteCallback(progress))
+                                 callback=ByteCallback(progress))
             except Exception as exc:
                 raise self._fail(exc, "downloading", key, oid) from exc
             faultpoint("s3.after_get")
@@ -431,7 +401,7 @@ class FsspecRemote:
         try:
             text = self._cat(path).decode(errors="replace")
         except FileNotFoundError as exc:
-            if _no_bucket(exc):
+            if no_bucket(exc):
                 raise self._fail(exc, "reading", path) from exc
             return None
         except Exception as exc:
@@ -474,13 +444,13 @@ class FsspecRemote:
         try:
             found = self.fs.ls(path, detail=True)
         except FileNotFoundError as exc:
-            if _no_bucket(exc):
+            if no_bucket(exc):
                 raise self._fail(exc, "listing", path) from exc
             return []
         except Exception as exc:
             raise self._fail(exc, "listing", path) from exc
         blobs = [Blob(str(info["name"]).rsplit("/", 1)[-1], int(info.get("size") or 0),
-                      _mtime(info)) for info in found if info.get("type") != "directory"]
+                      mtime_of(info)) for info in found if info.get("type") != "directory"]
         return sorted(blobs, key=lambda b: b.name)
 
     def delete_blob(self, rel: str) -> None:

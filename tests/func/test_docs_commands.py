@@ -21,7 +21,7 @@ PAGES = sorted([ROOT / "README.md", ROOT / "remotes" / "README.md",
 _FENCE = re.compile(r"```(sh|bash|console|yaml|groovy|dockerfile)\n(.*?)```", re.S)
 _SPAN = re.compile(r"`(dvlite [^`]+)`")
 # First lines of dvlite's own file formats (docs/format.md), not commands.
-_FILE_HEADERS = ("dvlite remote layout ", "dvlite pack index ")
+_FILE_HEADERS = ("dvlite remote layout ", "dvlite pack index ", "dvlite fresh ")
 _COMMAND = re.compile(r"(?:^|[\s'\"(])(dvlite [^'\"`\n]*)")
 
 

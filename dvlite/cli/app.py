@@ -128,6 +128,14 @@ def unwrap_help(command: Any) -> None:
         unwrap_help(sub)
 
 
+def _close_repos() -> None:
+    """Close what the command opened. Looked up, not imported: `--help` and `--version`
+    never load the repository layer."""
+    repo_module = sys.modules.get("dvlite.repo.repo")
+    if repo_module is not None:
+        repo_module.close_all()
+
+
 class DvliteGroup(TyperGroup):
     """Runs a command and maps every outcome to SPEC's exit codes and `error:` lines."""
 
@@ -163,6 +171,8 @@ class DvliteGroup(TyperGroup):
             code = _fail("interrupted", None, INTERRUPTED)
         except Exception as exc:
             code = _usage(exc) if _is_usage_error(exc) else _unexpected(exc)
+        finally:
+            _close_repos()
         return code
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -64,6 +65,7 @@ class Repo:
 
     def __post_init__(self) -> None:
         self.root = Path(os.path.realpath(self.root))
+        _OPENED[id(self)] = self
         check_own_folder(self.dvlite_dir)
         self.config = Config(self.dvlite_dir / "config", self.dvlite_dir / "config.local",
                              workspace=self.root)
@@ -125,3 +127,15 @@ class Repo:
     def close(self) -> None:
         if "state" in self.__dict__:
             self.state.close()
+
+
+# Every Repo of this process, so that a command's end can close their databases: left to
+# the garbage collector, sqlite settles its files (checkpoint, -wal removed) at a moment
+# nobody chose, in the middle of a later command or of a caller's own file work.
+_OPENED: weakref.WeakValueDictionary[int, Repo] = weakref.WeakValueDictionary()
+
+
+def close_all() -> None:
+    """Close the state db of every repository this process opened."""
+    for repo in list(_OPENED.values()):
+        repo.close()

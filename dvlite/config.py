@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from dvlite.errors import ConfigError
 from dvlite.scm import find_git_root
 from dvlite.storage.atomic import atomic_write
+from dvlite.storage.remote.options import RemoteConfig
 
 LAYOUT_VERSION = 1
 MAX_CONFIG_BYTES = 1 << 20  # a config is a few lines: refuse, rather than parse, megabytes
@@ -53,13 +53,6 @@ DEFAULTS: dict[str, Any] = {
     "hooks.push": True,
     "gc.grace": "14d",
 }
-
-
-@dataclass(frozen=True, slots=True)
-class RemoteConfig:
-    name: str
-    url: str  # "" when no file gives one (e.g. only credentials in config.local)
-    options: dict[str, Any] = field(default_factory=dict)
 
 
 def read_toml(path: Path) -> dict[str, Any]:

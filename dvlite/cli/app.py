@@ -131,7 +131,7 @@ def unwrap_help(command: Any) -> None:
 def _close_repos() -> None:
     """Close what the command opened. Looked up, not imported: `--help` and `--version`
     never load the repository layer."""
-    repo_module = sys.modules.get("dvlite.repo.repo")
+    repo_module = sys.modules.get("dvlite.workspace.repo")
     if repo_module is not None:
         repo_module.close_all()
 

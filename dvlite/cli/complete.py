@@ -5,7 +5,7 @@ rather than printing an error into the command line."""
 from __future__ import annotations
 
 from dvlite.errors import DvliteError
-from dvlite.repo.repo import Repo
+from dvlite.workspace.repo import Repo
 
 
 def remote_names(incomplete: str) -> list[str]:

@@ -12,11 +12,11 @@ from dvlite.cli.app import app
 from dvlite.cli.complete import remote_names
 from dvlite.cli.ui import emit_json, human_size, out, progress, warn, warn_links
 from dvlite.errors import ConfigError, UsageError
-from dvlite.repo.repo import Repo
+from dvlite.workspace.repo import Repo
 
 if TYPE_CHECKING:
-    from dvlite.repo.checkout import CheckoutResult
     from dvlite.repo.status import OutputStatus
+    from dvlite.workspace.checkout import CheckoutResult
 
 TARGETS = typer.Argument(None, help="Tracked files or folders (default: all).", show_default=False)
 JSON = typer.Option(False, "--json", help="Print machine-readable JSON.")

@@ -11,7 +11,7 @@ from dvlite.cli.app import app
 from dvlite.cli.complete import remote_names
 from dvlite.cli.ui import confirm, emit_json, human_size, out, progress, warn
 from dvlite.errors import UsageError
-from dvlite.repo.repo import Repo
+from dvlite.workspace.repo import Repo
 
 JSON = typer.Option(False, "--json", help="Print machine-readable JSON.")
 

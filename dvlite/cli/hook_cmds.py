@@ -12,7 +12,7 @@ import typer
 from dvlite.cli.app import app
 from dvlite.cli.ui import emit_json, err, out, progress, warn
 from dvlite.errors import DvliteError
-from dvlite.repo.repo import Repo
+from dvlite.workspace.repo import Repo
 
 _PASS_THROUGH = {"allow_extra_args": True, "ignore_unknown_options": True}
 
@@ -25,7 +25,7 @@ def install(as_json: bool = JSON) -> None:
     """Install dvlite's git hooks (existing hooks are kept and chained) and register the
     merge driver for pointer files and dvlite.lock. A hook git tracks (a committed
     core.hooksPath folder) is never changed: install then refuses."""
-    from dvlite.repo.hooks import install as do_install
+    from dvlite.repo.githooks.install import install as do_install
 
     report = do_install(Repo.find())
     if as_json:
@@ -46,7 +46,7 @@ def install(as_json: bool = JSON) -> None:
 @app.command()
 def uninstall(as_json: bool = JSON) -> None:
     """Remove dvlite's git hooks (restoring hooks they chained) and the merge driver."""
-    from dvlite.repo.hooks import uninstall as do_uninstall
+    from dvlite.repo.githooks.install import uninstall as do_uninstall
 
     report = do_uninstall(Repo.find())
     if as_json:
@@ -74,7 +74,7 @@ def hook(
     if name == "pre-push" and sys.stdin is not None and not sys.stdin.isatty():
         stdin = sys.stdin.buffer.read()
     args, stdin = _framework_input(name, args or [], stdin)
-    from dvlite.repo.hooks import hook_roots
+    from dvlite.repo.githooks.install import hook_roots
 
     # every dvlite repository in this git work tree (one at the top, or several in
     # subfolders of a monorepo); none when hooks installed globally run elsewhere
@@ -86,8 +86,8 @@ def hook(
 
 
 def _run_one(repo: Repo, name: str, args: list[str], stdin: bytes) -> int:
-    from dvlite.repo.hook_run import run_hook
-    from dvlite.repo.hook_types import HookCall
+    from dvlite.repo.githooks.run import run_hook
+    from dvlite.repo.githooks.types import HookCall
 
     try:
         outcome = run_hook(repo, name, HookCall(args, stdin, progress()))
@@ -132,8 +132,8 @@ def merge_driver(
     path: str = typer.Argument(..., help="%P: the path in the repository."),
 ) -> None:
     """Merge a pointer file or dvlite.lock three-way (git calls this during merges)."""
-    from dvlite.repo.merge import MergeResult, conflict_text, merge_pointer
-    from dvlite.repo.merge_lock import merge_lock
+    from dvlite.repo.githooks.merge import MergeResult, conflict_text, merge_pointer
+    from dvlite.repo.githooks.merge_lock import merge_lock
     from dvlite.storage.atomic import atomic_write
 
     o_data, a_data, b_data = (p.read_bytes() for p in (base, ours, theirs))

@@ -13,7 +13,7 @@ from dvlite.cli.app import app
 from dvlite.cli.complete import stage_names
 from dvlite.cli.ui import FLAGS, emit_json, out, progress, warn
 from dvlite.errors import DvliteError
-from dvlite.repo.repo import Repo
+from dvlite.workspace.repo import Repo
 
 JSON = typer.Option(False, "--json", help="Print machine-readable JSON.")
 REV_A = typer.Argument(None, help="Old revision (default: HEAD).", show_default=False)
@@ -112,8 +112,8 @@ def dag(
     as_json: bool = JSON,
 ) -> None:
     """Show the stage graph (each stage with the stages it reads from)."""
+    from dvlite.core.dag import render
     from dvlite.errors import UsageError
-    from dvlite.pipeline.dag import render
     from dvlite.pipeline.load import load_pipeline
 
     if mermaid + dot + as_json > 1:

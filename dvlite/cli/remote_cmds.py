@@ -13,7 +13,7 @@ from dvlite.cli.app import app
 from dvlite.cli.complete import remote_names
 from dvlite.cli.ui import emit_json, human_size, out, progress, warn, warn_links
 from dvlite.errors import ConfigError, UsageError
-from dvlite.repo.repo import Repo
+from dvlite.workspace.repo import Repo
 
 remote_app = typer.Typer(help="Add, list, change and remove remotes.", no_args_is_help=True)
 app.add_typer(remote_app, name="remote")
@@ -166,7 +166,7 @@ def remote_upgrade(
     Objects already on the remote stay as they are and stay readable. A dvlite that reads
     only layout 1 refuses the remote afterwards: upgrade every machine's dvlite first.
     """
-    from dvlite.repo.sync_plan import repo_remote
+    from dvlite.repo.sync.plan import repo_remote
 
     remote = repo_remote(Repo.find(), name)
     before, after = remote.upgrade()
@@ -182,7 +182,7 @@ def remote_upgrade(
 
 
 def _scope(targets: list[str] | None, revs: list[str] | None, all_commits: bool) -> Any:
-    from dvlite.repo.sync_plan import Scope
+    from dvlite.repo.sync.plan import Scope
 
     if revs and all_commits:
         raise UsageError("give --rev or --all-commits, not both")
@@ -213,7 +213,7 @@ def _move(direction: str, *, targets: list[str] | None, remote: str | None,
           jobs: int | None, revs: list[str] | None, all_commits: bool, run_cache: bool,
           as_json: bool) -> None:
     """push or fetch: the same options, scope and report, opposite directions."""
-    from dvlite.repo import sync
+    from dvlite.repo.sync import transfer as sync
 
     scope = _scope(targets, revs, all_commits)  # a usage error before any config error
     repo = Repo.find()
@@ -255,8 +255,8 @@ def pull(targets: list[str] | None = TARGETS, *, remote: str | None = REMOTE,
                                     "(kept in the cache for gc.grace)."),
          run_cache: bool = RUN_CACHE, as_json: bool = JSON) -> None:
     """Fetch, then check out: make the workspace match the pointers."""
-    from dvlite.repo.sync import pull as do_pull
-    from dvlite.repo.sync import raise_failures
+    from dvlite.repo.sync.transfer import pull as do_pull
+    from dvlite.repo.sync.transfer import raise_failures
 
     repo = Repo.find()
     name = repo.config.remote(remote).name
@@ -279,7 +279,7 @@ def pull(targets: list[str] | None = TARGETS, *, remote: str | None = REMOTE,
 
 def status_remote(targets: list[str], remote: str | None, as_json: bool,
                   exit_code: bool) -> None:
-    from dvlite.repo.remote_check import remote_status
+    from dvlite.repo.sync.check import remote_status
 
     report = remote_status(Repo.find(), targets, remote)
     if as_json:
@@ -296,7 +296,7 @@ def status_remote(targets: list[str], remote: str | None, as_json: bool,
 
 def fsck_remote(remote: str | None, as_json: bool, repair: bool) -> None:
     from dvlite.repo.fsck import fsck as local_fsck
-    from dvlite.repo.remote_check import remote_fsck
+    from dvlite.repo.sync.check import remote_fsck
 
     repo = Repo.find()
     local = local_fsck(repo, progress=progress())
@@ -333,8 +333,8 @@ def fsck_remote(remote: str | None, as_json: bool, repair: bool) -> None:
 def ls_remote(rev: str | None, remote: str | None, as_json: bool) -> None:
     from dvlite.repo.ls import ls as do_ls
     from dvlite.repo.ls import object_closure
-    from dvlite.repo.outputs import outputs_at, tracked_outputs
-    from dvlite.repo.remote_check import on_remote
+    from dvlite.repo.sync.check import on_remote
+    from dvlite.workspace.outputs import outputs_at, tracked_outputs
 
     repo = Repo.find()
     items = do_ls(repo, rev)

@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from dvlite.core.lockfile import HashInfo, LockEntry
+from dvlite.core.stages import Stage
 from dvlite.pipeline.hashing import WorkspaceHashes
-from dvlite.pipeline.lockfile import HashInfo, LockEntry
-from dvlite.pipeline.schema import Stage
 
 
 def _same(a: HashInfo | None, b: HashInfo | None) -> bool:

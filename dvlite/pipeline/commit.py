@@ -12,12 +12,12 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
+from dvlite.core.stages import Stage
 from dvlite.errors import PipelineError
 from dvlite.pipeline.load import load_pipeline
-from dvlite.pipeline.lockfile import read_lock
+from dvlite.pipeline.locks import read_lock
 from dvlite.pipeline.repro import record_as_run
-from dvlite.pipeline.schema import Stage
-from dvlite.repo.repo import Repo
+from dvlite.workspace.repo import Repo
 
 
 @dataclass

@@ -10,11 +10,12 @@ from typing import Any
 import yaml
 
 from dvlite.core import strictyaml
+from dvlite.core.dag import parse_files
+from dvlite.core.stages import PIPELINE_FILE, Stage
 from dvlite.errors import PipelineError, UsageError
-from dvlite.pipeline.load import check_against_workspace, parse_files, pipeline_files, read_texts
-from dvlite.pipeline.schema import PIPELINE_FILE, Stage
-from dvlite.repo.repo import Repo
+from dvlite.pipeline.load import check_against_workspace, pipeline_files, read_texts
 from dvlite.storage.atomic import atomic_write
+from dvlite.workspace.repo import Repo
 
 _STAGES_LINE = re.compile(r"^stages:[ \t]*(#.*)?$", re.M)
 

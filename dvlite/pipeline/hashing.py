@@ -10,11 +10,11 @@ import os
 import stat as st_mod
 from collections.abc import Iterable
 
+from dvlite.core.lockfile import HashInfo
 from dvlite.core.manifest import Manifest, ManifestEntry
 from dvlite.errors import storage_error
-from dvlite.pipeline.lockfile import HashInfo
-from dvlite.repo.repo import Repo
-from dvlite.repo.workspace import WorkFile, hash_files, scan_dir, unsupported
+from dvlite.workspace.repo import Repo
+from dvlite.workspace.scan import WorkFile, hash_files, scan_dir, unsupported
 
 
 class WorkspaceHashes:

@@ -4,22 +4,14 @@ the workspace: every dependency exists or is produced, no output is also a `.dvl
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
+from dvlite.core.dag import Pipeline, output_index, parse_files
 from dvlite.core.paths import is_within
+from dvlite.core.stages import PIPELINE_FILE, Stage
 from dvlite.errors import FormatError, PipelineError, UsageError, storage_error
-from dvlite.pipeline.dag import Graph, build_graph, output_index
-from dvlite.pipeline.schema import PIPELINE_FILE, Stage, parse_pipeline
-from dvlite.repo.outputs import pointer_outputs
-from dvlite.repo.repo import Repo
-
-
-@dataclass(frozen=True)
-class Pipeline:
-    stages: list[Stage]
-    graph: Graph
-    files: tuple[str, ...]  # repository-relative dvlite.yaml paths
+from dvlite.workspace.outputs import pointer_outputs
+from dvlite.workspace.repo import Repo
 
 
 def pipeline_files(repo: Repo) -> list[str]:
@@ -34,20 +26,6 @@ def pipeline_files(repo: Repo) -> list[str]:
         if PIPELINE_FILE in files:
             result.append(repo.rel(Path(folder) / PIPELINE_FILE))
     return sorted(result)
-
-
-def parse_files(texts: dict[str, bytes]) -> Pipeline:
-    """Parse and link pipeline files given as {repository-relative path: bytes}."""
-    stages: list[Stage] = []
-    seen: dict[str, Stage] = {}
-    for path in sorted(texts):
-        for stage in parse_pipeline(texts[path], path):
-            if stage.name in seen:
-                raise FormatError(f"{stage.where}: stage '{stage.name}' is already defined "
-                                  f"at {seen[stage.name].where}")
-            seen[stage.name] = stage
-            stages.append(stage)
-    return Pipeline(stages, build_graph(stages), tuple(sorted(texts)))
 
 
 def read_texts(repo: Repo, files: list[str]) -> dict[str, bytes]:

@@ -8,13 +8,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from dvlite.core.dag import Pipeline
+from dvlite.core.lockfile import LOCK_FILE, loads
 from dvlite.core.oid import Oid
+from dvlite.core.stages import DEFAULT_PARAMS
 from dvlite.errors import DvliteError, MissingObjectsError, UsageError
-from dvlite.pipeline.load import Pipeline, load_at, load_pipeline
-from dvlite.pipeline.lockfile import LOCK_FILE, loads
+from dvlite.pipeline.load import load_at, load_pipeline
 from dvlite.pipeline.params import flatten, parse_values
-from dvlite.pipeline.schema import DEFAULT_PARAMS
-from dvlite.repo.repo import Repo
+from dvlite.workspace.repo import Repo
 
 Values = dict[str, dict[str, Any]]  # file -> dotted key -> value
 

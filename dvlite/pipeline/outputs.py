@@ -10,20 +10,20 @@ import os
 import shutil
 from pathlib import Path
 
+from dvlite.core.lockfile import HashInfo
 from dvlite.core.paths import check_parent_inside
+from dvlite.core.stages import Stage
 from dvlite.errors import PipelineError, storage_error
 from dvlite.pipeline.hashing import WorkspaceHashes
-from dvlite.pipeline.lockfile import HashInfo
-from dvlite.pipeline.schema import Stage
-from dvlite.repo import gitignore
-from dvlite.repo.outputs import stage_output
-from dvlite.repo.repo import Repo
 from dvlite.storage.progress import NULL_PROGRESS, Progress
+from dvlite.workspace import gitignore
+from dvlite.workspace.outputs import stage_output
+from dvlite.workspace.repo import Repo
 
 
 def prepare(repo: Repo, stage: Stage, hashes: WorkspaceHashes) -> None:
     """Remove the stage's outputs (but persistent ones) and create their parent folders."""
-    from dvlite.repo.add import store_path  # only when something runs: keeps startup short
+    from dvlite.workspace.store import store_path  # only when something runs: keeps startup short
 
     for out in stage.outs:
         path = repo.root / out.path
@@ -62,7 +62,7 @@ def collect(repo: Repo, stage: Stage, hashes: WorkspaceHashes,
             progress: Progress = NULL_PROGRESS) -> list[HashInfo]:
     """Cache the stage's outputs after a successful run; returns their hashes. The caller
     holds the repository lock until their lock entry is written."""
-    from dvlite.repo.add import store_path
+    from dvlite.workspace.store import store_path
 
     infos = []
     for out in stage.outs:
@@ -86,7 +86,7 @@ def collect(repo: Repo, stage: Stage, hashes: WorkspaceHashes,
 
 def restore(repo: Repo, stage: Stage, outs: list[HashInfo]) -> None:
     """Put recorded outputs back into the workspace from the cache (under the lock)."""
-    from dvlite.repo.checkout import checkout_outputs
+    from dvlite.workspace.checkout import checkout_outputs
 
     wanted = [stage_output(repo, info.path, info.to_pointer(), stage=stage.name)
               for info in outs]

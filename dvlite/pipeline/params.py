@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from dvlite.core import strictyaml
+from dvlite.core.stages import Stage
 from dvlite.errors import FormatError, PipelineError, storage_error
-from dvlite.pipeline.schema import Stage
 
 MAX_PARAMS_BYTES = 16 << 20
 _MISSING = object()

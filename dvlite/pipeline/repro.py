@@ -19,18 +19,20 @@ from pathlib import Path
 from typing import Any
 
 from dvlite._fault import faultpoint
+from dvlite.core.dag import Pipeline
+from dvlite.core.lockfile import HashInfo, LockEntry, lock_path_for
+from dvlite.core.stages import Stage
 from dvlite.errors import DvliteError, PipelineError, ScmError, StageFailedError
 from dvlite.pipeline import orphans, runcache
 from dvlite.pipeline import outputs as stage_outputs
 from dvlite.pipeline.changes import stage_changes
 from dvlite.pipeline.hashing import WorkspaceHashes
-from dvlite.pipeline.load import Pipeline, load_pipeline
-from dvlite.pipeline.lockfile import HashInfo, LockEntry, lock_path_for, read_lock, write_entry
+from dvlite.pipeline.load import load_pipeline
+from dvlite.pipeline.locks import read_lock, write_entry
 from dvlite.pipeline.params import stage_params
 from dvlite.pipeline.runner import Runner
-from dvlite.pipeline.schema import Stage
-from dvlite.repo.repo import Repo
 from dvlite.storage.progress import NULL_PROGRESS, Progress
+from dvlite.workspace.repo import Repo
 
 # event, stage name, detail: "skip", "frozen", "run", "would-run", "restored", "done"
 Report = Callable[[str, str, str], None]

@@ -16,15 +16,15 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from dvlite.core.lockfile import HashInfo
 from dvlite.core.oid import Oid, hash_bytes
 from dvlite.core.paths import check_relpath
+from dvlite.core.stages import Stage
 from dvlite.errors import FormatError, MissingObjectsError, storage_error
-from dvlite.pipeline.lockfile import HashInfo
-from dvlite.pipeline.schema import Stage
-from dvlite.repo.outputs import load_manifest
-from dvlite.repo.repo import Repo
 from dvlite.storage.atomic import atomic_write
-from dvlite.storage.remote import RECORD_KEY
+from dvlite.storage.remote.base import RECORD_KEY
+from dvlite.workspace.outputs import load_manifest
+from dvlite.workspace.repo import Repo
 
 RUNS_DIR = "runs"
 FORMAT = 1

@@ -9,9 +9,9 @@ from dvlite.core.diff import Changes, compare
 from dvlite.core.manifest import Manifest
 from dvlite.core.oid import Oid
 from dvlite.errors import FormatError, MissingObjectsError
-from dvlite.repo.compare import output_state
-from dvlite.repo.outputs import Output, load_manifest, outputs_at, tracked_outputs
-from dvlite.repo.repo import Repo
+from dvlite.workspace.compare import output_state
+from dvlite.workspace.outputs import Output, load_manifest, outputs_at, tracked_outputs
+from dvlite.workspace.repo import Repo
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,9 +15,9 @@ from pathlib import Path
 
 from dvlite import __version__
 from dvlite.errors import DvliteError
-from dvlite.repo.repo import Repo
 from dvlite.storage.links import parse_link_types, probe, unprotected
-from dvlite.storage.remote_format import REMOTE_LAYOUT
+from dvlite.storage.remote.format import REMOTE_LAYOUT
+from dvlite.workspace.repo import Repo
 
 # Not declared by dvlite but behind every S3 bug: s3fs's own stack; blake3 is optional.
 _INDIRECT = ("aiobotocore", "botocore", "blake3")
@@ -120,7 +120,7 @@ def _repo_facts(repo: Repo, check: bool, only: str | None, warnings: list[str]) 
 
 def _check(repo: Repo, name: str) -> str:
     """What the remote's format file says, or the one-line error of reaching it."""
-    from dvlite.storage.remote import open_remote
+    from dvlite.storage.remote.factory import open_remote
 
     try:
         remote = open_remote(repo.config.remote(name), repo.root, repo.config.algo)

@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 from dvlite.core.manifest import Manifest
 from dvlite.core.oid import Oid
 from dvlite.errors import FormatError, MissingObjectsError, storage_error
-from dvlite.repo.outputs import load_manifest, tracked_outputs
-from dvlite.repo.repo import Repo
-from dvlite.repo.workspace import WORKERS
 from dvlite.storage.hashing import hash_file
 from dvlite.storage.progress import NULL_PROGRESS, Progress
+from dvlite.workspace.outputs import load_manifest, tracked_outputs
+from dvlite.workspace.repo import Repo
+from dvlite.workspace.scan import WORKERS
 
 
 @dataclass

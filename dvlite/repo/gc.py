@@ -24,18 +24,18 @@ from dvlite._fault import faultpoint
 from dvlite.core.manifest import Manifest
 from dvlite.core.oid import Oid
 from dvlite.errors import ConfigError, MissingObjectsError, UsageError, WorkspaceConflictError
-from dvlite.repo import discarded, shared_cache
-from dvlite.repo.outputs import (
+from dvlite.repo.sync.plan import expand, remote_index, repo_remote
+from dvlite.storage.remote.base import Remote, RemoteEntry
+from dvlite.storage.remote.fresh import drop_old_markers, fresh_oids, list_markers
+from dvlite.workspace import discarded, shared_cache
+from dvlite.workspace.outputs import (
     Target,
     load_manifest,
     outputs_at,
     pointer_outputs,
     stage_outputs,
 )
-from dvlite.repo.repo import Repo
-from dvlite.repo.sync_plan import expand, remote_index, repo_remote
-from dvlite.storage.remote import Remote, RemoteEntry
-from dvlite.storage.remote_fresh import drop_old_markers, fresh_oids, list_markers
+from dvlite.workspace.repo import Repo
 
 SCOPES = ("workspace", "refs", "all")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}

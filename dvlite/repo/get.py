@@ -36,12 +36,13 @@ from dvlite.errors import (
     UsageError,
     storage_error,
 )
-from dvlite.repo.lock_outputs import PIPELINE_NAMES, is_pipeline_file, stage_outs
 from dvlite.scm import Git, find_git_root
 from dvlite.storage.odb import LocalStore
 from dvlite.storage.progress import NULL_PROGRESS, Progress
-from dvlite.storage.remote import Remote, local_path, open_remote
+from dvlite.storage.remote.base import Remote
+from dvlite.storage.remote.factory import local_path, open_remote
 from dvlite.storage.transfer import Item, TransferResult, transfer_many
+from dvlite.workspace.lock_outputs import PIPELINE_NAMES, is_pipeline_file, stage_outs
 
 CONFIG_PATH = ".dvlite/config"
 WORK_PREFIX = ".dvlite-get-"
@@ -286,7 +287,7 @@ def _export(objects: _Objects, pointer: Pointer, sub: str | None, dest: Path,
                              progress=progress, point="get")
     progress.end()
     if not result.ok:
-        from dvlite.repo.sync import raise_failures
+        from dvlite.repo.sync.transfer import raise_failures
 
         name = objects.remote.name if objects._remote is not None else "source"
         raise_failures(result, name, "fetched from")

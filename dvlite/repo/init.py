@@ -6,9 +6,9 @@ from pathlib import Path
 
 from dvlite.config import LAYOUT_VERSION
 from dvlite.errors import NotARepoError
-from dvlite.repo.repo import DVLITE_DIR
 from dvlite.scm import Git, find_git_root
 from dvlite.storage.atomic import atomic_write
+from dvlite.workspace.repo import DVLITE_DIR
 
 GITIGNORE = "/*\n!/config\n!/.gitignore\n"
 CONFIG = f"""# dvlite configuration (shared through git). Machine-local settings and

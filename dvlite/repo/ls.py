@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from dvlite.core.manifest import Manifest
 from dvlite.core.oid import Oid
 from dvlite.errors import FormatError, MissingObjectsError
-from dvlite.repo.outputs import Output, load_manifest, outputs_at, tracked_outputs
-from dvlite.repo.repo import Repo
+from dvlite.workspace.outputs import Output, load_manifest, outputs_at, tracked_outputs
+from dvlite.workspace.repo import Repo
 
 
 @dataclass(frozen=True, slots=True)

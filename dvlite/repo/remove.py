@@ -11,18 +11,18 @@ from pathlib import Path
 from dvlite.core.paths import check_parent_inside, check_relpath, is_within
 from dvlite.core.pointer import POINTER_SUFFIX
 from dvlite.errors import FormatError, UsageError, storage_error
-from dvlite.repo import gitignore
-from dvlite.repo.compare import expected_files
-from dvlite.repo.outputs import (
+from dvlite.storage.atomic import atomic_write, temp_path_for
+from dvlite.storage.links import Linker
+from dvlite.workspace import gitignore
+from dvlite.workspace.compare import expected_files
+from dvlite.workspace.outputs import (
     Output,
     Target,
     collect_targets,
     pointer_file_for,
     pointer_outputs,
 )
-from dvlite.repo.repo import Repo
-from dvlite.storage.atomic import atomic_write, temp_path_for
-from dvlite.storage.links import Linker
+from dvlite.workspace.repo import Repo
 
 
 def _check_can_stage(repo: Repo) -> None:

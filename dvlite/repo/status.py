@@ -7,10 +7,10 @@ from pathlib import Path
 
 from dvlite.core.manifest import Manifest
 from dvlite.core.oid import Oid
-from dvlite.repo.compare import missing_objects, output_state
-from dvlite.repo.outputs import collect_targets
-from dvlite.repo.repo import Repo
 from dvlite.storage.progress import NULL_PROGRESS, Progress
+from dvlite.workspace.compare import missing_objects, output_state
+from dvlite.workspace.outputs import collect_targets
+from dvlite.workspace.repo import Repo
 
 
 @dataclass

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from dvlite.pipeline.lockfile import read_lock
+from dvlite.pipeline.locks import read_lock
 from tests.func.util import user_snapshot
 from tests.helpers import (
     check_repo,

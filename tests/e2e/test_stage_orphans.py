@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from dvlite.pipeline.lockfile import read_lock
+from dvlite.pipeline.locks import read_lock
 from tests.helpers import check_repo, group_members, run_proc, wait_for
 from tests.pipeline.util import BLOCK, PY, setup_steps
 

@@ -118,8 +118,8 @@ def test_checkout_records_written_files(many: Path, hashes: Counter) -> None:
 
 def test_state_hits_counted(many: Path, hashes: Counter) -> None:
     """The file-level path every comparison goes through: all hits, no hashing."""
-    from dvlite.repo.repo import Repo
-    from dvlite.repo.workspace import hash_files, scan_dir
+    from dvlite.workspace.repo import Repo
+    from dvlite.workspace.scan import hash_files, scan_dir
 
     repo = Repo.find(many)
     try:

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from dvlite.repo import snapshot
 from dvlite.storage.hashing import hash_file
+from dvlite.workspace import snapshot
 from tests.helpers import gen, object_path, run
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from dvlite.config import edit
 from dvlite.core.oid import Oid
-from dvlite.repo.hook_push import RefUpdate, commits_to_push, parse_updates
+from dvlite.repo.githooks.push import RefUpdate, commits_to_push, parse_updates
 from dvlite.scm import Git
 from tests.helpers import folder_remote_oids, gen, git, read_pointer, run
 from tests.hooks.conftest import World, sh

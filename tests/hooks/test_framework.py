@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from dvlite.repo.hooks import HOOK_NAMES
+from dvlite.repo.githooks.install import HOOK_NAMES
 from tests.helpers import folder_remote_oids, gen, git, read_pointer, run
 from tests.hooks.conftest import World, sh
 

@@ -6,11 +6,12 @@ import json
 import os
 import stat
 import subprocess
+from importlib import resources
 from pathlib import Path
 
 import pytest
 
-from dvlite.repo.hooks import HOOK_NAMES, script
+from dvlite.repo.githooks.install import HOOK_NAMES, script
 from tests.helpers import git, run, snapshot
 from tests.hooks.conftest import sh
 
@@ -230,7 +231,7 @@ def test_scripts_are_silent_no_ops_without_dvlite(repo: Path) -> None:
 
 
 def test_packaged_scripts_are_short_and_executable() -> None:
-    folder = ROOT / "dvlite" / "hooks"
+    folder = ROOT / "hooks"
     for name in HOOK_NAMES:
         path = folder / name
         assert path.stat().st_mode & stat.S_IXUSR
@@ -239,7 +240,9 @@ def test_packaged_scripts_are_short_and_executable() -> None:
         assert f'dvlite hook {name} "$@"' in text
         assert len(text.splitlines()) <= 15
         assert subprocess.run(["sh", "-n", str(path)], check=False).returncode == 0
-    assert "dvlite/hooks" in (ROOT / "hooks" / "README.md").read_text()
+        # what `dvlite install` copies is this file, through the installed package
+        assert (resources.files("dvlite.hooks") / name).read_bytes() == path.read_bytes()
+    assert "`dvlite.hooks`" in (folder / "README.md").read_text()
 
 
 def test_install_needs_git(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from dvlite.core.lockfile import HashInfo, LockEntry, dumps, loads
 from dvlite.core.oid import hash_bytes
-from dvlite.pipeline.lockfile import HashInfo, LockEntry, dumps, loads
-from dvlite.repo.merge import merge_maps
-from dvlite.repo.merge_lock import merge_lock
+from dvlite.repo.githooks.merge import merge_maps
+from dvlite.repo.githooks.merge_lock import merge_lock
 from tests.helpers import check_repo, gen, git, run
 from tests.hooks.conftest import World, sh
 

@@ -10,9 +10,9 @@ import pytest
 from dvlite.core.manifest import Manifest, ManifestEntry
 from dvlite.core.oid import hash_bytes
 from dvlite.core.pointer import Pointer
-from dvlite.repo.merge import merge_pointer
-from dvlite.repo.merge_lock import merge_lock
-from dvlite.repo.repo import Repo
+from dvlite.repo.githooks.merge import merge_pointer
+from dvlite.repo.githooks.merge_lock import merge_lock
+from dvlite.workspace.repo import Repo
 
 
 def file_ptr(content: bytes, path: str = "m.bin") -> bytes:

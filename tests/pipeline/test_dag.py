@@ -6,9 +6,8 @@ import itertools
 
 import pytest
 
+from dvlite.core.dag import PathIndex, build_graph, parse_files
 from dvlite.errors import CyclicGraphError, FormatError, PipelineError
-from dvlite.pipeline.dag import PathIndex, build_graph
-from dvlite.pipeline.load import parse_files
 
 
 def _graph(text: str):  # type: ignore[no-untyped-def]

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from dvlite.pipeline.lockfile import read_lock
-from dvlite.repo.repo import Repo
+from dvlite.pipeline.locks import read_lock
+from dvlite.workspace.repo import Repo
 from tests.helpers import check_repo, run, run_proc
 from tests.pipeline.util import PY, lock, ran, setup_steps, step
 

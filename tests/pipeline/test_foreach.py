@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dvlite.pipeline.schema import parse_pipeline
+from dvlite.core.stages import parse_pipeline
 from tests.helpers import run
 from tests.pipeline.util import lock, ran, setup_steps, step
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from dvlite.core.lockfile import HashInfo, LockEntry, dumps, loads
 from dvlite.core.oid import Oid
 from dvlite.errors import FormatError, UnsafePathError
-from dvlite.pipeline.lockfile import HashInfo, LockEntry, dumps, loads
 from tests.helpers import git, run
 from tests.pipeline.util import lock, ran, setup_steps, step
 

@@ -9,7 +9,7 @@ import pytest
 
 from dvlite.errors import FormatError, UnsafePathError
 from dvlite.pipeline import runcache
-from dvlite.repo.repo import Repo
+from dvlite.workspace.repo import Repo
 from tests.helpers import check_repo, git, run
 from tests.pipeline.util import PY, ran, setup_steps, step
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from dvlite.core.stages import Dep, Out, ParamRef, parse_pipeline
 from dvlite.errors import FormatError
 from dvlite.pipeline.params import flatten, lookup, parse_values
-from dvlite.pipeline.schema import Dep, Out, ParamRef, parse_pipeline
 
 FULL = """\
 stages:

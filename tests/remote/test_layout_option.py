@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from dvlite.storage.remote import FORMAT_FILE
+from dvlite.storage.remote.base import FORMAT_FILE
 from tests.helpers import gen, run
 from tests.remote.conftest import RemoteHandle
 

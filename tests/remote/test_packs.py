@@ -18,7 +18,7 @@ import pytest
 
 from dvlite.core.manifest import Manifest
 from dvlite.core.oid import Oid, hash_bytes
-from dvlite.storage.remote_packed import ORPHAN_AGE, PACK_OBJECT_MAX
+from dvlite.storage.remote.packed import ORPHAN_AGE, PACK_OBJECT_MAX
 from tests.helpers import check_repo, gen, git, object_path, read_pointer, run, run_proc, snapshot
 from tests.remote.conftest import PACKS, RemoteHandle, s3_handle
 from tests.remote.faultproxy import FaultProxy, Rule

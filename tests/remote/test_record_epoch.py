@@ -8,7 +8,7 @@ import shutil
 import sqlite3
 from pathlib import Path
 
-from dvlite.storage.remote import FORMAT_FILE
+from dvlite.storage.remote.base import FORMAT_FILE
 from tests.helpers import gen, git, run
 from tests.remote.conftest import RemoteHandle, configure
 

@@ -10,8 +10,8 @@ import pytest
 
 from dvlite.core.oid import hash_bytes
 from dvlite.errors import IntegrityError
-from dvlite.repo.workspace import parallel_spread
 from dvlite.storage.odb import BIG_OBJECT, SMALL_OBJECT, LocalStore
+from dvlite.workspace.scan import parallel_spread
 from tests.helpers import store_temps
 
 

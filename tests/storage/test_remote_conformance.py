@@ -7,12 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from dvlite.config import RemoteConfig
 from dvlite.core.oid import Oid, hash_bytes
 from dvlite.errors import ConfigError, IntegrityError, MissingObjectsError
-from dvlite.storage import remote_s3
 from dvlite.storage.odb import LocalStore
-from dvlite.storage.remote import FORMAT_FILE, Remote, open_remote
+from dvlite.storage.remote import fsspec_backend as remote_s3
+from dvlite.storage.remote.base import FORMAT_FILE, Remote
+from dvlite.storage.remote.factory import open_remote
+from dvlite.storage.remote.options import RemoteConfig
 from dvlite.storage.transfer import Item, TransferResult
 from tests.helpers import store_temps
 from tests.remote.s3fixtures import BUCKET, S3, s3_remote_options

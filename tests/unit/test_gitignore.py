@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from dvlite.repo.gitignore import add_entry, entry_for, remove_entry
+from dvlite.workspace.gitignore import add_entry, entry_for, remove_entry
 
 
 @pytest.mark.parametrize("name,entry", [

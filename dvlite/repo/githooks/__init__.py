@@ -1,0 +1,1 @@
+"""Git hooks (install, the hook runs) and the merge drivers of pointers and lock files."""

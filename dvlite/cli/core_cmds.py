@@ -294,7 +294,7 @@ def config(
 def _check_value(key: str, value: object) -> None:
     """Refuse, while the user is looking, a value every later command would fail on."""
     from dvlite.core.oid import new_hasher
-    from dvlite.repo.gc import parse_duration
+    from dvlite.settings import parse_duration
     from dvlite.storage.links import parse_link_types
 
     if key == "core.hash":

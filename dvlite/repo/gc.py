@@ -16,15 +16,15 @@ multipart uploads.
 from __future__ import annotations
 
 import os
-import re
 import time
 from dataclasses import dataclass, field
 
 from dvlite._fault import faultpoint
 from dvlite.core.manifest import Manifest
 from dvlite.core.oid import Oid
-from dvlite.errors import ConfigError, MissingObjectsError, UsageError, WorkspaceConflictError
+from dvlite.errors import MissingObjectsError, UsageError, WorkspaceConflictError
 from dvlite.repo.sync.plan import expand, remote_index, repo_remote
+from dvlite.settings import parse_duration
 from dvlite.storage.remote.base import Remote, RemoteEntry
 from dvlite.storage.remote.fresh import drop_old_markers, fresh_oids, list_markers
 from dvlite.workspace import discarded, shared_cache
@@ -38,17 +38,9 @@ from dvlite.workspace.outputs import (
 from dvlite.workspace.repo import Repo
 
 SCOPES = ("workspace", "refs", "all")
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _MANIFEST_HEAD = b'{"format": '
 TEMP_AGE = 3600.0  # cache temp files younger than this may belong to a running fetch
 STALE_UPLOAD_AGE = 86400.0
-
-
-def parse_duration(text: str) -> float:
-    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*", text)
-    if not m:
-        raise ConfigError(f"gc.grace: invalid duration '{text}'", hint="e.g. 14d, 12h, 0")
-    return float(m.group(1)) * _UNITS[m.group(2) or "d"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,8 +8,8 @@ import time
 from collections.abc import Collection
 
 from dvlite.core.oid import Oid
-from dvlite.repo.gc import parse_duration
 from dvlite.repo.sync.plan import trusted_record
+from dvlite.settings import parse_duration
 from dvlite.storage.remote.base import Remote
 from dvlite.storage.remote.fresh import write_marker
 from dvlite.storage.remote.known import RemoteIndex

@@ -117,10 +117,6 @@ class Config:
             return DEFAULTS.get(key)
         return _checked(key, node, self.shared_path.parent)
 
-    @property
-    def algo(self) -> str:
-        return str(self.get("core.hash"))
-
     @cached_property
     def core(self) -> CoreConfig:
         return CoreConfig.read(self.get)

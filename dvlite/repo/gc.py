@@ -24,7 +24,6 @@ from dvlite.core.manifest import Manifest
 from dvlite.core.oid import Oid
 from dvlite.errors import MissingObjectsError, UsageError, WorkspaceConflictError
 from dvlite.repo.sync.plan import expand, remote_index, repo_remote
-from dvlite.settings import parse_duration
 from dvlite.storage.remote.base import Remote, RemoteEntry
 from dvlite.storage.remote.fresh import drop_old_markers, fresh_oids, list_markers
 from dvlite.workspace import discarded, shared_cache
@@ -152,7 +151,7 @@ def gc(repo: Repo, opts: GcOptions) -> GcResult:
     remote = repo_remote(repo, opts.remote_name) if opts.remote else None
     with repo.lock():
         used = used_objects(repo, opts.scope, remote)
-        discards = discarded.read(repo, None if opts.now else _grace(repo))
+        discards = discarded.read(repo, None if opts.now else repo.config.gc.grace)
         result.kept_discarded = len(discards.kept - used)
         result.records = _prune_run_cache(repo, used, opts.dry_run)
         manifests = _gc_cache(repo, used | discards.kept, opts, result)
@@ -214,14 +213,10 @@ def delete_from_remote(repo: Repo, remote: Remote, doomed: list[RemoteEntry],
         index.close()
 
 
-def _grace(repo: Repo) -> float:
-    return parse_duration(str(repo.config.get("gc.grace")))
-
-
 def _gc_remote(repo: Repo, remote: Remote, used: set[Oid], manifests: set[Oid], *,
                opts: GcOptions, result: GcResult) -> None:
     result.remote_name = remote.name
-    cutoff = time.time() - (0.0 if opts.now else _grace(repo))
+    cutoff = time.time() - (0.0 if opts.now else repo.config.gc.grace)
     markers = list_markers(remote.backend)
     fresh = fresh_oids(remote.backend, markers, cutoff)
     doomed = []

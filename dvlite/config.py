@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import os
 import tomllib
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from dvlite.errors import ConfigError
 from dvlite.scm import find_git_root
+from dvlite.settings import CacheConfig, CoreConfig, GcConfig, HooksConfig, committed_refusal
 from dvlite.storage.atomic import atomic_write
 from dvlite.storage.remote.options import RemoteConfig
 
@@ -106,21 +108,31 @@ class Config:
         self.data = _merge(self.shared, self.local)
 
     def get(self, key: str) -> Any:
+        """The checked value of `key`, or its default: `dvlite config KEY` reads any key
+        by name; commands read the typed records below, each built on first use."""
         if key in MACHINE_LOCAL_KEYS and _lookup(self.shared, key) is not None:
-            raise ConfigError(
-                f"{self.shared_path}: {key} may be set only in config.local, not in the "
-                "committed config (a cloned repository must not choose paths on this "
-                "machine)",
-                hint=f"move it: dvlite config --local {key} VALUE, then "
-                     f"dvlite config --unset {key}")
+            raise committed_refusal(self.shared_path, key)
         node = _lookup(self.data, key)
         if node is None:
             return DEFAULTS.get(key)
         return _checked(key, node, self.shared_path.parent)
 
-    @property
-    def algo(self) -> str:
-        return str(self.get("core.hash"))
+    @cached_property
+    def core(self) -> CoreConfig:
+        return CoreConfig.read(self.get)
+
+    @cached_property
+    def cache(self) -> CacheConfig:
+        committed = _lookup(self.shared, "cache.dir") is not None
+        return CacheConfig.read(self.get, self.shared_path if committed else None)
+
+    @cached_property
+    def hooks(self) -> HooksConfig:
+        return HooksConfig.read(self.get)
+
+    @cached_property
+    def gc(self) -> GcConfig:
+        return GcConfig.read(self.get)
 
     def remotes(self) -> dict[str, RemoteConfig]:
         section = self.data.get("remote", {})

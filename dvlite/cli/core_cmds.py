@@ -63,7 +63,7 @@ def add(
     for path, ptr in result.pointers:
         count = f", {ptr.nfiles} files" if ptr.nfiles is not None else ""
         out(f"added {path} ({human_size(ptr.size)}{count})")
-    if result.pointers and (repo.scm is None or no_stage or not repo.config.get("core.autostage")):
+    if result.pointers and (repo.scm is None or no_stage or not repo.config.core.autostage):
         out("to commit the pointers: git add " + " ".join(f"{p}.dvl" for p, _ in result.pointers))
 
 
@@ -158,7 +158,7 @@ def report_discarded(repo: Repo, result: CheckoutResult) -> None:
     listed = f" (and {more} more)" if more else ""
     assert result.record is not None
     warn(f"all{listed} listed in {repo.rel(result.record)}; gc keeps them for gc.grace "
-         f"({repo.config.get('gc.grace')}): copy one back with cp to keep it")
+         f"({repo.config.gc.grace_text}): copy one back with cp to keep it")
 
 
 @app.command()
@@ -294,7 +294,7 @@ def config(
 def _check_value(key: str, value: object) -> None:
     """Refuse, while the user is looking, a value every later command would fail on."""
     from dvlite.core.oid import new_hasher
-    from dvlite.repo.gc import parse_duration
+    from dvlite.settings import parse_duration
     from dvlite.storage.links import parse_link_types
 
     if key == "core.hash":

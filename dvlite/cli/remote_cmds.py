@@ -81,7 +81,7 @@ def remote_list(as_json: bool = JSON) -> None:
     from dvlite.config import SECRET_KEYS
 
     repo = Repo.find()
-    default = repo.config.get("core.remote")
+    default = repo.config.core.remote
     items: list[dict[str, Any]] = []
     for name, rc in sorted(repo.config.remotes().items()):
         opts = {k: ("***" if k in SECRET_KEYS else v) for k, v in sorted(rc.options.items())}

@@ -85,7 +85,7 @@ def add_stage(repo: Repo, spec: StageSpec, folder: str = "", stage: bool = True)
     check_against_workspace(repo, pipeline.stages, deps=False)
     with repo.lock():
         atomic_write(path, new_text.encode(), locked=True)
-        if stage and repo.scm is not None and repo.config.get("core.autostage"):
+        if stage and repo.scm is not None and repo.config.core.autostage:
             repo.scm.add([path])
     return pipeline.graph.stages[spec.name]
 

@@ -215,7 +215,7 @@ def _autostage(state: _Repro) -> None:
     (unless `core.autostage = false`); outputs themselves stay out of git."""
     repo = state.repo
     changed = [*state.result.ran, *state.result.restored]
-    if not changed or repo.scm is None or not repo.config.get("core.autostage"):
+    if not changed or repo.scm is None or not repo.config.core.autostage:
         return
     graph = state.pipeline.graph
     locks = {repo.root / lock_path_for(graph.stages[n].dvfile) for n in changed}

@@ -102,7 +102,7 @@ def add(
     if not paths:
         raise UsageError("nothing to add", hint="dvlite add PATH...")
     result = AddResult()
-    stager = repo.scm if stage and repo.config.get("core.autostage") else None
+    stager = repo.scm if stage and repo.config.core.autostage else None
     with repo.lock():
         if stager is not None:
             stager.check_index_unlocked()

@@ -97,7 +97,7 @@ def doctor(cwd: Path | None = None, check_remotes: bool = False,
 
 
 def _repo_facts(repo: Repo, check: bool, only: str | None, warnings: list[str]) -> RepoFacts:
-    types = parse_link_types(str(repo.config.get("cache.type")))
+    types = parse_link_types(repo.config.cache.type)
     links = probe(_existing(repo.cache.root, repo.root))
     # reflink falls back to a copy by design; a link type was chosen on purpose
     refused = [t for t in types if t in ("hardlink", "symlink") and not links[t]]
@@ -108,13 +108,13 @@ def _repo_facts(repo: Repo, check: bool, only: str | None, warnings: list[str]) 
     if shared:
         warnings.append(f"running as root with cache.type {'/'.join(shared)}: read-only "
                         "permissions do not protect the cache from writes through links")
-    default = repo.config.get("core.remote")
+    default = repo.config.core.remote
     remotes = tuple(
         RemoteFacts(name, cfg.url, name == default,
                     int(cfg.options.get("layout") or REMOTE_LAYOUT), "layout" in cfg.options,
                     _check(repo, name) if check and only in (None, name) else None)
         for name, cfg in sorted(repo.config.remotes().items()))
-    return RepoFacts(str(repo.root), str(repo.cache.root), ",".join(types), repo.config.algo,
+    return RepoFacts(str(repo.root), str(repo.cache.root), ",".join(types), repo.config.core.hash,
                      links, remotes)
 
 
@@ -123,7 +123,7 @@ def _check(repo: Repo, name: str) -> str:
     from dvlite.storage.remote.factory import open_remote
 
     try:
-        remote = open_remote(repo.config.remote(name), repo.root, repo.config.algo)
+        remote = open_remote(repo.config.remote(name), repo.root, repo.config.core.hash)
         layout = remote.layout
     except DvliteError as exc:
         return f"error: {exc.msg}"

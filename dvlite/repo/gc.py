@@ -16,14 +16,13 @@ multipart uploads.
 from __future__ import annotations
 
 import os
-import re
 import time
 from dataclasses import dataclass, field
 
 from dvlite._fault import faultpoint
 from dvlite.core.manifest import Manifest
 from dvlite.core.oid import Oid
-from dvlite.errors import ConfigError, MissingObjectsError, UsageError, WorkspaceConflictError
+from dvlite.errors import MissingObjectsError, UsageError, WorkspaceConflictError
 from dvlite.repo.sync.plan import expand, remote_index, repo_remote
 from dvlite.storage.remote.base import Remote, RemoteEntry
 from dvlite.storage.remote.fresh import drop_old_markers, fresh_oids, list_markers
@@ -38,17 +37,9 @@ from dvlite.workspace.outputs import (
 from dvlite.workspace.repo import Repo
 
 SCOPES = ("workspace", "refs", "all")
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _MANIFEST_HEAD = b'{"format": '
 TEMP_AGE = 3600.0  # cache temp files younger than this may belong to a running fetch
 STALE_UPLOAD_AGE = 86400.0
-
-
-def parse_duration(text: str) -> float:
-    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*", text)
-    if not m:
-        raise ConfigError(f"gc.grace: invalid duration '{text}'", hint="e.g. 14d, 12h, 0")
-    return float(m.group(1)) * _UNITS[m.group(2) or "d"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,7 +151,7 @@ def gc(repo: Repo, opts: GcOptions) -> GcResult:
     remote = repo_remote(repo, opts.remote_name) if opts.remote else None
     with repo.lock():
         used = used_objects(repo, opts.scope, remote)
-        discards = discarded.read(repo, None if opts.now else _grace(repo))
+        discards = discarded.read(repo, None if opts.now else repo.config.gc.grace)
         result.kept_discarded = len(discards.kept - used)
         result.records = _prune_run_cache(repo, used, opts.dry_run)
         manifests = _gc_cache(repo, used | discards.kept, opts, result)
@@ -222,14 +213,10 @@ def delete_from_remote(repo: Repo, remote: Remote, doomed: list[RemoteEntry],
         index.close()
 
 
-def _grace(repo: Repo) -> float:
-    return parse_duration(str(repo.config.get("gc.grace")))
-
-
 def _gc_remote(repo: Repo, remote: Remote, used: set[Oid], manifests: set[Oid], *,
                opts: GcOptions, result: GcResult) -> None:
     result.remote_name = remote.name
-    cutoff = time.time() - (0.0 if opts.now else _grace(repo))
+    cutoff = time.time() - (0.0 if opts.now else repo.config.gc.grace)
     markers = list_markers(remote.backend)
     fresh = fresh_oids(remote.backend, markers, cutoff)
     doomed = []

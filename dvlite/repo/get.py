@@ -208,7 +208,7 @@ class _Objects:
 
     def __init__(self, src: Source, config: Config, staging: LocalStore) -> None:
         self.staging = staging
-        self.local = LocalStore(src.root / ".dvlite" / "cache", config.algo) if src.root \
+        self.local = LocalStore(src.root / ".dvlite" / "cache", config.core.hash) if src.root \
             else None
         self.config = config
         self.base = src.base
@@ -223,7 +223,7 @@ class _Objects:
                 raise ConfigError(f"remote '{cfg.name}' is a relative path ('{cfg.url}'), "
                                   "which means nothing outside that repository",
                                   hint="clone it and run `dvlite pull` there")
-            self._remote = open_remote(cfg, self.base or Path.cwd(), self.config.algo)
+            self._remote = open_remote(cfg, self.base or Path.cwd(), self.config.core.hash)
         return self._remote
 
     def is_local(self, item: Item) -> bool:
@@ -255,7 +255,7 @@ def get(repo: str, path: str, rev: str | None = None, out: Path | None = None,
         revision = src.git.resolve(rev or "HEAD")
         _, pointer, sub = _find(src, revision, path)
         config = _config(src, revision, work)
-        objects = _Objects(src, config, LocalStore(work / "objects", config.algo))
+        objects = _Objects(src, config, LocalStore(work / "objects", config.core.hash))
         return _export(objects, pointer, sub, dest, progress)
 
 

@@ -26,12 +26,12 @@ from dvlite.workspace.repo import Repo
 
 
 def _check_can_stage(repo: Repo) -> None:
-    if repo.scm is not None and repo.config.get("core.autostage"):
+    if repo.scm is not None and repo.config.core.autostage:
         repo.scm.check_index_unlocked()
 
 
 def _stage(repo: Repo, changed: list[Path], removed: list[Path]) -> None:
-    if repo.scm is None or not repo.config.get("core.autostage"):
+    if repo.scm is None or not repo.config.core.autostage:
         return
     if removed:
         repo.scm.rm_cached(removed)

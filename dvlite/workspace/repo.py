@@ -80,7 +80,7 @@ class Repo:
 
     @cached_property
     def cache(self) -> LocalStore:
-        layout = self.config.get("core.layout")
+        layout = self.config.core.layout
         if layout != LAYOUT_VERSION:  # a later dvlite's layout: never read it as ours
             raise ConfigError(
                 f"this repository's cache uses layout version {layout}; this dvlite reads "
@@ -88,7 +88,7 @@ class Repo:
                 hint="upgrade dvlite, or migrate the repository")
         # Only this machine chooses a cache elsewhere (env, config.local); the default
         # one is checked for links a clone could have brought.
-        configured = os.environ.get("DVLITE_CACHE_DIR") or self.config.get("cache.dir")
+        configured = os.environ.get("DVLITE_CACHE_DIR") or self.config.cache.dir
         if configured:
             cache_dir = self.root / os.path.expanduser(configured)
             # maybe shared: let gc in other repositories know this one needs it
@@ -96,8 +96,8 @@ class Repo:
         else:
             cache_dir = self.dvlite_dir / "cache"
             check_own_folder(cache_dir)
-            check_own_folder(cache_dir / self.config.algo)
-        return LocalStore(cache_dir, self.config.algo, fsync=bool(self.config.get("core.fsync")))
+            check_own_folder(cache_dir / self.config.core.hash)
+        return LocalStore(cache_dir, self.config.core.hash, fsync=self.config.core.fsync)
 
     @cached_property
     def state(self) -> StateDB:
@@ -105,18 +105,18 @@ class Repo:
 
     @cached_property
     def linker(self) -> Linker:
-        return Linker(parse_link_types(str(self.config.get("cache.type"))))
+        return Linker(parse_link_types(self.config.cache.type))
 
     @cached_property
     def scm(self) -> Git | None:
-        if self.config.get("core.no_scm"):
+        if self.config.core.no_scm:
             return None
         git_root = find_git_root(self.root)
         return Git(git_root) if git_root is not None else None
 
     @contextmanager
     def lock(self, exclusive: bool = True) -> Iterator[None]:
-        timeout = float(self.config.get("core.lock_timeout"))
+        timeout = self.config.core.lock_timeout
         with repo_lock(self.dvlite_dir / "lock", timeout, exclusive):
             yield
 

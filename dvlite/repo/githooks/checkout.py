@@ -41,7 +41,7 @@ def update_workspace(repo: Repo, previous: str | None,
     """Fetch (if configured and needed) and check out the current pointers' data."""
     outcome = HookOutcome()
     try:
-        if repo.config.get("hooks.fetch") and _has_remote(repo) and _needs_fetch(repo):
+        if repo.config.hooks.fetch and _has_remote(repo) and _needs_fetch(repo):
             outcome.warnings.extend(_fetch(repo, progress))
     except DvliteError as exc:
         outcome.warnings.append(f"dvlite could not fetch data: {exc.msg}")
@@ -57,7 +57,7 @@ def update_workspace(repo: Repo, previous: str | None,
 
 def _has_remote(repo: Repo) -> bool:
     try:
-        return bool(repo.config.get("core.remote")) and bool(repo.config.remotes())
+        return bool(repo.config.core.remote) and bool(repo.config.remotes())
     except DvliteError:
         return False
 

@@ -169,7 +169,7 @@ def _register_driver(repo: Repo, git: Git, report: HookReport) -> None:
         text += "\n"
     atomic_write(attrs, (text + "\n".join(missing) + "\n").encode())
     report.attributes_added = missing
-    if repo.config.get("core.autostage"):
+    if repo.config.core.autostage:
         git.add([attrs])
 
 

@@ -118,7 +118,7 @@ class _Manifests:
         try:
             return load_manifest(self.repo, oid)
         except MissingObjectsError:
-            if not self.repo.config.get("core.remote"):
+            if not self.repo.config.core.remote:
                 raise
         from dvlite.repo.sync.plan import repo_remote
 

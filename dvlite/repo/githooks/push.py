@@ -65,7 +65,7 @@ def _exists(git: Git, update: RefUpdate) -> bool:
 
 def pre_push(repo: Repo, call: HookCall) -> HookOutcome:
     outcome = HookOutcome()
-    if repo.scm is None or not repo.config.get("hooks.push"):
+    if repo.scm is None or not repo.config.hooks.push:
         return outcome
     remote = call.args[0] if call.args else "origin"
     try:

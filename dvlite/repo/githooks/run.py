@@ -68,7 +68,7 @@ def _pre_commit(repo: Repo, call: HookCall) -> HookOutcome:
     del call
     from dvlite.repo.status import status
 
-    strict = bool(repo.config.get("hooks.strict"))
+    strict = repo.config.hooks.strict
     outcome = HookOutcome()
     try:
         report = status(repo, [])

@@ -8,7 +8,6 @@ import time
 from collections.abc import Collection
 
 from dvlite.core.oid import Oid
-from dvlite.repo.gc import parse_duration
 from dvlite.repo.sync.plan import trusted_record
 from dvlite.storage.remote.base import Remote
 from dvlite.storage.remote.fresh import write_marker
@@ -61,7 +60,7 @@ def _fresh_window(repo: Repo) -> float | None:
     """How long an object this machine made young on a remote is left alone by its
     pushes: half of `gc.grace`, so an object a push references stays protected for at
     least half the grace after it. None without a grace (gc keeps nothing young)."""
-    grace = parse_duration(str(repo.config.get("gc.grace")))
+    grace = repo.config.gc.grace
     return grace / 2 if grace > 0 else None
 
 

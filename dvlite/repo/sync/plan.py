@@ -87,7 +87,7 @@ def as_scope(scope: Scope | Sequence[str], revs: Sequence[str] = (),
 
 def repo_remote(repo: Repo, name: str | None) -> Remote:
     cfg: RemoteConfig = repo.config.remote(name)
-    return open_remote(cfg, repo.root, repo.config.algo)
+    return open_remote(cfg, repo.root, repo.config.core.hash)
 
 
 def remote_index(repo: Repo) -> RemoteIndex:

@@ -11,7 +11,7 @@ import typer
 from dvlite.cli.app import app
 from dvlite.cli.complete import remote_names
 from dvlite.cli.ui import emit_json, human_size, out, progress, warn, warn_links
-from dvlite.errors import ConfigError, UsageError
+from dvlite.errors import UsageError
 from dvlite.workspace.repo import Repo
 
 if TYPE_CHECKING:
@@ -268,54 +268,20 @@ def config(
     unset: bool = typer.Option(False, "--unset", help="Remove the key."),
 ) -> None:
     """Read or write a config value."""
-    from dvlite import config as cfg
+    from dvlite.repo import configure
 
     repo = Repo.find()
     if value is None and not unset:
-        current = repo.config.get(key)
-        if current is None:
-            raise ConfigError(f"'{key}' is not set")
+        current = configure.get_value(repo, key)
         out(str(current).lower() if isinstance(current, bool) else str(current))
         return
     if value is not None and unset:
         raise UsageError("give a value or --unset, not both")
-    target = repo.config.local_path if local else repo.config.shared_path
     if value is None:
-        if not _is_set(cfg.read_toml(target), cfg.split_key(key)):
-            raise ConfigError(f"'{key}' is not set in {target.name}")
-        cfg.edit(target, key, None)
+        configure.unset_value(repo, key, local=local)
         return
-    parsed = cfg.coerce(key, value)
-    _check_value(key, parsed)
-    repo.config.check_write(key, parsed, local)
-    cfg.edit(target, key, parsed)
-
-
-def _check_value(key: str, value: object) -> None:
-    """Refuse, while the user is looking, a value every later command would fail on."""
-    from dvlite.core.oid import new_hasher
-    from dvlite.repo.gc import parse_duration
-    from dvlite.storage.links import parse_link_types
-
-    if key == "core.hash":
-        new_hasher(str(value))  # unknown, or blake3 without its package
-    elif key == "cache.type":
-        warn_links(parse_link_types(str(value)), chosen=True)
-    elif key == "gc.grace":
-        parse_duration(str(value))
-    elif isinstance(value, (int, float)) and not isinstance(value, bool):
-        least = 1 if key.endswith(".jobs") else 0
-        if value < least:
-            raise ConfigError(f"{key} expects a number >= {least}, got {value}")
-
-
-def _is_set(doc: dict[str, object], parts: list[str]) -> bool:
-    node: object = doc
-    for part in parts:
-        if not isinstance(node, dict) or part not in node:
-            return False
-        node = node[part]
-    return True
+    written = configure.set_value(repo, key, value, local=local)
+    warn_links(written.link_types, chosen=True)
 
 
 # doctor lives in its own module; importing it registers it.

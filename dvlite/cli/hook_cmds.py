@@ -132,24 +132,9 @@ def merge_driver(
     path: str = typer.Argument(..., help="%P: the path in the repository."),
 ) -> None:
     """Merge a pointer file or dvlite.lock three-way (git calls this during merges)."""
-    from dvlite.repo.githooks.merge import MergeResult, conflict_text, merge_pointer
-    from dvlite.repo.githooks.merge_lock import merge_lock
-    from dvlite.storage.atomic import atomic_write
+    from dvlite.repo.githooks.merge_driver import merge_files
 
-    o_data, a_data, b_data = (p.read_bytes() for p in (base, ours, theirs))
-    result: MergeResult
-    if path.rsplit("/", 1)[-1] == "dvlite.lock":
-        result = merge_lock(o_data, a_data, b_data, path)
-    elif path.endswith(".dvl"):
-        repo = Repo.find((Path.cwd() / path).parent)  # git runs drivers at the top
-        try:
-            result = merge_pointer(repo, o_data, a_data, b_data, path)
-        finally:
-            repo.close()
-    else:
-        why = "not a dvlite pointer or lockfile"
-        result = MergeResult(conflict_text(a_data, b_data, why), [why])
-    atomic_write(ours, result.data, fsync=False)
+    result = merge_files(base, ours, theirs, path, Path.cwd())
     if not result.clean:
         err(f"dvlite: merge conflict in {path}:")
         for item in result.conflicts:

@@ -12,7 +12,7 @@ import typer
 from dvlite.cli.app import app
 from dvlite.cli.complete import remote_names
 from dvlite.cli.ui import emit_json, human_size, out, progress, warn, warn_links
-from dvlite.errors import ConfigError, UsageError
+from dvlite.errors import UsageError
 from dvlite.workspace.repo import Repo
 
 remote_app = typer.Typer(help="Add, list, change and remove remotes.", no_args_is_help=True)
@@ -29,19 +29,11 @@ REVS = typer.Option(None, "--rev", help="Objects used at this git revision (repe
 ALL_COMMITS = typer.Option(False, "--all-commits", help="Objects used at every commit.")
 RUN_CACHE = typer.Option(False, "--run-cache", help="Also the run-cache records and the "
                          "outputs they list.")
-_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*")
-_KNOWN_SCHEMES = ("s3", "s3a", "file")
 
 
 def redact(url: str) -> str:
     """Hide a password embedded in a URL (scheme://user:secret@host)."""
     return re.sub(r"(://[^/:@]+):[^/@]+@", r"\1:***@", url)
-
-
-def _check_name(name: str) -> None:
-    if not _NAME.fullmatch(name):
-        raise UsageError(f"invalid remote name '{name}'",
-                         hint="use letters, digits, '_', '-' and '.'")
 
 
 @remote_app.command("add")
@@ -55,23 +47,12 @@ def remote_add(
     local: bool = typer.Option(False, "--local", help="Write .dvlite/config.local."),
 ) -> None:
     """Add a remote (stored in .dvlite/config, which is committed)."""
-    from dvlite import config as cfg
+    from dvlite.repo.remotes import add_remote, check_name
 
-    _check_name(name)
+    check_name(name)  # refused like any usage error, even outside a repository
     repo = Repo.find()
-    existing = repo.config.remotes().get(name)
-    if existing is not None and existing.url and not force:
-        raise ConfigError(f"remote '{name}' already exists", hint="use --force to replace it")
-    scheme = url.split("://", 1)[0] if "://" in url else ""
-    if scheme and scheme not in _KNOWN_SCHEMES:
-        warn(f"'{scheme}://' goes through fsspec as is: it is not verified by dvlite's tests")
-    repo.config.check_write(f"remote.{name}.url", url, local)
-    target = repo.config.local_path if local else repo.config.shared_path
-    if force:
-        cfg.remove_section(target, ["remote", name])
-    cfg.edit(target, f"remote.{name}.url", url)
-    if default:
-        cfg.edit(target, "core.remote", name)
+    for line in add_remote(repo, name, url, default=default, force=force, local=local):
+        warn(line)
     out(f"added remote '{name}': {redact(url)}" + (" (default)" if default else ""))
 
 
@@ -99,16 +80,9 @@ def remote_list(as_json: bool = JSON) -> None:
 @remote_app.command("remove")
 def remote_remove(name: str = NAME) -> None:
     """Remove a remote from config and config.local."""
-    from dvlite import config as cfg
+    from dvlite.repo.remotes import remove_remote
 
-    repo = Repo.find()
-    c = repo.config
-    removed = [cfg.remove_section(p, ["remote", name]) for p in (c.shared_path, c.local_path)]
-    if not any(removed):
-        raise ConfigError(f"unknown remote '{name}'")
-    for path in (c.shared_path, c.local_path):
-        if cfg.read_toml(path).get("core", {}).get("remote") == name:
-            cfg.edit(path, "core.remote", None)
+    remove_remote(Repo.find(), name)
     out(f"removed remote '{name}'")
 
 
@@ -118,11 +92,9 @@ def remote_default(
     local: bool = typer.Option(False, "--local", help="Write .dvlite/config.local."),
 ) -> None:
     """Set the default remote (core.remote)."""
-    from dvlite import config as cfg
+    from dvlite.repo.remotes import set_default
 
-    repo = Repo.find()
-    repo.config.require_remote(name)
-    cfg.edit(repo.config.local_path if local else repo.config.shared_path, "core.remote", name)
+    set_default(Repo.find(), name, local=local)
     out(f"default remote: {name}")
 
 
@@ -136,23 +108,16 @@ def remote_modify(
     unset: bool = typer.Option(False, "--unset", help="Remove the option."),
 ) -> None:
     """Set an option of a remote. Secrets (access_key_id, ...) only with --local."""
-    from dvlite import config as cfg
+    from dvlite.repo import remotes
 
     repo = Repo.find()
-    repo.config.require_remote(name)
-    if key not in cfg.REMOTE_KEYS:
-        raise ConfigError(f"unknown remote option '{key}'",
-                          hint="known: " + ", ".join(sorted(cfg.REMOTE_KEYS)))
-    full = f"remote.{name}.{key}"
-    target = repo.config.local_path if local else repo.config.shared_path
-    if unset or value is None:
-        if not unset:
-            raise UsageError("give a VALUE, or --unset")
-        cfg.edit(target, full, None)
-        return
-    parsed = cfg.coerce(full, value)
-    repo.config.check_write(full, parsed, local)
-    cfg.edit(target, full, parsed)
+    if unset:
+        remotes.unset_option(repo, name, key, local=local)
+    elif value is None:
+        remotes.check_option(repo, name, key)  # an unknown remote or option comes first
+        raise UsageError("give a VALUE, or --unset")
+    else:
+        remotes.set_option(repo, name, key, value, local=local)
 
 
 @remote_app.command("upgrade")

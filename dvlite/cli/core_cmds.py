@@ -19,7 +19,7 @@ from dvlite.cli.ui import (
     warn,
     warn_links,
 )
-from dvlite.errors import UsageError
+from dvlite.errors import IntegrityError, UsageError
 from dvlite.workspace.repo import Repo
 
 if TYPE_CHECKING:
@@ -243,7 +243,7 @@ def fsck(as_json: bool = JSON,
         out(f"checked {result.checked} objects: {len(result.corrupt)} corrupt, "
             f"{len(result.missing)} missing")
     if not result.ok:
-        raise typer.Exit(3)
+        raise typer.Exit(IntegrityError.exit_code)
 
 
 @commands.command()

@@ -9,6 +9,7 @@ from typing import Any
 
 import typer
 
+from dvlite.cli.app import INTERRUPTED
 from dvlite.cli.complete import stage_names
 from dvlite.cli.ui import FLAGS, emit_json, out, progress, warn
 from dvlite.errors import DvliteError
@@ -95,7 +96,7 @@ def commit_cmd(
 
 
 class _InterruptedError(DvliteError):
-    exit_code = 130
+    exit_code = INTERRUPTED
 
 
 def _no_say(event: str, stage: str, detail: str) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 import typer
 
 from dvlite.cli.ui import emit_json, human_size, out, progress
+from dvlite.errors import IntegrityError
 from dvlite.workspace.repo import Repo
 
 
@@ -61,7 +62,7 @@ def fsck_remote(remote: str | None, as_json: bool, repair: bool) -> None:
             out("a pointer that is wrong about a size is fixed in the pointer (restore it "
                 "from git history, or `dvlite add` the file again), never on the remote")
     if local.corrupt or not result.ok:
-        raise typer.Exit(3)
+        raise typer.Exit(IntegrityError.exit_code)
 
 
 def ls_remote(rev: str | None, remote: str | None, as_json: bool) -> None:

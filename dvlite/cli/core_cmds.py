@@ -8,16 +8,24 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from dvlite.cli.app import app
 from dvlite.cli.complete import remote_names
-from dvlite.cli.ui import emit_json, human_size, out, progress, warn, warn_links
-from dvlite.errors import ConfigError, UsageError
+from dvlite.cli.remote_views import fsck_remote, ls_remote, status_remote
+from dvlite.cli.ui import (
+    emit_json,
+    human_size,
+    out,
+    progress,
+    report_discarded,
+    warn,
+    warn_links,
+)
+from dvlite.errors import IntegrityError, UsageError
 from dvlite.workspace.repo import Repo
 
 if TYPE_CHECKING:
     from dvlite.repo.status import OutputStatus
-    from dvlite.workspace.checkout import CheckoutResult
 
+commands = typer.Typer()  # merged into the app by cli/main.py
 TARGETS = typer.Argument(None, help="Tracked files or folders (default: all).", show_default=False)
 JSON = typer.Option(False, "--json", help="Print machine-readable JSON.")
 EDITED_IN_PLACE = (
@@ -28,7 +36,7 @@ REMOTE_NAME = typer.Option(None, "-r", help="Remote name for --remote (default: 
                            autocompletion=remote_names)
 
 
-@app.command()
+@commands.command()
 def init(
     no_scm: bool = typer.Option(False, "--no-scm", help="Use dvlite without git."),
 ) -> None:
@@ -43,7 +51,7 @@ def init(
         out(f"dvlite is already initialised in {enclosing_repo(root)}; nothing changed")
 
 
-@app.command()
+@commands.command()
 def add(
     paths: list[str] = typer.Argument(..., help="Files or folders to track.", show_default=False),
     no_stage: bool = typer.Option(False, "--no-stage", help="Do not git add the pointers."),
@@ -74,7 +82,7 @@ def _pointer_dict(ptr: object) -> dict[str, object]:
     return {"type": ptr.type, "hash": str(ptr.oid), "size": ptr.size, "nfiles": ptr.nfiles}
 
 
-@app.command()
+@commands.command()
 def status(
     targets: list[str] | None = TARGETS,
     as_json: bool = JSON,
@@ -88,8 +96,6 @@ def status(
     from dvlite.repo.status import status as do_status
 
     if remote or remote_name:
-        from dvlite.cli.remote_cmds import status_remote
-
         status_remote(targets or [], remote_name, as_json, exit_code)
         return
     repo = Repo.find()
@@ -119,7 +125,7 @@ def _print_dirty(dirty: list[OutputStatus]) -> None:
         warn(EDITED_IN_PLACE)
 
 
-@app.command()
+@commands.command()
 def checkout(
     targets: list[str] | None = TARGETS,
     force: bool = typer.Option(False, "--force", "-f",
@@ -146,22 +152,7 @@ def checkout(
         out("Workspace already matches the pointers.")
 
 
-def report_discarded(repo: Repo, result: CheckoutResult) -> None:
-    """Say where the bytes a forced checkout replaced went, and for how long."""
-    shown = result.discarded[:10]
-    for d in shown:
-        warn(f"discarded your changes to {d.path}; the old bytes are in "
-             f"{repo.rel(repo.cache.path(d.oid))}")
-    if not result.discarded:
-        return
-    more = len(result.discarded) - len(shown)
-    listed = f" (and {more} more)" if more else ""
-    assert result.record is not None
-    warn(f"all{listed} listed in {repo.rel(result.record)}; gc keeps them for gc.grace "
-         f"({repo.config.gc.grace_text}): copy one back with cp to keep it")
-
-
-@app.command()
+@commands.command()
 def remove(targets: list[str] = typer.Argument(..., show_default=False,
                                                help="Tracked outputs to stop tracking.")) -> None:
     """Stop tracking outputs (data stays in the workspace and cache)."""
@@ -171,7 +162,7 @@ def remove(targets: list[str] = typer.Argument(..., show_default=False,
         out(f"stopped tracking {rel}")
 
 
-@app.command()
+@commands.command()
 def move(src: str = typer.Argument(..., help="A tracked output."),
          dst: str = typer.Argument(..., help="New path (or an existing folder).")) -> None:
     """Rename a tracked file or folder with its pointer and .gitignore entry."""
@@ -181,7 +172,7 @@ def move(src: str = typer.Argument(..., help="A tracked output."),
     out(f"moved {old} -> {new}")
 
 
-@app.command()
+@commands.command()
 def diff(
     a: str | None = typer.Argument(None, help="Old revision (default HEAD)."),
     b: str | None = typer.Argument(None, help="New revision (default: the workspace)."),
@@ -202,7 +193,7 @@ def diff(
         out("No data changes.")
 
 
-@app.command("ls")
+@commands.command("ls")
 def ls_cmd(rev: str | None = typer.Argument(None, help="Git revision (default: workspace)."),
            as_json: bool = JSON,
            remote: bool = typer.Option(False, "--remote", help="Also: on the remote?"),
@@ -211,8 +202,6 @@ def ls_cmd(rev: str | None = typer.Argument(None, help="Git revision (default: w
     from dvlite.repo.ls import ls as do_ls
 
     if remote or remote_name:
-        from dvlite.cli.remote_cmds import ls_remote
-
         ls_remote(rev, remote_name, as_json)
         return
     items = do_ls(Repo.find(), rev)
@@ -224,7 +213,7 @@ def ls_cmd(rev: str | None = typer.Argument(None, help="Git revision (default: w
         out(f"{i.path}\t{i.type}\t{i.oid}\t{human_size(i.size)}\t{cached}")
 
 
-@app.command()
+@commands.command()
 def fsck(as_json: bool = JSON,
          remote: bool = typer.Option(False, "--remote", help="Check the remote's copies."),
          remote_name: str | None = REMOTE_NAME,
@@ -238,8 +227,6 @@ def fsck(as_json: bool = JSON,
     from dvlite.repo.fsck import fsck as do_fsck
 
     if remote or remote_name:
-        from dvlite.cli.remote_cmds import fsck_remote
-
         fsck_remote(remote_name, as_json, repair)
         return
     if repair:
@@ -256,10 +243,10 @@ def fsck(as_json: bool = JSON,
         out(f"checked {result.checked} objects: {len(result.corrupt)} corrupt, "
             f"{len(result.missing)} missing")
     if not result.ok:
-        raise typer.Exit(3)
+        raise typer.Exit(IntegrityError.exit_code)
 
 
-@app.command()
+@commands.command()
 def config(
     key: str = typer.Argument(..., help="e.g. core.remote or remote.NAME.url"),
     value: str | None = typer.Argument(None, help="New value (omit to read)."),
@@ -268,57 +255,17 @@ def config(
     unset: bool = typer.Option(False, "--unset", help="Remove the key."),
 ) -> None:
     """Read or write a config value."""
-    from dvlite import config as cfg
+    from dvlite.repo import configure
 
     repo = Repo.find()
     if value is None and not unset:
-        current = repo.config.get(key)
-        if current is None:
-            raise ConfigError(f"'{key}' is not set")
+        current = configure.get_value(repo, key)
         out(str(current).lower() if isinstance(current, bool) else str(current))
         return
     if value is not None and unset:
         raise UsageError("give a value or --unset, not both")
-    target = repo.config.local_path if local else repo.config.shared_path
     if value is None:
-        if not _is_set(cfg.read_toml(target), cfg.split_key(key)):
-            raise ConfigError(f"'{key}' is not set in {target.name}")
-        cfg.edit(target, key, None)
+        configure.unset_value(repo, key, local=local)
         return
-    parsed = cfg.coerce(key, value)
-    _check_value(key, parsed)
-    repo.config.check_write(key, parsed, local)
-    cfg.edit(target, key, parsed)
-
-
-def _check_value(key: str, value: object) -> None:
-    """Refuse, while the user is looking, a value every later command would fail on."""
-    from dvlite.core.oid import new_hasher
-    from dvlite.settings import parse_duration
-    from dvlite.storage.links import parse_link_types
-
-    if key == "core.hash":
-        new_hasher(str(value))  # unknown, or blake3 without its package
-    elif key == "cache.type":
-        warn_links(parse_link_types(str(value)), chosen=True)
-    elif key == "gc.grace":
-        parse_duration(str(value))
-    elif isinstance(value, (int, float)) and not isinstance(value, bool):
-        least = 1 if key.endswith(".jobs") else 0
-        if value < least:
-            raise ConfigError(f"{key} expects a number >= {least}, got {value}")
-
-
-def _is_set(doc: dict[str, object], parts: list[str]) -> bool:
-    node: object = doc
-    for part in parts:
-        if not isinstance(node, dict) or part not in node:
-            return False
-        node = node[part]
-    return True
-
-
-# doctor lives in its own module; importing it registers it.
-from dvlite.cli import doctor_cmds  # noqa: E402
-
-__all__ = ["doctor_cmds"]
+    written = configure.set_value(repo, key, value, local=local)
+    warn_links(written.link_types, chosen=True)

@@ -1,22 +1,21 @@
-"""`dvlite doctor` (registered on the app by importing this module): the facts to paste
-into a bug report."""
+"""`dvlite doctor`: the facts to paste into a bug report."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import typer
 
-from dvlite.cli.app import app
 from dvlite.cli.complete import remote_names
-from dvlite.cli.ui import emit_json, out, warn
+from dvlite.cli.ui import emit_json, out, redact, warn
 
 if TYPE_CHECKING:
     from dvlite.repo.doctor import RepoFacts, Report
 
+commands = typer.Typer()  # merged into the app by cli/main.py
 
-@app.command()
+
+@commands.command()
 def doctor(
     remote: bool = typer.Option(False, "--remote", help="Also ask each remote for its "
                                 "format (contacts it)."),
@@ -25,7 +24,6 @@ def doctor(
     as_json: bool = typer.Option(False, "--json", help="Print machine-readable JSON."),
 ) -> None:
     """Versions, platform, cache, remotes and link support, for bug reports."""
-    from dvlite.cli.remote_cmds import redact
     from dvlite.repo.doctor import doctor as do_doctor
 
     report = do_doctor(check_remotes=remote or remote_name is not None, remote=remote_name)
@@ -37,10 +35,10 @@ def doctor(
                 r["url"] = redact(r["url"])
         emit_json(data)
         return
-    _print(report, redact)
+    _print(report)
 
 
-def _print(report: Report, redact: Callable[[str], str]) -> None:
+def _print(report: Report) -> None:
     out(f"dvlite {report.dvlite}")
     out(f"python {report.python} {report.executable}")
     out(f"platform {report.platform}")
@@ -51,12 +49,12 @@ def _print(report: Report, redact: Callable[[str], str]) -> None:
     if report.repository is None:
         out(f"repository: none ({report.problem})")
     else:
-        _print_repo(report.repository, redact)
+        _print_repo(report.repository)
     for line in report.warnings:
         warn(line)
 
 
-def _print_repo(repo: RepoFacts, redact: Callable[[str], str]) -> None:
+def _print_repo(repo: RepoFacts) -> None:
     out(f"repository: {repo.root}")
     out(f"cache: {repo.cache_dir} (cache.type {repo.cache_type}, hash {repo.hash})")
     out("links in the cache folder: " + ", ".join(

@@ -1,4 +1,4 @@
-"""CLI commands `gc` and `get` (registered on the app when remote_cmds imports this)."""
+"""CLI commands `gc` and `get`."""
 
 from __future__ import annotations
 
@@ -7,19 +7,19 @@ from typing import Any
 
 import typer
 
-from dvlite.cli.app import app
 from dvlite.cli.complete import remote_names
 from dvlite.cli.ui import confirm, emit_json, human_size, out, progress, warn
 from dvlite.errors import UsageError
 from dvlite.workspace.repo import Repo
 
+commands = typer.Typer()  # merged into the app by cli/main.py
 JSON = typer.Option(False, "--json", help="Print machine-readable JSON.")
 
 
 # -- gc -----------------------------------------------------------------------------------
 
 
-@app.command()
+@commands.command()
 def gc(
     workspace: bool = typer.Option(False, "--workspace", "-w",
                                    help="Keep only what the workspace uses."),
@@ -92,7 +92,7 @@ def _gc_report(result: Any, dry_run: bool, use_remote: bool) -> None:
 # -- get ----------------------------------------------------------------------------------
 
 
-@app.command("get")
+@commands.command("get")
 def get_cmd(
     repo: str = typer.Argument(..., help="A git repository: local path (work tree or "
                                 "bare), '.', or URL."),

@@ -9,18 +9,16 @@ from pathlib import Path
 
 import typer
 
-from dvlite.cli.app import app
 from dvlite.cli.ui import emit_json, err, out, progress, warn
 from dvlite.errors import DvliteError
 from dvlite.workspace.repo import Repo
 
+commands = typer.Typer()  # merged into the app by cli/main.py
 _PASS_THROUGH = {"allow_extra_args": True, "ignore_unknown_options": True}
-
-
 JSON = typer.Option(False, "--json", help="Print machine-readable JSON.")
 
 
-@app.command()
+@commands.command()
 def install(as_json: bool = JSON) -> None:
     """Install dvlite's git hooks (existing hooks are kept and chained) and register the
     merge driver for pointer files and dvlite.lock. A hook git tracks (a committed
@@ -43,7 +41,7 @@ def install(as_json: bool = JSON) -> None:
         out("registered the dvlite merge driver in .gitattributes (commit it to share it)")
 
 
-@app.command()
+@commands.command()
 def uninstall(as_json: bool = JSON) -> None:
     """Remove dvlite's git hooks (restoring hooks they chained) and the merge driver."""
     from dvlite.repo.githooks.install import uninstall as do_uninstall
@@ -62,7 +60,7 @@ def uninstall(as_json: bool = JSON) -> None:
         out("no dvlite hooks were installed; nothing removed")
 
 
-@app.command("hook", hidden=True, context_settings=_PASS_THROUGH)
+@commands.command("hook", hidden=True, context_settings=_PASS_THROUGH)
 def hook(
     name: str = typer.Argument(..., help="Hook name, e.g. post-checkout."),
     args: list[str] | None = typer.Argument(None, help="The arguments git gave the hook."),
@@ -124,7 +122,7 @@ def _framework_input(name: str, args: list[str], stdin: bytes) -> tuple[list[str
     return args, stdin
 
 
-@app.command("merge-driver", hidden=True)
+@commands.command("merge-driver", hidden=True)
 def merge_driver(
     base: Path = typer.Argument(..., help="%O: the common ancestor's version."),
     ours: Path = typer.Argument(..., help="%A: our version; receives the result."),
@@ -132,24 +130,9 @@ def merge_driver(
     path: str = typer.Argument(..., help="%P: the path in the repository."),
 ) -> None:
     """Merge a pointer file or dvlite.lock three-way (git calls this during merges)."""
-    from dvlite.repo.githooks.merge import MergeResult, conflict_text, merge_pointer
-    from dvlite.repo.githooks.merge_lock import merge_lock
-    from dvlite.storage.atomic import atomic_write
+    from dvlite.repo.githooks.merge_driver import merge_files
 
-    o_data, a_data, b_data = (p.read_bytes() for p in (base, ours, theirs))
-    result: MergeResult
-    if path.rsplit("/", 1)[-1] == "dvlite.lock":
-        result = merge_lock(o_data, a_data, b_data, path)
-    elif path.endswith(".dvl"):
-        repo = Repo.find((Path.cwd() / path).parent)  # git runs drivers at the top
-        try:
-            result = merge_pointer(repo, o_data, a_data, b_data, path)
-        finally:
-            repo.close()
-    else:
-        why = "not a dvlite pointer or lockfile"
-        result = MergeResult(conflict_text(a_data, b_data, why), [why])
-    atomic_write(ours, result.data, fsync=False)
+    result = merge_files(base, ours, theirs, path, Path.cwd())
     if not result.clean:
         err(f"dvlite: merge conflict in {path}:")
         for item in result.conflicts:

@@ -1,12 +1,19 @@
-"""Entry point: registers every command group on the app and runs it."""
+"""Entry point: the one place that puts every command module's commands and groups on the
+app, then runs it."""
 
 from __future__ import annotations
 
 from dvlite import _fault
-from dvlite.cli import core_cmds, hook_cmds, pipeline_cmds, remote_cmds
+from dvlite.cli import core_cmds, doctor_cmds, gc_get_cmds, hook_cmds, pipeline_cmds, remote_cmds
 from dvlite.cli.app import app
 
-COMMAND_MODULES = (core_cmds, remote_cmds, pipeline_cmds, hook_cmds)
+# `dvlite --help` lists commands in this order, and the groups after them.
+for module in (core_cmds, doctor_cmds, hook_cmds, pipeline_cmds, remote_cmds, gc_get_cmds):
+    app.add_typer(module.commands)
+app.add_typer(pipeline_cmds.stage_app, name="stage")
+app.add_typer(pipeline_cmds.params_app, name="params")
+app.add_typer(pipeline_cmds.metrics_app, name="metrics")
+app.add_typer(remote_cmds.remote_app, name="remote")
 
 
 def main() -> None:

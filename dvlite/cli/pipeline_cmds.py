@@ -1,5 +1,5 @@
-"""CLI commands for pipelines (registered on the app by importing this module): repro,
-dag, stage add, params diff, metrics show/diff."""
+"""CLI commands for pipelines: repro, commit, dag, and the groups stage (add), params
+(diff) and metrics (show, diff)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 
 import typer
 
-from dvlite.cli.app import app
+from dvlite.cli.app import INTERRUPTED
 from dvlite.cli.complete import stage_names
 from dvlite.cli.ui import FLAGS, emit_json, out, progress, warn
 from dvlite.errors import DvliteError
@@ -19,12 +19,10 @@ JSON = typer.Option(False, "--json", help="Print machine-readable JSON.")
 REV_A = typer.Argument(None, help="Old revision (default: HEAD).", show_default=False)
 REV_B = typer.Argument(None, help="New revision (default: the workspace).", show_default=False)
 
+commands = typer.Typer()  # merged into the app by cli/main.py
 stage_app = typer.Typer(help="Edit pipeline stages.", no_args_is_help=True)
 params_app = typer.Typer(help="Pipeline parameters.", no_args_is_help=True)
 metrics_app = typer.Typer(help="Pipeline metrics.", no_args_is_help=True)
-app.add_typer(stage_app, name="stage")
-app.add_typer(params_app, name="params")
-app.add_typer(metrics_app, name="metrics")
 
 
 def _say(event: str, stage: str, detail: str) -> None:
@@ -39,7 +37,7 @@ def _say(event: str, stage: str, detail: str) -> None:
     out(lines.get(event, f"{event} {stage} {detail}"))
 
 
-@app.command()
+@commands.command()
 def repro(
     stages: list[str] | None = typer.Argument(None, help="Stages to bring up to date, with "
                                               "their upstream (default: all).",
@@ -73,7 +71,7 @@ def repro(
         out("Pipeline is up to date; nothing to run.")
 
 
-@app.command("commit")
+@commands.command("commit")
 def commit_cmd(
     stages: list[str] | None = typer.Argument(None, help="Stages to record (default: all).",
                                               show_default=False),
@@ -98,14 +96,14 @@ def commit_cmd(
 
 
 class _InterruptedError(DvliteError):
-    exit_code = 130
+    exit_code = INTERRUPTED
 
 
 def _no_say(event: str, stage: str, detail: str) -> None:
     del event, stage, detail
 
 
-@app.command()
+@commands.command()
 def dag(
     mermaid: bool = typer.Option(False, "--mermaid", help="Print a Mermaid flowchart."),
     dot: bool = typer.Option(False, "--dot", help="Print a Graphviz graph."),

@@ -1,22 +1,29 @@
-"""CLI commands for remotes (registered on the app by importing this module): `remote ...`,
-`push`, `fetch`, `pull`, `gc`, `get`."""
+"""CLI commands for remotes: the `remote` group (add, list, remove, default, modify,
+upgrade), and `push`, `fetch`, `pull`."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
 import typer
 
-from dvlite.cli.app import app
 from dvlite.cli.complete import remote_names
-from dvlite.cli.ui import emit_json, human_size, out, progress, warn, warn_links
-from dvlite.errors import ConfigError, UsageError
+from dvlite.cli.ui import (
+    emit_json,
+    human_size,
+    out,
+    progress,
+    redact,
+    report_discarded,
+    warn,
+    warn_links,
+)
+from dvlite.errors import UsageError
 from dvlite.workspace.repo import Repo
 
+commands = typer.Typer()  # merged into the app by cli/main.py
 remote_app = typer.Typer(help="Add, list, change and remove remotes.", no_args_is_help=True)
-app.add_typer(remote_app, name="remote")
 
 TARGETS = typer.Argument(None, help="Tracked files or folders, or files inside a tracked "
                          "folder (default: all).", show_default=False)
@@ -29,19 +36,6 @@ REVS = typer.Option(None, "--rev", help="Objects used at this git revision (repe
 ALL_COMMITS = typer.Option(False, "--all-commits", help="Objects used at every commit.")
 RUN_CACHE = typer.Option(False, "--run-cache", help="Also the run-cache records and the "
                          "outputs they list.")
-_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*")
-_KNOWN_SCHEMES = ("s3", "s3a", "file")
-
-
-def redact(url: str) -> str:
-    """Hide a password embedded in a URL (scheme://user:secret@host)."""
-    return re.sub(r"(://[^/:@]+):[^/@]+@", r"\1:***@", url)
-
-
-def _check_name(name: str) -> None:
-    if not _NAME.fullmatch(name):
-        raise UsageError(f"invalid remote name '{name}'",
-                         hint="use letters, digits, '_', '-' and '.'")
 
 
 @remote_app.command("add")
@@ -55,23 +49,12 @@ def remote_add(
     local: bool = typer.Option(False, "--local", help="Write .dvlite/config.local."),
 ) -> None:
     """Add a remote (stored in .dvlite/config, which is committed)."""
-    from dvlite import config as cfg
+    from dvlite.repo.remotes import add_remote, check_name
 
-    _check_name(name)
+    check_name(name)  # refused like any usage error, even outside a repository
     repo = Repo.find()
-    existing = repo.config.remotes().get(name)
-    if existing is not None and existing.url and not force:
-        raise ConfigError(f"remote '{name}' already exists", hint="use --force to replace it")
-    scheme = url.split("://", 1)[0] if "://" in url else ""
-    if scheme and scheme not in _KNOWN_SCHEMES:
-        warn(f"'{scheme}://' goes through fsspec as is: it is not verified by dvlite's tests")
-    repo.config.check_write(f"remote.{name}.url", url, local)
-    target = repo.config.local_path if local else repo.config.shared_path
-    if force:
-        cfg.remove_section(target, ["remote", name])
-    cfg.edit(target, f"remote.{name}.url", url)
-    if default:
-        cfg.edit(target, "core.remote", name)
+    for line in add_remote(repo, name, url, default=default, force=force, local=local):
+        warn(line)
     out(f"added remote '{name}': {redact(url)}" + (" (default)" if default else ""))
 
 
@@ -99,16 +82,9 @@ def remote_list(as_json: bool = JSON) -> None:
 @remote_app.command("remove")
 def remote_remove(name: str = NAME) -> None:
     """Remove a remote from config and config.local."""
-    from dvlite import config as cfg
+    from dvlite.repo.remotes import remove_remote
 
-    repo = Repo.find()
-    c = repo.config
-    removed = [cfg.remove_section(p, ["remote", name]) for p in (c.shared_path, c.local_path)]
-    if not any(removed):
-        raise ConfigError(f"unknown remote '{name}'")
-    for path in (c.shared_path, c.local_path):
-        if cfg.read_toml(path).get("core", {}).get("remote") == name:
-            cfg.edit(path, "core.remote", None)
+    remove_remote(Repo.find(), name)
     out(f"removed remote '{name}'")
 
 
@@ -118,11 +94,9 @@ def remote_default(
     local: bool = typer.Option(False, "--local", help="Write .dvlite/config.local."),
 ) -> None:
     """Set the default remote (core.remote)."""
-    from dvlite import config as cfg
+    from dvlite.repo.remotes import set_default
 
-    repo = Repo.find()
-    repo.config.require_remote(name)
-    cfg.edit(repo.config.local_path if local else repo.config.shared_path, "core.remote", name)
+    set_default(Repo.find(), name, local=local)
     out(f"default remote: {name}")
 
 
@@ -136,23 +110,16 @@ def remote_modify(
     unset: bool = typer.Option(False, "--unset", help="Remove the option."),
 ) -> None:
     """Set an option of a remote. Secrets (access_key_id, ...) only with --local."""
-    from dvlite import config as cfg
+    from dvlite.repo import remotes
 
     repo = Repo.find()
-    repo.config.require_remote(name)
-    if key not in cfg.REMOTE_KEYS:
-        raise ConfigError(f"unknown remote option '{key}'",
-                          hint="known: " + ", ".join(sorted(cfg.REMOTE_KEYS)))
-    full = f"remote.{name}.{key}"
-    target = repo.config.local_path if local else repo.config.shared_path
-    if unset or value is None:
-        if not unset:
-            raise UsageError("give a VALUE, or --unset")
-        cfg.edit(target, full, None)
-        return
-    parsed = cfg.coerce(full, value)
-    repo.config.check_write(full, parsed, local)
-    cfg.edit(target, full, parsed)
+    if unset:
+        remotes.unset_option(repo, name, key, local=local)
+    elif value is None:
+        remotes.check_option(repo, name, key)  # an unknown remote or option comes first
+        raise UsageError("give a VALUE, or --unset")
+    else:
+        remotes.set_option(repo, name, key, value, local=local)
 
 
 @remote_app.command("upgrade")
@@ -228,7 +195,7 @@ def _move(direction: str, *, targets: list[str] | None, remote: str | None,
         sync.raise_failures(result, name, "fetched from")
 
 
-@app.command()
+@commands.command()
 def push(targets: list[str] | None = TARGETS, *, remote: str | None = REMOTE,
          jobs: int | None = JOBS, rev: list[str] | None = REVS,
          all_commits: bool = ALL_COMMITS, run_cache: bool = RUN_CACHE,
@@ -238,7 +205,7 @@ def push(targets: list[str] | None = TARGETS, *, remote: str | None = REMOTE,
           all_commits=all_commits, run_cache=run_cache, as_json=as_json)
 
 
-@app.command()
+@commands.command()
 def fetch(targets: list[str] | None = TARGETS, *, remote: str | None = REMOTE,
           jobs: int | None = JOBS, rev: list[str] | None = REVS,
           all_commits: bool = ALL_COMMITS, run_cache: bool = RUN_CACHE,
@@ -248,7 +215,7 @@ def fetch(targets: list[str] | None = TARGETS, *, remote: str | None = REMOTE,
           all_commits=all_commits, run_cache=run_cache, as_json=as_json)
 
 
-@app.command()
+@commands.command()
 def pull(targets: list[str] | None = TARGETS, *, remote: str | None = REMOTE,
          jobs: int | None = JOBS,
          force: bool = typer.Option(False, "--force", "-f", help="Replace modified data "
@@ -266,92 +233,7 @@ def pull(targets: list[str] | None = TARGETS, *, remote: str | None = REMOTE,
     written = done.written if done else 0
     _report("fetched", name, result, as_json, {"checked_out": written})
     if done is not None and not as_json:
-        from dvlite.cli.core_cmds import report_discarded
-
         report_discarded(repo, done)
     if not as_json and written:
         out(f"checked out {written} files")
     raise_failures(result, name, "fetched from")
-
-
-# -- `--remote` views, called from status / fsck / ls in core_cmds ------------------------
-
-
-def status_remote(targets: list[str], remote: str | None, as_json: bool,
-                  exit_code: bool) -> None:
-    from dvlite.repo.sync.check import remote_status
-
-    report = remote_status(Repo.find(), targets, remote)
-    if as_json:
-        emit_json(report.to_dict())
-    elif report.clean:
-        out(f"Everything is on remote '{report.remote}'.")
-    else:
-        for path, count in sorted(report.not_pushed.items()):
-            out(f"  not on remote: {path} ({count} objects)")
-        out(f"run `dvlite push` to upload them to '{report.remote}'")
-    if exit_code and not report.clean:
-        raise typer.Exit(1)
-
-
-def fsck_remote(remote: str | None, as_json: bool, repair: bool) -> None:
-    from dvlite.repo.fsck import fsck as local_fsck
-    from dvlite.repo.sync.check import remote_fsck
-
-    repo = Repo.find()
-    local = local_fsck(repo, progress=progress())
-    result = remote_fsck(repo, remote, progress=progress(), repair=repair)
-    if as_json:
-        emit_json({"cache": local.to_dict(), **result.to_dict()})
-    else:
-        for oid in local.corrupt:
-            out(f"corrupt in cache: {oid} (moved to the cache's bad/ folder)")
-        out(f"checked {local.checked} cache objects: {len(local.corrupt)} corrupt")
-        for label, items in (("missing on remote", result.missing),
-                             ("wrong size on remote", result.wrong_size),
-                             ("corrupt on remote", result.corrupt),
-                             ("bad copy on remote (an intact one remains)", result.bad_copies),
-                             ("unreadable pack index", result.unreadable),
-                             ("wrong size in pointer (the object is intact)",
-                              result.bad_pointers)):
-            for item in items:
-                out(f"{label}: {item}")
-        out(f"checked {result.checked} objects on '{result.remote}': "
-            f"{len(result.missing)} missing, {len(result.wrong_size)} wrong size, "
-            f"{len(result.corrupt)} corrupt")
-        if result.removed or result.removed_indexes:
-            out(f"removed bad copies of {len(result.removed)} objects and "
-                f"{len(result.removed_indexes)} unusable indexes from '{result.remote}': "
-                "push again from a machine that has the data")
-        if result.bad_pointers:
-            out("a pointer that is wrong about a size is fixed in the pointer (restore it "
-                "from git history, or `dvlite add` the file again), never on the remote")
-    if local.corrupt or not result.ok:
-        raise typer.Exit(3)
-
-
-def ls_remote(rev: str | None, remote: str | None, as_json: bool) -> None:
-    from dvlite.repo.ls import ls as do_ls
-    from dvlite.repo.ls import object_closure
-    from dvlite.repo.sync.check import on_remote
-    from dvlite.workspace.outputs import outputs_at, tracked_outputs
-
-    repo = Repo.find()
-    items = do_ls(repo, rev)
-    found = outputs_at(repo, rev) if rev else tracked_outputs(repo)
-    manifests: dict[Any, Any] = {}
-    closures = {o.rel: object_closure(repo, o, manifests) for o in found}
-    there = on_remote(repo, remote, closures)
-    if as_json:
-        emit_json([{**i.to_dict(), "on_remote": there.get(i.path, False)} for i in items])
-        return
-    for i in items:
-        cached = "cached" if i.cached else "not cached"
-        pushed = "on remote" if there.get(i.path) else "not on remote"
-        out(f"{i.path}\t{i.type}\t{i.oid}\t{human_size(i.size)}\t{cached}\t{pushed}")
-
-
-# gc and get live in their own module; importing it registers them.
-from dvlite.cli import gc_get_cmds  # noqa: E402
-
-__all__ = ["gc_get_cmds"]

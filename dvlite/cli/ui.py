@@ -15,9 +15,13 @@ import re
 import sys
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
+
+if TYPE_CHECKING:
+    from dvlite.workspace.checkout import CheckoutResult
+    from dvlite.workspace.repo import Repo
 
 
 @dataclass
@@ -83,6 +87,26 @@ def warn_links(kinds: set[str] | tuple[str, ...], chosen: bool = False) -> None:
     elif chosen and shared:
         warn(f"with cache.type {'/'.join(shared)} a workspace file is the cache object: "
              "it is read-only, so delete or replace it rather than edit it in place")
+
+
+def report_discarded(repo: Repo, result: CheckoutResult) -> None:
+    """Say where the bytes a forced checkout (or pull) replaced went, and for how long."""
+    shown = result.discarded[:10]
+    for d in shown:
+        warn(f"discarded your changes to {d.path}; the old bytes are in "
+             f"{repo.rel(repo.cache.path(d.oid))}")
+    if not result.discarded:
+        return
+    more = len(result.discarded) - len(shown)
+    listed = f" (and {more} more)" if more else ""
+    assert result.record is not None
+    warn(f"all{listed} listed in {repo.rel(result.record)}; gc keeps them for gc.grace "
+         f"({repo.config.gc.grace_text}): copy one back with cp to keep it")
+
+
+def redact(url: str) -> str:
+    """Hide a password embedded in a URL (scheme://user:secret@host)."""
+    return re.sub(r"(://[^/:@]+):[^/@]+@", r"\1:***@", url)
 
 
 class _Warnings(logging.Handler):

@@ -40,6 +40,14 @@ def test_nothing_imports_cli_but_cli() -> None:
     assert not {m: v for m, v in bad.items() if v}
 
 
+def test_only_main_imports_command_modules() -> None:
+    # cli/main.py puts every command module on the app: none registers another by
+    # importing it, and none leans on another's helpers (an import cycle)
+    commands = {f"dvlite.cli.{p.stem}" for p in (PKG / "cli").glob("*_cmds.py")}
+    bad = {m: sorted(imps & commands) for m, imps in _modules().items() if m != "cli/main.py"}
+    assert not {m: v for m, v in bad.items() if v}
+
+
 def test_typer_and_rich_only_under_cli() -> None:
     bad = {m: sorted(i for i in imps if _top(i) in ("typer", "rich", "click"))
            for m, imps in _modules().items() if not m.startswith("cli/")}

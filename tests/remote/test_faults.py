@@ -219,9 +219,9 @@ def test_dropped_responses_show_no_traceback(repo, proxy, seed):
 _ORPHAN_TASK = """
 import asyncio, gc, sys
 from dvlite.storage.remote.options import RemoteConfig
-from dvlite.storage.remote.fsspec_backend import FsspecRemote
+from dvlite.storage.remote.fsspec_backend import FsspecBackend
 
-remote = FsspecRemote.from_config(
+remote = FsspecBackend.from_config(
     RemoteConfig("o", "s3://b/p", {"endpoint_url": sys.argv[1]}), "xxh128", 1)
 fs = remote.fs
 

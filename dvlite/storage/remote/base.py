@@ -144,9 +144,9 @@ class Backend(RemoteInfo, Protocol):
 
 
 class Remote(RemoteInfo, Protocol):
-    """What push, fetch, gc and fsck need from a remote (see `remote_packed`)."""
+    """What push, fetch, gc and fsck need from a remote (see `packed`)."""
 
-    # the files below it, for what is the same on every layout (see `remote_fresh`)
+    # the files below it, for what is the same on every layout (see `fresh`)
     backend: Backend
 
     @property

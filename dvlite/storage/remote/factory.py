@@ -35,10 +35,10 @@ def open_remote(cfg: RemoteConfig, base: Path, algo: str) -> Remote:
                           f"{', '.join(map(str, READABLE_LAYOUTS))}, not {layout}")
     folder = local_path(cfg.url, base)
     if folder is not None:
-        from dvlite.storage.remote.folder import LocalRemote
+        from dvlite.storage.remote.folder import FolderBackend
 
-        return PackedRemote(LocalRemote(cfg.name, folder, algo, jobs), layout)
-    from dvlite.storage.remote.fsspec_backend import FsspecRemote
+        return PackedRemote(FolderBackend(cfg.name, folder, algo, jobs), layout)
+    from dvlite.storage.remote.fsspec_backend import FsspecBackend
 
-    return PackedRemote(FsspecRemote.from_config(cfg, algo, jobs), layout)
+    return PackedRemote(FsspecBackend.from_config(cfg, algo, jobs), layout)
 

@@ -1,9 +1,9 @@
-"""Remotes reached through fsspec: S3 via s3fs (verified), other protocols passed through
-(unverified). s3fs, boto3 and botocore are imported here only, lazily.
+"""The backend of remotes reached through fsspec: S3 via s3fs (verified), other protocols
+passed through (unverified). s3fs, boto3 and botocore are imported here only, lazily.
 
 S3 writes are create-only (``If-None-Match: *``): an object that already exists is a
-success, never overwritten (`remote_s3_compat` covers servers without that). Retries
-and timeouts are set in `remote_s3_retry`. Listings are never cached: existence checks
+success, never overwritten (`s3_compat` covers servers without that). Retries and
+timeouts are set in `s3_retry`. Listings are never cached: existence checks
 before push and gc must be current.
 """
 
@@ -56,7 +56,7 @@ LIST_PAGE = 1000  # keys per S3 list request
 _PASSTHROUGH_SKIP = frozenset({"jobs", "layout"})
 
 
-class FsspecRemote:
+class FsspecBackend:
     """The loose-object layout under ``<bucket>/<prefix>`` of an fsspec filesystem."""
 
     # Reading the epoch needs the S3 stack and a request: status --remote and ls --remote
@@ -79,7 +79,7 @@ class FsspecRemote:
         self._create = CreateOnly(self._exists)
 
     @classmethod
-    def from_config(cls, cfg: RemoteConfig, algo: str, jobs: int) -> FsspecRemote:
+    def from_config(cls, cfg: RemoteConfig, algo: str, jobs: int) -> FsspecBackend:
         proto, _, path = cfg.url.partition("://")
         if not path.strip("/"):
             raise ConfigError(f"remote '{cfg.name}': url '{cfg.url}' names no bucket or path")

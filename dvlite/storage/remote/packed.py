@@ -6,8 +6,8 @@ before its index (a pack without an index is invisible, and removed by gc once o
 so an object is on the remote exactly when a loose file or a published index lists it.
 Reads fetch ranges of packs, and every object is hashed on its own before it is used;
 a copy that is not intact gives way to the object's other copies (other packs, then a
-loose file) before a read fails (`remote_packread`). Which indexes are used, and every
-copy they list, is `remote_packmap`'s job.
+loose file) before a read fails (`packread`). Which indexes are used, and every
+copy they list, is `packmap`'s job.
 Deleting packed objects rewrites their pack without them: the new pack and index first,
 then the old index, then the old pack.
 """

@@ -111,7 +111,7 @@ def test_noop_push_asks_the_remote_only_its_epoch(repo, proxy):
     r = run("push")
     assert r.exit_code == 0 and "up to date" in r.stdout
     assert dict(proxy.stats.requests) == {"GET": 1}  # the format file, nothing else
-    (repo / ".dvlite" / "remotes.db").unlink()  # without the record: batched listing
+    (repo / ".dvlite" / "remotes.db").unlink()  # without known objects: batched listing
     proxy.reset()
     r = run("push", "--json")
     assert json.loads(r.stdout)["already_present"] == 301

@@ -50,7 +50,7 @@ class FolderBackend:
     cache, so a `LocalStore` does the atomic, hash-checked writes (fsspec's local
     put_file writes in place and leaves partial files when killed)."""
 
-    record_ttl = 0.0  # reading the format file costs microseconds: check it every time
+    known_ttl = 0.0  # reading the format file costs microseconds: check it every time
 
     def __init__(self, name: str, root: Path, algo: str, jobs: int = DEFAULT_JOBS) -> None:
         self.name = name

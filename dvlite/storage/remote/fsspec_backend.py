@@ -60,9 +60,9 @@ class FsspecBackend:
     """The loose-object layout under ``<bucket>/<prefix>`` of an fsspec filesystem."""
 
     # Reading the epoch needs the S3 stack and a request: status --remote and ls --remote
-    # right after another command trust the record (no request at all); push always
-    # reads it.
-    record_ttl = 600.0
+    # right after another command trust the known objects (no request at all); push
+    # always reads it.
+    known_ttl = 600.0
 
     def __init__(self, name: str, url: str, fs: Any, root: str, algo: str, *, jobs: int,
                  create_only: bool) -> None:

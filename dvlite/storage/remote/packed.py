@@ -74,7 +74,7 @@ class PackedRemote:
         self.url = backend.url
         self.algo = backend.algo
         self.jobs = backend.jobs
-        self.record_ttl = backend.record_ttl
+        self.known_ttl = backend.known_ttl
         self.folder = f"packs/{backend.algo}"
         self._format: RemoteFormat | None = None
         self._format_read = False
@@ -122,7 +122,7 @@ class PackedRemote:
                               "pushed to it yet", hint="its first push creates it")
         if fmt.layout < REMOTE_LAYOUT:
             # A new epoch, not the one just read: writing that back could undo the
-            # renewal of a gc --remote deleting meanwhile, and revive stale records.
+            # renewal of a gc --remote deleting meanwhile, and revive stale known objects.
             new = RemoteFormat(new_epoch(), REMOTE_LAYOUT)
             self._remember(self.backend.write_format(new))
         return fmt.layout, REMOTE_LAYOUT

@@ -218,11 +218,11 @@ def test_dropped_responses_show_no_traceback(repo, proxy, seed):
 
 _ORPHAN_TASK = """
 import asyncio, gc, sys
-from dvlite.storage.remote.options import RemoteConfig
+from dvlite.storage.remote.options import FsspecOptions
 from dvlite.storage.remote.fsspec_backend import FsspecBackend
 
-remote = FsspecBackend.from_config(
-    RemoteConfig("o", "s3://b/p", {"endpoint_url": sys.argv[1]}), "xxh128", 1)
+remote = FsspecBackend.from_options(
+    "o", "s3://b/p", FsspecOptions(endpoint_url=sys.argv[1]), "xxh128", 1)
 fs = remote.fs
 
 async def dropped():

@@ -43,7 +43,7 @@ from dvlite.storage.remote.format import (
     new_epoch,
 )
 from dvlite.storage.remote.fsspec_info import ByteCallback, mtime_of, no_bucket
-from dvlite.storage.remote.options import RemoteConfig
+from dvlite.storage.remote.options import FsspecOptions
 from dvlite.storage.remote.s3_compat import CreateOnly, abort_stale_uploads
 from dvlite.storage.remote.s3_retry import install, s3_kwargs
 
@@ -53,7 +53,6 @@ CHUNKSIZE = 16 << 20
 SMALL = 1 << 20  # S3 objects up to this size move whole in memory: fewer syscalls and hops
 HEAD_MAX = 64  # up to this many objects, one HEAD each beats listing
 LIST_PAGE = 1000  # keys per S3 list request
-_PASSTHROUGH_SKIP = frozenset({"jobs", "layout"})
 
 
 class FsspecBackend:
@@ -79,13 +78,14 @@ class FsspecBackend:
         self._create = CreateOnly(self._exists)
 
     @classmethod
-    def from_config(cls, cfg: RemoteConfig, algo: str, jobs: int) -> FsspecBackend:
-        proto, _, path = cfg.url.partition("://")
+    def from_options(cls, name: str, url: str, opts: FsspecOptions, algo: str,
+                     jobs: int) -> FsspecBackend:
+        proto, _, path = url.partition("://")
         if not path.strip("/"):
-            raise ConfigError(f"remote '{cfg.name}': url '{cfg.url}' names no bucket or path")
+            raise ConfigError(f"remote '{name}': url '{url}' names no bucket or path")
         if proto in ("s3", "s3a"):
-            kwargs = s3_kwargs(cfg.options, jobs)
-            retries = max(1, int(cfg.options.get("retries", 5)))
+            kwargs = s3_kwargs(opts, jobs)
+            retries = max(1, opts.retries)
 
             def make() -> Any:
                 import s3fs
@@ -95,19 +95,18 @@ class FsspecBackend:
                 install(fs)  # a refused connection or a TLS mismatch is not retried
                 return fs
 
-            remote = cls(cfg.name, cfg.url, None, path, algo, jobs=jobs, create_only=True)
+            remote = cls(name, url, None, path, algo, jobs=jobs, create_only=True)
             remote._make_fs = make  # built on first use: a no-op push never imports s3fs
-            remote.endpoint = str(cfg.options.get("endpoint_url", ""))
+            remote.endpoint = opts.endpoint_url
             return remote
         import fsspec
 
-        opts = {k: v for k, v in cfg.options.items() if k not in _PASSTHROUGH_SKIP}
         try:
-            fs = fsspec.filesystem(proto, skip_instance_cache=True, **opts)
+            fs = fsspec.filesystem(proto, skip_instance_cache=True, **opts.storage_options)
         except (ValueError, ImportError) as exc:
-            raise ConfigError(f"remote '{cfg.name}': unsupported url '{cfg.url}' ({exc})",
+            raise ConfigError(f"remote '{name}': unsupported url '{url}' ({exc})",
                               hint="use a local path, file://, or s3://bucket/prefix") from exc
-        return cls(cfg.name, cfg.url, fs, path, algo, jobs=jobs, create_only=False)
+        return cls(name, url, fs, path, algo, jobs=jobs, create_only=False)
 
     @property
     def fs(self) -> Any:

@@ -11,6 +11,7 @@ from dvlite.core.oid import Oid, hash_bytes
 from dvlite.errors import ConfigError, IntegrityError, MissingObjectsError
 from dvlite.storage.odb import LocalStore
 from dvlite.storage.remote import fsspec_backend as remote_s3
+from dvlite.storage.remote import fsspec_list
 from dvlite.storage.remote.base import FORMAT_FILE, Remote
 from dvlite.storage.remote.factory import open_remote
 from dvlite.storage.remote.options import FolderOptions, FsspecOptions, RemoteConfig
@@ -124,7 +125,7 @@ def test_missing_object(store, cache):
 
 def test_exists_many_by_listing(store, tmp_path, monkeypatch):
     remote, _ = store
-    monkeypatch.setattr(remote_s3, "HEAD_MAX", 4)
+    monkeypatch.setattr(fsspec_list, "HEAD_MAX", 4)
     oids = []
     for i in range(40):
         oid, src = _src(tmp_path, f"object {i}".encode())

@@ -22,13 +22,7 @@ from pathlib import Path
 
 from dvlite._fault import faultpoint
 from dvlite.core.oid import Oid, hash_bytes
-from dvlite.core.pack import (
-    INDEX_SUFFIX,
-    PACK_SUFFIX,
-    PackEntry,
-    PackIndex,
-    split_by_size,
-)
+from dvlite.core.pack import INDEX_SUFFIX, PACK_SUFFIX, PackEntry, PackIndex, split_by_size
 from dvlite.errors import (
     DvliteError,
     FormatError,
@@ -40,10 +34,7 @@ from dvlite.storage.atomic import TMP_MARK
 from dvlite.storage.odb import LocalStore
 from dvlite.storage.progress import NULL_PROGRESS, Progress
 from dvlite.storage.remote.base import RECORD_KEY, RECORDS_DIR, Backend, CopyHash, RemoteEntry
-from dvlite.storage.remote.errors import (
-    check_record_key,
-    corrupt_in_cache,
-)
+from dvlite.storage.remote.errors import check_record_key, corrupt_in_cache
 from dvlite.storage.remote.format import REMOTE_LAYOUT, RemoteFormat, new_epoch
 from dvlite.storage.remote.packmap import (
     PACK_OBJECT_MAX,

@@ -22,7 +22,8 @@ from dvlite.errors import ConfigError
 from dvlite.scm import find_git_root
 from dvlite.settings import CacheConfig, CoreConfig, GcConfig, HooksConfig, committed_refusal
 from dvlite.storage.atomic import atomic_write
-from dvlite.storage.remote.options import RemoteConfig
+from dvlite.storage.remote.factory import is_folder_url
+from dvlite.storage.remote.options import FolderOptions, FsspecOptions, RemoteConfig
 
 LAYOUT_VERSION = 1
 MAX_CONFIG_BYTES = 1 << 20  # a config is a few lines: refuse, rather than parse, megabytes
@@ -36,12 +37,15 @@ _SCHEMA: dict[str, dict[str, type]] = {
     "hooks": {"fetch": bool, "strict": bool, "push": bool},
     "gc": {"grace": str},
 }
+# The remote options dvlite knows (the fields of FsspecOptions, and url); others are
+# passed on to a filesystem other than S3 as they are.
 REMOTE_KEYS: dict[str, type] = {
     "url": str, "endpoint_url": str, "region": str, "profile": str, "jobs": int,
     "access_key_id": str, "secret_access_key": str, "session_token": str,
     "read_timeout": float, "connect_timeout": float, "retries": int, "verify": bool,
     "layout": int,
 }
+_OWN_REMOTE_KEYS = ("url", "jobs", "layout")  # dvlite's, never a filesystem's
 DEFAULTS: dict[str, Any] = {
     "core.autostage": True,
     "core.hash": "xxh128",
@@ -134,19 +138,24 @@ class Config:
     def gc(self) -> GcConfig:
         return GcConfig.read(self.get)
 
-    def remotes(self) -> dict[str, RemoteConfig]:
+    def _remote_tables(self) -> dict[str, dict[str, Any]]:
         section = self.data.get("remote", {})
         if not isinstance(section, dict):
             raise ConfigError(f"{self.shared_path}: [remote] must be a table")
-        out = {}
-        for name, opts in section.items():
-            # A section without a url (credentials kept in config.local for a remote
-            # that another commit defines) is listed as such; only using it fails.
-            table = opts if isinstance(opts, dict) else {}
-            url = table.get("url")
-            options = {k: v for k, v in table.items() if k != "url"}
-            out[name] = RemoteConfig(name, url if isinstance(url, str) else "", options)
-        return out
+        return {name: table if isinstance(table, dict) else {}
+                for name, table in section.items()}
+
+    def remotes(self) -> dict[str, RemoteConfig]:
+        """Every remote, its options typed (an option of the wrong type is an error). A
+        section without a url (credentials kept in config.local for a remote that
+        another commit defines) is listed with url ""; only using it fails."""
+        where = self.shared_path.parent
+        return {name: _remote_config(name, table, where)
+                for name, table in self._remote_tables().items()}
+
+    def remote_settings(self, name: str) -> dict[str, Any]:
+        """The options of remote `name` as its files set them (url aside), for showing."""
+        return {k: v for k, v in self._remote_tables().get(name, {}).items() if k != "url"}
 
     def remote(self, name: str | None) -> RemoteConfig:
         """The remote `name` (default: core.remote), which must have a url fit for use."""
@@ -185,9 +194,37 @@ class Config:
     def require_remote(self, name: str) -> None:
         """Refuse an unknown remote name (without judging its url, which may be what the
         caller is about to fix)."""
-        if name not in self.remotes():
-            known = ", ".join(sorted(self.remotes())) or "none"
+        remotes = self._remote_tables()  # not typed: the option being fixed may be wrong
+        if name not in remotes:
+            known = ", ".join(sorted(remotes)) or "none"
             raise ConfigError(f"unknown remote '{name}' (configured: {known})")
+
+
+def _remote_config(name: str, table: dict[str, Any], where: Path) -> RemoteConfig:
+    """Remote `name` from its merged table: folder options for a folder's url (or none),
+    fsspec options for any other."""
+    url = table.get("url")
+    url = url if isinstance(url, str) else ""
+    values = {k: _remote_value(name, k, v, where) for k, v in table.items() if k != "url"}
+    if is_folder_url(url):
+        return RemoteConfig(name, url, FolderOptions(values.get("jobs"), values.get("layout")))
+    known = {k: v for k, v in values.items() if k in REMOTE_KEYS}
+    passed = {k: v for k, v in values.items() if k not in _OWN_REMOTE_KEYS}
+    return RemoteConfig(name, url, FsspecOptions(**known, storage_options=passed))
+
+
+def _remote_value(name: str, key: str, value: Any, where: Path) -> Any:
+    """A remote option read from a file must have its type (an int serves as a float);
+    one dvlite does not know is the filesystem's, passed on as it is."""
+    kind = REMOTE_KEYS.get(key)
+    if kind is None:
+        return value
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, kind) and (kind is bool or not isinstance(value, bool)):
+        return value
+    raise ConfigError(f"{where}: remote.{name}.{key} must be {_TYPE_NAMES[kind]}, "
+                      f"not {value!r}", hint=f"dvlite remote modify {name} {key} VALUE")
 
 
 def check_url(name: str, url: str, source: Path, *, trusted: bool,

@@ -76,3 +76,9 @@ def test_remote_sdks_are_imported_lazily() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_storage_takes_typed_options_not_the_config() -> None:
+    bad = {m: sorted(i for i in imps if i.startswith(("dvlite.config", "dvlite.workspace")))
+           for m, imps in _modules().items() if m.startswith("storage/")}
+    assert not {m: v for m, v in bad.items() if v}

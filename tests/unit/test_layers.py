@@ -130,6 +130,14 @@ def test_imports_point_down_the_layers() -> None:
     assert upward_imports(_graph()) == []
 
 
+def test_storage_takes_typed_options_not_the_config() -> None:
+    """The rule the layers imply that matters most: storage is handed typed records."""
+    bad = {m: sorted(d for d in deps if d.startswith(("dvlite.config", "dvlite.settings",
+                                                      "dvlite.workspace")))
+           for m, deps in _graph().items() if m.startswith("dvlite.storage")}
+    assert {m: v for m, v in bad.items() if v} == {}
+
+
 def test_no_import_cycles_lazy_imports_included() -> None:
     assert import_cycles(_graph()) == []
 
@@ -205,9 +213,3 @@ def test_remote_sdks_are_imported_lazily() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "[]"
-
-
-def test_storage_takes_typed_options_not_the_config() -> None:
-    bad = {m: sorted(i for i in imps if i.startswith(("dvlite.config", "dvlite.workspace")))
-           for m, imps in _modules().items() if m.startswith("storage/")}
-    assert not {m: v for m, v in bad.items() if v}

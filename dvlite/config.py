@@ -16,14 +16,15 @@ import os
 import tomllib
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dvlite.errors import ConfigError
 from dvlite.scm import find_git_root
 from dvlite.settings import CacheConfig, CoreConfig, GcConfig, HooksConfig, committed_refusal
 from dvlite.storage.atomic import atomic_write
-from dvlite.storage.remote.factory import is_folder_url
-from dvlite.storage.remote.options import FolderOptions, FsspecOptions, RemoteConfig
+
+if TYPE_CHECKING:
+    from dvlite.storage.remote.options import RemoteConfig
 
 LAYOUT_VERSION = 1
 MAX_CONFIG_BYTES = 1 << 20  # a config is a few lines: refuse, rather than parse, megabytes
@@ -203,6 +204,14 @@ class Config:
 def _remote_config(name: str, table: dict[str, Any], where: Path) -> RemoteConfig:
     """Remote `name` from its merged table: folder options for a folder's url (or none),
     fsspec options for any other."""
+    # only commands that use a remote pay for importing its records
+    from dvlite.storage.remote.options import (
+        FolderOptions,
+        FsspecOptions,
+        RemoteConfig,
+        is_folder_url,
+    )
+
     url = table.get("url")
     url = url if isinstance(url, str) else ""
     values = {k: _remote_value(name, k, v, where) for k, v in table.items() if k != "url"}

@@ -8,12 +8,7 @@ from pathlib import Path
 
 from dvlite.errors import ConfigError
 from dvlite.storage.remote.base import DEFAULT_JOBS, Remote
-from dvlite.storage.remote.options import FsspecOptions, RemoteConfig
-
-
-def is_folder_url(url: str) -> bool:
-    """Whether `url` names a folder (a path or file://), not a protocol of fsspec's."""
-    return url.startswith("file://") or "://" not in url
+from dvlite.storage.remote.options import FsspecOptions, RemoteConfig, is_folder_url
 
 
 def local_path(url: str, base: Path) -> Path | None:

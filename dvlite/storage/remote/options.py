@@ -48,3 +48,8 @@ class RemoteConfig:
     name: str
     url: str  # "" when no file gives one (e.g. only credentials in config.local)
     options: RemoteOptions
+
+
+def is_folder_url(url: str) -> bool:
+    """Whether `url` names a folder (a path or file://), not a protocol of fsspec's."""
+    return url.startswith("file://") or "://" not in url

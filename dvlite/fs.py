@@ -51,7 +51,7 @@ from dvlite.storage.atomic import temp_path_for
 from dvlite.storage.remote.errors import corrupt_on_remote
 from dvlite.workspace.objects import WHOLE_MAX, SourceObjects
 from dvlite.workspace.tree import Node
-from dvlite.workspace.view import View, open_view
+from dvlite.workspace.view import View, open_sized, open_view
 
 READ_ONLY = "the dvlite:// filesystem is read-only"
 
@@ -153,7 +153,7 @@ class DvliteFileSystem(AbstractFileSystem):  # type: ignore[misc]
         if local is None and node.size <= WHOLE_MAX:
             local = objects.ensure(node.oid, node.size)
         if local is not None:
-            return open(local, "rb")
+            return open_sized(local)
         return ObjectFile(self, node, objects, block_size, cache_options)
 
     def _file(self, path: Any) -> Node:

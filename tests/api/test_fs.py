@@ -13,8 +13,9 @@ import fsspec
 import pytest
 
 from dvlite.errors import IntegrityError
-from dvlite.fs import DvliteFileSystem, ObjectFile
+from dvlite.fs import DvliteFileSystem
 from dvlite.workspace import view
+from dvlite.workspace.objfile import ObjectFile
 from tests.api.conftest import BIG, Project, build
 from tests.helpers import read_pointer, store_temps
 from tests.remote.conftest import RemoteHandle, local_handle

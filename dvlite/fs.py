@@ -38,14 +38,21 @@ from __future__ import annotations
 
 import errno
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, BinaryIO, NoReturn
 
 from fsspec.callbacks import DEFAULT_CALLBACK, Callback
 from fsspec.spec import AbstractBufferedFile, AbstractFileSystem
 
-from dvlite.errors import storage_error
+from dvlite.errors import (
+    ConfigError,
+    IntegrityError,
+    MissingObjectsError,
+    RemoteError,
+    storage_error,
+)
 from dvlite.storage.atomic import temp_path_for
 from dvlite.workspace.objects import WHOLE_MAX
 from dvlite.workspace.objfile import ObjectFile, VerifiedCopy, short_read
@@ -53,6 +60,8 @@ from dvlite.workspace.tree import Node
 from dvlite.workspace.view import View, open_sized, open_view
 
 READ_ONLY = "the dvlite:// filesystem is read-only"
+# what can go wrong getting a tracked file's bytes; all take (msg, hint)
+_NAMED = (ConfigError, IntegrityError, MissingObjectsError, RemoteError)
 
 
 def _refuse(path: object) -> PermissionError:
@@ -96,6 +105,8 @@ class DvliteFileSystem(AbstractFileSystem):  # type: ignore[misc]
         for prefix in ("dvlite://", "dvlite::"):
             text = text.removeprefix(prefix)
         text = text.strip("/")
+        while text.startswith("./"):
+            text = text[2:].lstrip("/")
         return "" if text == "." else text
 
     # -- reading the tree -------------------------------------------------------------
@@ -105,7 +116,19 @@ class DvliteFileSystem(AbstractFileSystem):  # type: ignore[misc]
         parts = rel.split("/") if rel else []
         if any(p in ("", ".", "..") for p in parts) or "\0" in rel:
             raise FileNotFoundError(errno.ENOENT, "not a path in the repository", rel)
-        return self.view.tree.info(rel)
+        try:
+            return self.view.tree.info(rel)
+        except FileNotFoundError:
+            raise FileNotFoundError(errno.ENOENT, f"not in {self.view.label}", rel) from None
+
+    @contextmanager
+    def _reading(self, node: Node) -> Iterator[None]:
+        """Errors getting a tracked file's bytes name the file and where it was read."""
+        try:
+            yield
+        except _NAMED as exc:
+            raise type(exc)(f"reading '{node.path}' of {self.view.label}: {exc.msg}",
+                            hint=exc.hint) from exc
 
     @staticmethod
     def _entry(node: Node) -> dict[str, Any]:
@@ -140,14 +163,20 @@ class DvliteFileSystem(AbstractFileSystem):  # type: ignore[misc]
         node = self._file(path)
         if not node.tracked:
             return self.view.open_plain(node)
-        objects = self.view.objects
+        with self._reading(node):
+            local = self._local(node)
+            if local is not None:
+                return open_sized(local)
+            return ObjectFile(self, node, self.view.objects, block_size, cache_options)
+
+    def _local(self, node: Node) -> Path | None:
+        """The cached file of a tracked object, if any; an object small enough to sit in
+        a pack (no ranges of it to read alone) is downloaded first."""
         assert node.oid is not None
-        local = objects.cached(node.oid)
+        local = self.view.objects.cached(node.oid)
         if local is None and node.size <= WHOLE_MAX:
-            local = objects.ensure(node.oid, node.size)
-        if local is not None:
-            return open_sized(local)
-        return ObjectFile(self, node, objects, block_size, cache_options)
+            local = self.view.objects.ensure(node.oid, node.size)
+        return local
 
     def _file(self, path: Any) -> Node:
         node = self._node(path)
@@ -161,21 +190,19 @@ class DvliteFileSystem(AbstractFileSystem):  # type: ignore[misc]
         lo, hi = _bounds(start, end, node.size)
         if not node.tracked:
             return self.view.read_plain(node, lo, hi)
-        if (lo, hi) == (0, node.size):
-            with self._verified(node) as f:
-                return f.read()
-        assert node.oid is not None
-        objects = self.view.objects
-        local = objects.cached(node.oid)
-        if local is None and node.size <= WHOLE_MAX:
-            local = objects.ensure(node.oid, node.size)
-        if local is None:
-            data = objects.read_range(node.oid, lo, hi)
+        with self._reading(node):
+            if (lo, hi) == (0, node.size):
+                with self._verified(node) as f:
+                    return f.read()
+            local = self._local(node)
+            if local is not None:
+                with open(local, "rb") as f:
+                    return os.pread(f.fileno(), hi - lo, lo)
+            assert node.oid is not None
+            data = self.view.objects.read_range(node.oid, lo, hi)
             if len(data) != hi - lo:
-                raise short_read(objects, node)
+                raise short_read(self.view.objects, node)
             return data
-        with open(local, "rb") as f:
-            return os.pread(f.fileno(), hi - lo, lo)
 
     def _verified(self, node: Node) -> VerifiedCopy:
         """The whole of a tracked object, hashed as it is read."""
@@ -211,11 +238,12 @@ class DvliteFileSystem(AbstractFileSystem):  # type: ignore[misc]
             tmp.unlink(missing_ok=True)
 
     def _copy(self, node: Node, out: Any, callback: Callback) -> None:
-        source = self._verified(node) if node.tracked else self.view.open_plain(node)
-        with source as f:
-            while chunk := f.read(1 << 20):
-                out.write(chunk)
-                callback.relative_update(len(chunk))
+        with self._reading(node):
+            source = self._verified(node) if node.tracked else self.view.open_plain(node)
+            with source as f:
+                while chunk := f.read(1 << 20):
+                    out.write(chunk)
+                    callback.relative_update(len(chunk))
 
     # -- refused: the filesystem is read-only -----------------------------------------
 

@@ -121,8 +121,8 @@ class ObjectFile(AbstractBufferedFile):  # type: ignore[misc]
         self._hasher = None
         if actual != self.oid:
             self._drop_tee()
-            raise corrupt_on_remote(self._objects.remote(self.oid.algo).name, self.oid,
-                                    actual)
+            bad = corrupt_on_remote(self._objects.remote(self.oid.algo).name, self.oid, actual)
+            raise IntegrityError(f"reading '{self.path}': {bad.msg}", hint=bad.hint)
         if self._tee is not None:
             tmp, fd = self._tee
             self._tee = None

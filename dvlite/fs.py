@@ -54,6 +54,7 @@ from dvlite.errors import (
     storage_error,
 )
 from dvlite.storage.atomic import temp_path_for
+from dvlite.storage.transfer import Item
 from dvlite.workspace.objects import WHOLE_MAX
 from dvlite.workspace.objfile import ObjectFile, VerifiedCopy, short_read
 from dvlite.workspace.tree import Node
@@ -157,7 +158,7 @@ class DvliteFileSystem(AbstractFileSystem):  # type: ignore[misc]
     def _open(self, path: Any, mode: str = "rb", block_size: int | None = None,
               autocommit: bool = True,  # noqa: ARG002 - fsspec's
               cache_options: dict[str, Any] | None = None,
-              **kwargs: Any) -> BinaryIO | AbstractBufferedFile:  # noqa: ARG002 - fsspec's
+              **kwargs: Any) -> BinaryIO | AbstractBufferedFile:
         if mode != "rb":
             raise _refuse(path)
         node = self._file(path)
@@ -167,7 +168,8 @@ class DvliteFileSystem(AbstractFileSystem):  # type: ignore[misc]
             local = self._local(node)
             if local is not None:
                 return open_sized(local)
-            return ObjectFile(self, node, self.view.objects, block_size, cache_options)
+            return ObjectFile(self, node, self.view.objects, block_size, cache_options,
+                              cache_type=kwargs.get("cache_type", "readahead"))
 
     def _local(self, node: Node) -> Path | None:
         """The cached file of a tracked object, if any; an object small enough to sit in
@@ -212,6 +214,21 @@ class DvliteFileSystem(AbstractFileSystem):  # type: ignore[misc]
         fresh = local is None  # a download was hashed on its way in
         path = local or objects.ensure(node.oid, node.size)
         return VerifiedCopy(path, node, check=not fresh)
+
+    def get(self, rpath: Any, lpath: Any, recursive: bool = False,
+            callback: Callback = DEFAULT_CALLBACK, maxdepth: int | None = None,
+            **kwargs: Any) -> None:
+        """fsspec's `get`, with every object it needs downloaded first in one batch (a
+        range of a pack for many small files, several objects at once)."""
+        if not isinstance(rpath, list) or not isinstance(lpath, list):
+            paths = self.expand_path(rpath, recursive=recursive, maxdepth=maxdepth)
+        else:
+            paths = rpath
+        nodes = [n for n in map(self._node, paths) if n.tracked and not n.is_dir]
+        self.view.objects.ensure_many([Item(n.oid, n.size, n.path) for n in nodes
+                                       if n.oid is not None])
+        super().get(rpath, lpath, recursive=recursive, callback=callback,
+                    maxdepth=maxdepth, **kwargs)
 
     def get_file(self, rpath: Any, lpath: Any, callback: Callback = DEFAULT_CALLBACK,
                  outfile: Any = None, **kwargs: Any) -> None:  # noqa: ARG002 - fsspec's

@@ -72,10 +72,11 @@ class ObjectFile(AbstractBufferedFile):  # type: ignore[misc]
     fsspec filesystem it belongs to); see the module's docstring."""
 
     def __init__(self, fs: Any, node: Node, objects: SourceObjects,
-                 block_size: int | None, cache_options: dict[str, Any] | None) -> None:
+                 block_size: int | None, cache_options: dict[str, Any] | None, *,
+                 cache_type: str = "readahead") -> None:
         assert node.oid is not None
         super().__init__(fs, node.path, mode="rb", block_size=block_size or "default",
-                         cache_type="readahead", cache_options=cache_options, size=node.size)
+                         cache_type=cache_type, cache_options=cache_options, size=node.size)
         self.oid = node.oid
         self.node = node
         self._objects = objects
@@ -84,6 +85,9 @@ class ObjectFile(AbstractBufferedFile):  # type: ignore[misc]
         self._tee: tuple[Path, int] | None = None  # the copy being made for the cache
 
     def _fetch_range(self, start: int, end: int) -> bytes:
+        end = min(end, self.size)  # some of fsspec's caches ask past the end
+        if start >= end:
+            return b""
         data = self._objects.read_range(self.oid, start, end)
         if len(data) != end - start:
             self._stop()

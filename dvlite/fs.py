@@ -121,6 +121,9 @@ class DvliteFileSystem(AbstractFileSystem):  # type: ignore[misc]
             return self.view.tree.info(rel)
         except FileNotFoundError:
             raise FileNotFoundError(errno.ENOENT, f"not in {self.view.label}", rel) from None
+        except _NAMED as exc:  # the manifest of a tracked folder could not be read
+            raise type(exc)(f"looking up '{rel}' in {self.view.label}: {exc.msg}",
+                            hint=exc.hint) from exc
 
     @contextmanager
     def _reading(self, node: Node) -> Iterator[None]:
@@ -142,7 +145,11 @@ class DvliteFileSystem(AbstractFileSystem):  # type: ignore[misc]
 
     def ls(self, path: Any, detail: bool = True, **kwargs: Any) -> list[Any]:  # noqa: ARG002 - fsspec's
         node = self._node(path)
-        nodes = self.view.tree.listdir(node.path) if node.is_dir else [node]
+        try:
+            nodes = self.view.tree.listdir(node.path) if node.is_dir else [node]
+        except _NAMED as exc:
+            raise type(exc)(f"listing '{node.path}' of {self.view.label}: {exc.msg}",
+                            hint=exc.hint) from exc
         entries = [self._entry(n) for n in nodes]
         return entries if detail else [e["name"] for e in entries]
 

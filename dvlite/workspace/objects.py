@@ -21,11 +21,10 @@ from pathlib import Path
 from dvlite.config import Config
 from dvlite.core.manifest import Manifest
 from dvlite.core.oid import Oid, hash_bytes
-from dvlite.errors import ConfigError, MissingObjectsError, storage_error
+from dvlite.errors import ConfigError, IntegrityError, MissingObjectsError, storage_error
 from dvlite.storage.odb import LocalStore
 from dvlite.storage.progress import NULL_PROGRESS, Progress
 from dvlite.storage.remote.base import Remote
-from dvlite.storage.remote.errors import corrupt_in_cache
 from dvlite.storage.remote.factory import local_path, open_remote
 from dvlite.storage.remote.packmap import PACK_OBJECT_MAX
 from dvlite.storage.transfer import Item, TransferResult
@@ -162,8 +161,12 @@ class SourceObjects:
             data = path.read_bytes()
         except OSError as exc:
             raise storage_error(exc, f"reading folder manifest {oid}") from exc
-        if hash_bytes(oid.algo, data) != oid:
-            raise corrupt_in_cache(oid)
+        actual = hash_bytes(oid.algo, data)
+        if actual != oid:  # a download was checked: this is a cache rotted on disk
+            raise IntegrityError(f"folder manifest {oid} in the cache is corrupt (its "
+                                 f"content hashes to {actual}): {path}",
+                                 hint="run `dvlite fsck` in that repository, or delete "
+                                      "the file and read again")
         manifest = Manifest.from_bytes(data, f"manifest {oid}")
         with _manifests_lock:
             _manifests[oid] = manifest

@@ -83,8 +83,11 @@ class ObjectFile(AbstractBufferedFile):  # type: ignore[misc]
         self._hasher: Hasher | None = new_hasher(node.oid.algo)
         self._hashed = 0  # bytes hashed, in order from the start
         self._tee: tuple[Path, int] | None = None  # the copy being made for the cache
+        self._bad: IntegrityError | None = None  # once found bad, no more bytes
 
     def _fetch_range(self, start: int, end: int) -> bytes:
+        if self._bad is not None:
+            raise self._bad
         end = min(end, self.size)  # some of fsspec's caches ask past the end
         if start >= end:
             return b""
@@ -126,7 +129,8 @@ class ObjectFile(AbstractBufferedFile):  # type: ignore[misc]
         if actual != self.oid:
             self._drop_tee()
             bad = corrupt_on_remote(self._objects.remote(self.oid.algo).name, self.oid, actual)
-            raise IntegrityError(f"reading '{self.path}': {bad.msg}", hint=bad.hint)
+            self._bad = IntegrityError(f"reading '{self.path}': {bad.msg}", hint=bad.hint)
+            raise self._bad
         if self._tee is not None:
             tmp, fd = self._tee
             self._tee = None

@@ -126,6 +126,8 @@ def test_errors(project: Project):
         dvlite.api.read("data/../model.bin")
     with pytest.raises(FileNotFoundError):
         dvlite.api.ls("nowhere")
+    with pytest.raises(FileNotFoundError):
+        dvlite.api.ls("data/nowhere", recursive=True)
     with pytest.raises(IsADirectoryError):
         dvlite.api.open("data/sub")
     with pytest.raises(PermissionError):

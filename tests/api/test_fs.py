@@ -190,6 +190,11 @@ def test_a_copy_reads_the_commit_the_original_resolved(project: Project):
     assert copy.view.commit == project.second == fs.view.commit
     assert copy.storage_options["rev"] == project.second
     assert copy.cat_file("model.bin") == b"v2"
+    here = DvliteFileSystem()  # the repository around the current folder, its workspace
+    os.chdir(project.root.parent)
+    copy = pickle.loads(pickle.dumps(here))
+    assert copy.storage_options["repo"] == str(project.root)
+    assert copy.view.commit is None and copy.cat_file("model.bin") == b"v2"
 
 
 @pytest.fixture

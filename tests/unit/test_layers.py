@@ -23,6 +23,7 @@ MAX_LINES = 400
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("dvlite.__main__",),
     ("dvlite.cli",),
+    ("dvlite.api", "dvlite.fs"),
     ("dvlite.repo",),
     ("dvlite.pipeline",),
     ("dvlite.workspace",),

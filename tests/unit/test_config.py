@@ -125,7 +125,7 @@ def test_whole_number_serves_as_a_float_setting(tmp_path: Path) -> None:
 def test_remote_keys_are_the_fsspec_options() -> None:
     from dataclasses import fields
 
-    from dvlite.config import REMOTE_KEYS
+    from dvlite.remote_config import REMOTE_KEYS
     from dvlite.storage.remote.options import FsspecOptions
 
     named = {f.name for f in fields(FsspecOptions)} - {"storage_options"}

@@ -27,7 +27,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("dvlite.repo",),
     ("dvlite.pipeline",),
     ("dvlite.workspace",),
-    ("dvlite.scm", "dvlite.config", "dvlite.settings"),
+    ("dvlite.scm", "dvlite.config", "dvlite.remote_config", "dvlite.settings"),
     ("dvlite.storage.remote",),
     ("dvlite.storage",),
     ("dvlite.core",),

@@ -79,14 +79,16 @@ def test_add_with_file_size_limit(repo: Path, size: int) -> None:
 
 
 # Runs `python -m dvlite ARGS` and writes its peak RSS (KiB) to the file named by argv[1].
+# VmHWM, not ru_maxrss: Linux carries the forking pytest worker's high-water mark into
+# ru_maxrss across exec, so a worker grown large would be counted as dvlite's use.
 WRAPPER = """
-import resource, runpy, sys
+import re, runpy, sys
 out, sys.argv = sys.argv[1], ["dvlite", *sys.argv[2:]]
 try:
     runpy.run_module("dvlite", run_name="__main__")
 finally:
-    with open(out, "w") as f:
-        f.write(str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
+    with open("/proc/self/status") as status, open(out, "w") as f:
+        f.write(re.search(r"VmHWM:\\s+(\\d+) kB", status.read()).group(1))
 """
 
 

@@ -181,7 +181,7 @@ def _move(direction: str, *, targets: list[str] | None, remote: str | None,
           jobs: int | None, revs: list[str] | None, all_commits: bool, run_cache: bool,
           as_json: bool) -> None:
     """push or fetch: the same options, scope and report, opposite directions."""
-    from dvlite.repo.sync import transfer as sync
+    from dvlite.repo.sync import push_pull as sync
 
     scope = _scope(targets, revs, all_commits)  # a usage error before any config error
     repo = Repo.find()
@@ -223,8 +223,8 @@ def pull(targets: list[str] | None = TARGETS, *, remote: str | None = REMOTE,
                                     "(kept in the cache for gc.grace)."),
          run_cache: bool = RUN_CACHE, as_json: bool = JSON) -> None:
     """Fetch, then check out: make the workspace match the pointers."""
-    from dvlite.repo.sync.transfer import pull as do_pull
-    from dvlite.repo.sync.transfer import raise_failures
+    from dvlite.repo.sync.push_pull import pull as do_pull
+    from dvlite.repo.sync.push_pull import raise_failures
 
     repo = Repo.find()
     name = repo.config.remote(remote).name

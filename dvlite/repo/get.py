@@ -126,7 +126,7 @@ def _export(objects: SourceObjects, pointer: Pointer, sub: str | None, dest: Pat
                              progress=progress, point="get")
     progress.end()
     if not result.ok:
-        from dvlite.repo.sync.transfer import raise_failures
+        from dvlite.repo.sync.push_pull import raise_failures
 
         raise_failures(result, objects.opened_remote or "source", "fetched from")
     _materialize(staging, files, execs, dest, objects.store_root.parent / "out")

@@ -76,7 +76,7 @@ def _needs_fetch(repo: Repo) -> bool:
 def _fetch(repo: Repo, progress: Progress) -> list[str]:
     """Fetch what the current pointers need; failures come back as warnings."""
     from dvlite.repo.sync.plan import Scope
-    from dvlite.repo.sync.transfer import fetch
+    from dvlite.repo.sync.push_pull import fetch
 
     result = fetch(repo, Scope(), progress=progress)
     failed = [f"{f.item.path}: {f.error.msg}" for f in result.failed]

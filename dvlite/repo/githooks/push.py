@@ -115,7 +115,7 @@ def _upload(repo: Repo, commits: list[str], progress: Progress) -> tuple[list[st
     """
     from dvlite.errors import MissingObjectsError
     from dvlite.repo.sync.plan import Scope, repo_remote
-    from dvlite.repo.sync.transfer import push
+    from dvlite.repo.sync.push_pull import push
 
     result = push(repo, Scope(revs=tuple(commits)), progress=progress)
     absent = {f.item.oid for f in result.failed if isinstance(f.error, MissingObjectsError)}

@@ -1,0 +1,353 @@
+"""`dvlite://`: a repository's files at a revision as a read-only fsspec filesystem.
+
+Registered through fsspec's entry point (`fsspec.specs`), so fsspec, pandas, pyarrow and
+dask find it without importing dvlite::
+
+    fsspec.open("dvlite://data/train.csv", repo="/src/proj", rev="v1.2")
+    pd.read_csv("dvlite://data/train.csv", storage_options={"repo": URL, "rev": "main"})
+
+Storage options: `repo` (a local path or a git URL; default: the repository around the
+current folder), `rev` (any git revision; default: the workspace of a local repository,
+HEAD otherwise) and `remote` (the remote of that repository to read data from; default:
+its default remote). Paths are relative to the repository's root (`dvlite://a/b` and
+`/a/b` are both `a/b`); one with a `.` or `..` component names nothing.
+
+The tree holds git's plain files at the revision and the tracked data (files, folders and
+the files inside them). An entry's `hash` is the dvlite object id of tracked data (for a
+tracked folder, its manifest's) and None for git's files, whose blob id is `blob`.
+
+Where bytes come from, and what is verified (see `dvlite.workspace.objects`):
+
+- a tracked object in the repository's cache or the per-user object cache is read there;
+- otherwise a whole read (`cat_file` without a range, `get_file`, and `open` of an object
+  up to 1 MiB, which may sit in a pack) first downloads it into the per-user object
+  cache, hashed before it is stored;
+- `open` of a bigger object in no cache reads ranges of its copy on the remote (nothing
+  read whole, memory bounded by the block size). Read from start to end in order, the
+  bytes are hashed on the way: the last read raises `IntegrityError` if they are not the
+  object, and an intact object is then stored in the object cache; other reads (seeks,
+  ranges) are not verified and store nothing. `cat_file` with a range reads the same way.
+- whole reads from a cache (`cat_file`, `get_file`) hash the bytes too.
+
+Errors: `FileNotFoundError` for a path not in the tree, `IsADirectoryError` /
+`NotADirectoryError`, `PermissionError` for anything that would write; otherwise
+`dvlite.errors` types (`IntegrityError` for bytes that are not the object).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, BinaryIO, NoReturn
+
+from fsspec.callbacks import DEFAULT_CALLBACK, Callback
+from fsspec.spec import AbstractBufferedFile, AbstractFileSystem
+
+from dvlite.core.oid import Hasher, Oid, new_hasher
+from dvlite.errors import DvliteError, IntegrityError, storage_error
+from dvlite.storage.atomic import temp_path_for
+from dvlite.storage.remote.errors import corrupt_on_remote
+from dvlite.workspace.objects import WHOLE_MAX, SourceObjects
+from dvlite.workspace.tree import Node
+from dvlite.workspace.view import View, open_view
+
+READ_ONLY = "the dvlite:// filesystem is read-only"
+
+
+def _refuse(path: object) -> PermissionError:
+    return PermissionError(errno.EROFS, READ_ONLY, str(path))
+
+
+def _refusal(what: str) -> Callable[..., NoReturn]:
+    """A method of fsspec's that would write: refused, whatever its arguments."""
+
+    def refuse(*args: Any, **kwargs: Any) -> NoReturn:  # noqa: ARG001 - fsspec's signatures
+        raise PermissionError(errno.EROFS, f"{READ_ONLY}: {what} is refused")
+
+    return refuse
+
+
+def _corrupt_cache(oid: Oid, actual: Oid, path: str) -> IntegrityError:
+    return IntegrityError(f"cache object {oid} ('{path}') is corrupt (its content hashes to "
+                          f"{actual})", hint="run `dvlite fsck` in that repository, or "
+                          "delete the object from the cache and read it again")
+
+
+class DvliteFileSystem(AbstractFileSystem):  # type: ignore[misc]
+    """A repository's files at a revision (see the module's docstring)."""
+
+    protocol = "dvlite"
+    root_marker = ""
+    cachable = False  # a branch moves and a workspace changes: each instance looks anew
+
+    def __init__(self, repo: str | os.PathLike[str] | None = None, rev: str | None = None,
+                 remote: str | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.view: View = open_view(repo, rev, remote)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # a copy (a dask worker's) reads the commit this one resolved, not a moved branch
+        options = dict(self.storage_options)
+        if self.view.commit is not None:
+            options["rev"] = self.view.commit
+        reduced: tuple[Any, ...] = super().__reduce__()
+        return (reduced[0], (type(self), self.storage_args, options))
+
+    @classmethod
+    def _strip_protocol(cls, path: Any) -> Any:
+        if isinstance(path, list):
+            return [cls._strip_protocol(p) for p in path]
+        text = str(os.fspath(path))
+        for prefix in ("dvlite://", "dvlite::"):
+            text = text.removeprefix(prefix)
+        text = text.strip("/")
+        return "" if text == "." else text
+
+    # -- reading the tree -------------------------------------------------------------
+
+    def _node(self, path: Any) -> Node:
+        rel = self._strip_protocol(path)
+        parts = rel.split("/") if rel else []
+        if any(p in ("", ".", "..") for p in parts) or "\0" in rel:
+            raise FileNotFoundError(errno.ENOENT, "not a path in the repository", rel)
+        return self.view.tree.info(rel)
+
+    @staticmethod
+    def _entry(node: Node) -> dict[str, Any]:
+        return {"name": node.path, "size": node.size, "type": node.type,
+                "hash": str(node.oid) if node.oid else None, "tracked": node.tracked,
+                "isexec": node.isexec, "blob": node.blob}
+
+    def info(self, path: Any, **kwargs: Any) -> dict[str, Any]:  # noqa: ARG002 - fsspec's
+        return self._entry(self._node(path))
+
+    def ls(self, path: Any, detail: bool = True, **kwargs: Any) -> list[Any]:  # noqa: ARG002 - fsspec's
+        node = self._node(path)
+        nodes = self.view.tree.listdir(node.path) if node.is_dir else [node]
+        entries = [self._entry(n) for n in nodes]
+        return entries if detail else [e["name"] for e in entries]
+
+    def exists(self, path: Any, **kwargs: Any) -> bool:  # noqa: ARG002 - fsspec's
+        try:
+            self._node(path)
+        except FileNotFoundError:
+            return False
+        return True
+
+    # -- reading bytes ----------------------------------------------------------------
+
+    def _open(self, path: Any, mode: str = "rb", block_size: int | None = None,
+              autocommit: bool = True,  # noqa: ARG002 - fsspec's
+              cache_options: dict[str, Any] | None = None,
+              **kwargs: Any) -> BinaryIO | AbstractBufferedFile:  # noqa: ARG002 - fsspec's
+        if mode != "rb":
+            raise _refuse(path)
+        node = self._file(path)
+        if not node.tracked:
+            return self.view.open_plain(node)
+        objects = self.view.objects
+        assert node.oid is not None
+        local = objects.cached(node.oid)
+        if local is None and node.size <= WHOLE_MAX:
+            local = objects.ensure(node.oid, node.size)
+        if local is not None:
+            return open(local, "rb")
+        return ObjectFile(self, node, objects, block_size, cache_options)
+
+    def _file(self, path: Any) -> Node:
+        node = self._node(path)
+        if node.is_dir:
+            raise IsADirectoryError(errno.EISDIR, "a folder, not a file", node.path)
+        return node
+
+    def cat_file(self, path: Any, start: int | None = None, end: int | None = None,
+                 **kwargs: Any) -> bytes:  # noqa: ARG002 - fsspec's
+        node = self._file(path)
+        lo, hi = _bounds(start, end, node.size)
+        if not node.tracked:
+            return self.view.read_plain(node, lo, hi)
+        if (lo, hi) == (0, node.size):
+            with self._verified(node) as f:
+                return f.read()
+        assert node.oid is not None
+        objects = self.view.objects
+        local = objects.cached(node.oid)
+        if local is None and node.size <= WHOLE_MAX:
+            local = objects.ensure(node.oid, node.size)
+        if local is None:
+            return objects.read_range(node.oid, lo, hi)
+        with open(local, "rb") as f:
+            return os.pread(f.fileno(), hi - lo, lo)
+
+    def _verified(self, node: Node) -> _VerifiedCopy:
+        """The whole of a tracked object, hashed as it is read."""
+        assert node.oid is not None
+        objects = self.view.objects
+        local = objects.cached(node.oid)
+        fresh = local is None  # a download was hashed on its way in
+        path = local or objects.ensure(node.oid, node.size)
+        return _VerifiedCopy(path, node, check=not fresh)
+
+    def get_file(self, rpath: Any, lpath: Any, callback: Callback = DEFAULT_CALLBACK,
+                 outfile: Any = None, **kwargs: Any) -> None:  # noqa: ARG002 - fsspec's
+        node = self._node(rpath)
+        if node.is_dir and outfile is None:
+            os.makedirs(lpath, exist_ok=True)
+            return
+        if node.is_dir:
+            raise IsADirectoryError(errno.EISDIR, "a folder, not a file", node.path)
+        callback.set_size(node.size)
+        if outfile is not None:
+            self._copy(node, outfile, callback)
+            return
+        target = Path(os.fspath(lpath))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = temp_path_for(target)
+        try:
+            with open(tmp, "wb") as out:
+                self._copy(node, out, callback)
+            os.replace(tmp, target)  # appears whole, verified, or not at all
+        except OSError as exc:
+            raise storage_error(exc, f"writing {target}") from exc
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def _copy(self, node: Node, out: Any, callback: Callback) -> None:
+        source = self._verified(node) if node.tracked else self.view.open_plain(node)
+        with source as f:
+            while chunk := f.read(1 << 20):
+                out.write(chunk)
+                callback.relative_update(len(chunk))
+
+    # -- refused: the filesystem is read-only -----------------------------------------
+
+    mkdir = _refusal("making a folder")
+    makedirs = _refusal("making a folder")
+    touch = _refusal("making a file")
+    rmdir = rm_file = _rm = rm = _refusal("deleting")
+    cp_file = copy = mv = _refusal("copying or moving files into it")
+    put_file = put = pipe_file = pipe = _refusal("writing")
+
+
+def _bounds(start: int | None, end: int | None, size: int) -> tuple[int, int]:
+    """[start, end) of a `size`-byte file, negatives counting from the end (fsspec's)."""
+    lo = 0 if start is None else start if start >= 0 else max(0, size + start)
+    hi = size if end is None else end if end >= 0 else size + end
+    lo, hi = min(lo, size), min(hi, size)
+    return lo, max(lo, hi)
+
+
+class _VerifiedCopy:
+    """A cache object read whole, in order: the read that reaches its end raises
+    `IntegrityError` if the bytes were not the object (`check` False: trust them)."""
+
+    def __init__(self, path: Path, node: Node, check: bool) -> None:
+        assert node.oid is not None
+        self.oid = node.oid
+        self.name = node.path
+        self._f = open(path, "rb")  # noqa: SIM115 - closed by __exit__
+        self._hasher: Hasher | None = new_hasher(self.oid.algo) if check else None
+
+    def read(self, n: int = -1) -> bytes:
+        data = self._f.read(n)
+        if self._hasher is not None:
+            self._hasher.update(data)
+            if not data or n < 0:
+                actual = Oid(self.oid.algo, self._hasher.hexdigest())
+                self._hasher = None
+                if actual != self.oid:
+                    raise _corrupt_cache(self.oid, actual, self.name)
+        return data
+
+    def __enter__(self) -> _VerifiedCopy:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._f.close()
+
+
+class ObjectFile(AbstractBufferedFile):  # type: ignore[misc]
+    """A tracked object in no cache, read by ranges of its copy on the remote; a read
+    in order from start to end is verified and then stored (see the module's docstring)."""
+
+    def __init__(self, fs: DvliteFileSystem, node: Node, objects: SourceObjects,
+                 block_size: int | None, cache_options: dict[str, Any] | None) -> None:
+        assert node.oid is not None
+        super().__init__(fs, node.path, mode="rb", block_size=block_size or "default",
+                         cache_type="readahead", cache_options=cache_options, size=node.size)
+        self.oid = node.oid
+        self._objects = objects
+        self._hasher: Hasher | None = new_hasher(node.oid.algo)
+        self._hashed = 0  # bytes hashed, in order from the start
+        self._tee: tuple[Path, int] | None = None  # the copy being made for the cache
+
+    def _fetch_range(self, start: int, end: int) -> bytes:
+        data = self._objects.read_range(self.oid, start, end)
+        if len(data) != end - start:
+            remote = self._objects.remote(self.oid.algo).name
+            self._stop()
+            raise IntegrityError(f"object {self.oid} on remote '{remote}' is not the "
+                                 f"{self.size} bytes its pointer says ('{self.path}')")
+        self._follow(start, data)
+        return data
+
+    def _follow(self, start: int, data: bytes) -> None:
+        """Hash (and copy for the cache) what extends the bytes read in order so far."""
+        if self._hasher is None or start > self._hashed:
+            self._stop()  # a jump ahead: this read will not be verified
+            return
+        piece = memoryview(data)[self._hashed - start:]
+        if not piece:
+            return
+        self._hasher.update(piece)
+        self._hashed += len(piece)
+        self._copy(piece)
+        if self._hashed >= self.size:
+            self._finish()
+
+    def _copy(self, piece: memoryview) -> None:
+        try:
+            if self._tee is None and self._hashed == len(piece):
+                self._tee = self._objects.store(self.oid.algo).new_temp()
+            if self._tee is not None:
+                while piece:
+                    piece = piece[os.write(self._tee[1], piece):]
+        except (OSError, DvliteError):  # a cache with no room is no reason to fail a read
+            self._drop_tee()
+
+    def _finish(self) -> None:
+        assert self._hasher is not None
+        actual = Oid(self.oid.algo, self._hasher.hexdigest())
+        self._hasher = None
+        if actual != self.oid:
+            self._drop_tee()
+            raise corrupt_on_remote(self._objects.remote(self.oid.algo).name, self.oid,
+                                    actual)
+        if self._tee is not None:
+            tmp, fd = self._tee
+            self._tee = None
+            os.close(fd)
+            try:
+                self._objects.store(self.oid.algo).commit_temp(tmp, self.oid)
+            except OSError:  # the temp file was cleaned away meanwhile: not stored
+                tmp.unlink(missing_ok=True)
+
+    def _stop(self) -> None:
+        self._hasher = None
+        self._drop_tee()
+
+    def _drop_tee(self) -> None:
+        if self._tee is not None:
+            tmp, fd = self._tee
+            self._tee = None
+            os.close(fd)
+            tmp.unlink(missing_ok=True)
+
+    def close(self) -> None:
+        self._drop_tee()
+        super().close()
+
+
+__all__ = ["DvliteFileSystem", "ObjectFile"]

@@ -1,0 +1,146 @@
+"""A repository opened for reading at a revision: its tree, where its objects come from,
+and the bytes of its plain git files. What the Python API and the `dvlite://`
+filesystem read through.
+
+`repo` is a local path (the repository around it, read in place) or a git URL (one
+commit fetched, see `git_url`); None is the repository around the current folder.
+`rev` None means the workspace of a local repository with a working tree (tracked data
+as the pointers in the working tree say, plain files as they are in it), and HEAD
+otherwise (a bare repository; a URL's default branch).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from dvlite.errors import GitMissingError, NotARepoError, ScmError, storage_error
+from dvlite.workspace import git_url
+from dvlite.workspace.objects import SourceObjects, user_cache_dir
+from dvlite.workspace.source import (
+    Source,
+    cache_dir,
+    config_at,
+    local_source,
+    outputs_at,
+    workspace_config,
+    workspace_outputs,
+)
+from dvlite.workspace.tree import Node, Tree, git_files, workspace_files
+
+SMALL_BLOB = 8 << 20  # git files up to this size are read into memory, bigger ones spool
+_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class View:
+    source: Source
+    commit: str | None  # None: the working tree of a local repository
+    tree: Tree
+    objects: SourceObjects
+    label: str  # the repository and revision, for messages
+
+    def open_plain(self, node: Node) -> BinaryIO:
+        """A plain (git's) file, seekable."""
+        if self.commit is None:
+            return _open_in_tree(self._workspace_path(node))
+        assert node.blob is not None
+        if node.size <= SMALL_BLOB:
+            return io.BytesIO(self._blob(node.blob))
+        spool = tempfile.TemporaryFile()  # noqa: SIM115 - handed to the caller
+        try:
+            with _cat(self.source, node.blob) as proc:
+                assert proc.stdout is not None
+                shutil.copyfileobj(proc.stdout, spool, _CHUNK)
+            _check_exit(proc, node.blob)
+            spool.seek(0)
+        except BaseException:
+            spool.close()
+            raise
+        return spool
+
+    def read_plain(self, node: Node, start: int, end: int) -> bytes:
+        """Bytes [start, end) of a plain file (0 <= start <= end <= size)."""
+        if self.commit is None:
+            with _open_in_tree(self._workspace_path(node)) as f:
+                return os.pread(f.fileno(), end - start, start)
+        assert node.blob is not None
+        if node.size <= SMALL_BLOB:
+            return self._blob(node.blob)[start:end]
+        with _cat(self.source, node.blob) as proc:  # git reads no ranges: skip to start
+            assert proc.stdout is not None
+            skip = start
+            while skip and (chunk := proc.stdout.read(min(skip, _CHUNK))):
+                skip -= len(chunk)
+            data = proc.stdout.read(end - start)
+            proc.kill()
+        return data
+
+    def _blob(self, sha: str) -> bytes:
+        return self.source.git.run("cat-file", "blob", sha)
+
+    def _workspace_path(self, node: Node) -> Path:
+        assert self.source.root is not None
+        return self.source.root / node.path
+
+
+def _open_in_tree(path: Path) -> BinaryIO:
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except FileNotFoundError:
+        raise FileNotFoundError(2, "no such file in the working tree", str(path)) from None
+    except OSError as exc:
+        raise storage_error(exc, f"reading {path}") from exc
+    return os.fdopen(fd, "rb")
+
+
+def _cat(src: Source, sha: str) -> subprocess.Popen[bytes]:
+    try:
+        return subprocess.Popen(["git", "cat-file", "blob", sha], cwd=src.git.root,
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    except FileNotFoundError as exc:
+        raise GitMissingError from exc
+
+
+def _check_exit(proc: subprocess.Popen[bytes], sha: str) -> None:
+    if proc.returncode != 0:
+        raise ScmError(f"git cat-file failed for blob {sha}")
+
+
+def open_view(repo: str | os.PathLike[str] | None, rev: str | None, remote: str | None,
+              cwd: Path | None = None) -> View:
+    """Open `repo` at `rev` for reading (see the module's docstring); `remote` names the
+    remote objects come from (None: the repository's default)."""
+    cwd = cwd or Path.cwd()
+    where = "the current folder" if repo is None else os.fspath(repo)
+    commit: str | None
+    if repo is not None and git_url.is_url(os.fspath(repo)):
+        src, commit = git_url.fetch(os.fspath(repo), rev)
+    else:
+        path = cwd / os.fspath(repo) if repo is not None else cwd
+        if not path.exists():
+            raise NotARepoError(f"'{where}' is neither a folder nor a git URL")
+        src = local_source(path, where)
+        commit = None if rev is None and src.root is not None else \
+            src.git.resolve(rev or "HEAD")
+    if commit is None:
+        assert src.root is not None
+        config = workspace_config(src.root)
+        outputs = workspace_outputs(src.root, src.git)
+        files = workspace_files(src.root, src.git)
+    else:
+        config = config_at(src, commit, git_url.scratch())
+        outputs = outputs_at(src, commit)
+        files = git_files(src.git, commit)
+    if remote is not None:
+        config.remote(remote)  # an unknown name fails now, not at the first missing object
+    objects = SourceObjects(config, src.base, user_cache_dir(), cache_dir(src, config), remote)
+    tree = Tree(files, outputs, objects.manifest)
+    label = f"'{where}' at {rev or ('the workspace' if commit is None else 'HEAD')}"
+    return View(src, commit, tree, objects, label)

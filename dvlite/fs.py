@@ -45,13 +45,12 @@ from typing import Any, BinaryIO, NoReturn
 from fsspec.callbacks import DEFAULT_CALLBACK, Callback
 from fsspec.spec import AbstractBufferedFile, AbstractFileSystem
 
-from dvlite.core.oid import Hasher, Oid, new_hasher
-from dvlite.errors import DvliteError, IntegrityError, storage_error
+from dvlite.errors import storage_error
 from dvlite.storage.atomic import temp_path_for
-from dvlite.storage.remote.errors import corrupt_on_remote
-from dvlite.workspace.objects import WHOLE_MAX, SourceObjects
+from dvlite.workspace.objects import WHOLE_MAX
+from dvlite.workspace.objfile import ObjectFile, VerifiedCopy, short_read
 from dvlite.workspace.tree import Node
-from dvlite.workspace.view import View, open_view
+from dvlite.workspace.view import View, open_sized, open_view
 
 READ_ONLY = "the dvlite:// filesystem is read-only"
 
@@ -67,12 +66,6 @@ def _refusal(what: str) -> Callable[..., NoReturn]:
         raise PermissionError(errno.EROFS, f"{READ_ONLY}: {what} is refused")
 
     return refuse
-
-
-def _corrupt_cache(oid: Oid, actual: Oid, path: str) -> IntegrityError:
-    return IntegrityError(f"cache object {oid} ('{path}') is corrupt (its content hashes to "
-                          f"{actual})", hint="run `dvlite fsck` in that repository, or "
-                          "delete the object from the cache and read it again")
 
 
 class DvliteFileSystem(AbstractFileSystem):  # type: ignore[misc]
@@ -153,7 +146,7 @@ class DvliteFileSystem(AbstractFileSystem):  # type: ignore[misc]
         if local is None and node.size <= WHOLE_MAX:
             local = objects.ensure(node.oid, node.size)
         if local is not None:
-            return open(local, "rb")
+            return open_sized(local)
         return ObjectFile(self, node, objects, block_size, cache_options)
 
     def _file(self, path: Any) -> Node:
@@ -177,18 +170,21 @@ class DvliteFileSystem(AbstractFileSystem):  # type: ignore[misc]
         if local is None and node.size <= WHOLE_MAX:
             local = objects.ensure(node.oid, node.size)
         if local is None:
-            return objects.read_range(node.oid, lo, hi)
+            data = objects.read_range(node.oid, lo, hi)
+            if len(data) != hi - lo:
+                raise short_read(objects, node)
+            return data
         with open(local, "rb") as f:
             return os.pread(f.fileno(), hi - lo, lo)
 
-    def _verified(self, node: Node) -> _VerifiedCopy:
+    def _verified(self, node: Node) -> VerifiedCopy:
         """The whole of a tracked object, hashed as it is read."""
         assert node.oid is not None
         objects = self.view.objects
         local = objects.cached(node.oid)
         fresh = local is None  # a download was hashed on its way in
         path = local or objects.ensure(node.oid, node.size)
-        return _VerifiedCopy(path, node, check=not fresh)
+        return VerifiedCopy(path, node, check=not fresh)
 
     def get_file(self, rpath: Any, lpath: Any, callback: Callback = DEFAULT_CALLBACK,
                  outfile: Any = None, **kwargs: Any) -> None:  # noqa: ARG002 - fsspec's
@@ -239,115 +235,4 @@ def _bounds(start: int | None, end: int | None, size: int) -> tuple[int, int]:
     return lo, max(lo, hi)
 
 
-class _VerifiedCopy:
-    """A cache object read whole, in order: the read that reaches its end raises
-    `IntegrityError` if the bytes were not the object (`check` False: trust them)."""
-
-    def __init__(self, path: Path, node: Node, check: bool) -> None:
-        assert node.oid is not None
-        self.oid = node.oid
-        self.name = node.path
-        self._f = open(path, "rb")  # noqa: SIM115 - closed by __exit__
-        self._hasher: Hasher | None = new_hasher(self.oid.algo) if check else None
-
-    def read(self, n: int = -1) -> bytes:
-        data = self._f.read(n)
-        if self._hasher is not None:
-            self._hasher.update(data)
-            if not data or n < 0:
-                actual = Oid(self.oid.algo, self._hasher.hexdigest())
-                self._hasher = None
-                if actual != self.oid:
-                    raise _corrupt_cache(self.oid, actual, self.name)
-        return data
-
-    def __enter__(self) -> _VerifiedCopy:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._f.close()
-
-
-class ObjectFile(AbstractBufferedFile):  # type: ignore[misc]
-    """A tracked object in no cache, read by ranges of its copy on the remote; a read
-    in order from start to end is verified and then stored (see the module's docstring)."""
-
-    def __init__(self, fs: DvliteFileSystem, node: Node, objects: SourceObjects,
-                 block_size: int | None, cache_options: dict[str, Any] | None) -> None:
-        assert node.oid is not None
-        super().__init__(fs, node.path, mode="rb", block_size=block_size or "default",
-                         cache_type="readahead", cache_options=cache_options, size=node.size)
-        self.oid = node.oid
-        self._objects = objects
-        self._hasher: Hasher | None = new_hasher(node.oid.algo)
-        self._hashed = 0  # bytes hashed, in order from the start
-        self._tee: tuple[Path, int] | None = None  # the copy being made for the cache
-
-    def _fetch_range(self, start: int, end: int) -> bytes:
-        data = self._objects.read_range(self.oid, start, end)
-        if len(data) != end - start:
-            remote = self._objects.remote(self.oid.algo).name
-            self._stop()
-            raise IntegrityError(f"object {self.oid} on remote '{remote}' is not the "
-                                 f"{self.size} bytes its pointer says ('{self.path}')")
-        self._follow(start, data)
-        return data
-
-    def _follow(self, start: int, data: bytes) -> None:
-        """Hash (and copy for the cache) what extends the bytes read in order so far."""
-        if self._hasher is None or start > self._hashed:
-            self._stop()  # a jump ahead: this read will not be verified
-            return
-        piece = memoryview(data)[self._hashed - start:]
-        if not piece:
-            return
-        self._hasher.update(piece)
-        self._hashed += len(piece)
-        self._copy(piece)
-        if self._hashed >= self.size:
-            self._finish()
-
-    def _copy(self, piece: memoryview) -> None:
-        try:
-            if self._tee is None and self._hashed == len(piece):
-                self._tee = self._objects.store(self.oid.algo).new_temp()
-            if self._tee is not None:
-                while piece:
-                    piece = piece[os.write(self._tee[1], piece):]
-        except (OSError, DvliteError):  # a cache with no room is no reason to fail a read
-            self._drop_tee()
-
-    def _finish(self) -> None:
-        assert self._hasher is not None
-        actual = Oid(self.oid.algo, self._hasher.hexdigest())
-        self._hasher = None
-        if actual != self.oid:
-            self._drop_tee()
-            raise corrupt_on_remote(self._objects.remote(self.oid.algo).name, self.oid,
-                                    actual)
-        if self._tee is not None:
-            tmp, fd = self._tee
-            self._tee = None
-            os.close(fd)
-            try:
-                self._objects.store(self.oid.algo).commit_temp(tmp, self.oid)
-            except OSError:  # the temp file was cleaned away meanwhile: not stored
-                tmp.unlink(missing_ok=True)
-
-    def _stop(self) -> None:
-        self._hasher = None
-        self._drop_tee()
-
-    def _drop_tee(self) -> None:
-        if self._tee is not None:
-            tmp, fd = self._tee
-            self._tee = None
-            os.close(fd)
-            tmp.unlink(missing_ok=True)
-
-    def close(self) -> None:
-        self._drop_tee()
-        super().close()
-
-
-__all__ = ["DvliteFileSystem", "ObjectFile"]
+__all__ = ["DvliteFileSystem"]

@@ -1,9 +1,10 @@
 """`dvlite get REPO PATH`: export tracked data from any git repository, no dvlite repo needed.
 
 Pointers and the remote config are read straight from git at the revision (a local
-repository in place, bare or not; a URL through a bare clone). Objects come from that
-repository's cache when it is local, else from its default remote; either way they are
-hashed before use. The result appears at OUT only whole (built beside it, renamed).
+repository in place, bare or not; a URL through a bare clone), as `workspace/source.py`
+does for the Python API too. Objects come from that repository's cache when it is local,
+else from its default remote (`workspace/objects.py`); either way they are hashed before
+use. The result appears at OUT only whole (built beside it, renamed).
 
 Everything a run writes on the way (the clone, the downloaded objects, the result before
 its rename) is in one work folder beside OUT, `.dvlite-get-PID-XXXX`, held under a

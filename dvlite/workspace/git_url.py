@@ -116,7 +116,12 @@ def fetch(url: str, rev: str | None) -> tuple[Source, str]:
             if key in _fetched:
                 return _source(url, _fetched[key]), sha
         dest = _new_repo()
-        sha = _fetch_one(url, dest, sha, ref)
+        try:
+            sha = _fetch_one(url, dest, sha, ref)
+        except ScmError:
+            if ref is not None:
+                raise
+            return _blobless(url, sha)  # a server that sends no commit by its id alone
         with _lock:
             _fetched[(url, sha)] = _fetched[key] = dest
     return _source(url, dest), sha
@@ -129,7 +134,7 @@ def _fetch_one(url: str, dest: Path, sha: str, ref: str | None) -> str:
              f"{sha}:{LOCAL_REF}", cwd=dest, what=what)
         return sha
     except ScmError:
-        if ref is None:  # a server that refuses to send a commit by its id
+        if ref is None:
             raise
     # An old server may send only what a ref names; the ref may have moved meanwhile,
     # and the commit read is then the one it names now.

@@ -38,6 +38,37 @@ SMALL_BLOB = 8 << 20  # git files up to this size are read into memory, bigger o
 _CHUNK = 1 << 20
 
 
+class SizedFile(io.BufferedReader):
+    """A local file opened for reading that knows its size, as fsspec's files do."""
+
+    def __init__(self, fd: int, size: int) -> None:
+        super().__init__(io.FileIO(fd, "rb", closefd=True))
+        self.size = size
+
+
+class SizedBytes(io.BytesIO):
+    """Bytes in memory as a file that knows its size."""
+
+    def __init__(self, data: bytes) -> None:
+        super().__init__(data)
+        self.size = len(data)
+
+
+def open_sized(path: Path) -> SizedFile:
+    """`path` (a regular file, not through a link) opened for reading."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except FileNotFoundError:
+        raise FileNotFoundError(2, "no such file", str(path)) from None
+    except OSError as exc:
+        raise storage_error(exc, f"reading {path}") from exc
+    try:
+        return SizedFile(fd, os.fstat(fd).st_size)
+    except BaseException:
+        os.close(fd)
+        raise
+
+
 @dataclass(frozen=True, slots=True)
 class View:
     source: Source
@@ -49,26 +80,28 @@ class View:
     def open_plain(self, node: Node) -> BinaryIO:
         """A plain (git's) file, seekable."""
         if self.commit is None:
-            return _open_in_tree(self._workspace_path(node))
+            return open_sized(self._workspace_path(node))
         assert node.blob is not None
         if node.size <= SMALL_BLOB:
-            return io.BytesIO(self._blob(node.blob))
-        spool = tempfile.TemporaryFile()  # noqa: SIM115 - handed to the caller
+            return SizedBytes(self._blob(node.blob))
+        fd, name = tempfile.mkstemp(prefix="dvlite-blob-")
+        os.unlink(name)  # gone with the file object; nothing left if killed
         try:
-            with _cat(self.source, node.blob) as proc:
+            with _cat(self.source, node.blob) as proc, open(fd, "wb", closefd=False) as out:
                 assert proc.stdout is not None
-                shutil.copyfileobj(proc.stdout, spool, _CHUNK)
+                shutil.copyfileobj(proc.stdout, out, _CHUNK)
             _check_exit(proc, node.blob)
-            spool.seek(0)
+            os.lseek(fd, 0, os.SEEK_SET)
+            spool = SizedFile(fd, node.size)
         except BaseException:
-            spool.close()
+            os.close(fd)
             raise
         return spool
 
     def read_plain(self, node: Node, start: int, end: int) -> bytes:
         """Bytes [start, end) of a plain file (0 <= start <= end <= size)."""
         if self.commit is None:
-            with _open_in_tree(self._workspace_path(node)) as f:
+            with open_sized(self._workspace_path(node)) as f:
                 return os.pread(f.fileno(), end - start, start)
         assert node.blob is not None
         if node.size <= SMALL_BLOB:
@@ -88,16 +121,6 @@ class View:
     def _workspace_path(self, node: Node) -> Path:
         assert self.source.root is not None
         return self.source.root / node.path
-
-
-def _open_in_tree(path: Path) -> BinaryIO:
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
-    except FileNotFoundError:
-        raise FileNotFoundError(2, "no such file in the working tree", str(path)) from None
-    except OSError as exc:
-        raise storage_error(exc, f"reading {path}") from exc
-    return os.fdopen(fd, "rb")
 
 
 def _cat(src: Source, sha: str) -> subprocess.Popen[bytes]:

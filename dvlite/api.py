@@ -140,6 +140,7 @@ def ls(path: str = ".", repo: Repo = None, rev: str | None = None,
     """The entries of folder `path` (the root: "."), by name; with `recursive`, every
     file below it (folders left out), by path. A file's `ls` is that file alone."""
     fs = DvliteFileSystem(repo=repo, rev=rev)
+    fs.info(path)  # FileNotFoundError for a path that is not there (find says nothing)
     if recursive:
         found = fs.find(path, detail=True)
         return [Entry.from_info(info) for _, info in sorted(found.items())]

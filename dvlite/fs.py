@@ -38,21 +38,31 @@ from __future__ import annotations
 
 import errno
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, BinaryIO, NoReturn
 
 from fsspec.callbacks import DEFAULT_CALLBACK, Callback
 from fsspec.spec import AbstractBufferedFile, AbstractFileSystem
 
-from dvlite.errors import storage_error
+from dvlite.errors import (
+    ConfigError,
+    IntegrityError,
+    MissingObjectsError,
+    RemoteError,
+    storage_error,
+)
 from dvlite.storage.atomic import temp_path_for
+from dvlite.storage.transfer import Item
 from dvlite.workspace.objects import WHOLE_MAX
 from dvlite.workspace.objfile import ObjectFile, VerifiedCopy, short_read
 from dvlite.workspace.tree import Node
 from dvlite.workspace.view import View, open_sized, open_view
 
 READ_ONLY = "the dvlite:// filesystem is read-only"
+# what can go wrong getting a tracked file's bytes; all take (msg, hint)
+_NAMED = (ConfigError, IntegrityError, MissingObjectsError, RemoteError)
 
 
 def _refuse(path: object) -> PermissionError:
@@ -96,6 +106,8 @@ class DvliteFileSystem(AbstractFileSystem):  # type: ignore[misc]
         for prefix in ("dvlite://", "dvlite::"):
             text = text.removeprefix(prefix)
         text = text.strip("/")
+        while text.startswith("./"):
+            text = text[2:].lstrip("/")
         return "" if text == "." else text
 
     # -- reading the tree -------------------------------------------------------------
@@ -105,7 +117,22 @@ class DvliteFileSystem(AbstractFileSystem):  # type: ignore[misc]
         parts = rel.split("/") if rel else []
         if any(p in ("", ".", "..") for p in parts) or "\0" in rel:
             raise FileNotFoundError(errno.ENOENT, "not a path in the repository", rel)
-        return self.view.tree.info(rel)
+        try:
+            return self.view.tree.info(rel)
+        except FileNotFoundError:
+            raise FileNotFoundError(errno.ENOENT, f"not in {self.view.label}", rel) from None
+        except _NAMED as exc:  # the manifest of a tracked folder could not be read
+            raise type(exc)(f"looking up '{rel}' in {self.view.label}: {exc.msg}",
+                            hint=exc.hint) from exc
+
+    @contextmanager
+    def _reading(self, node: Node) -> Iterator[None]:
+        """Errors getting a tracked file's bytes name the file and where it was read."""
+        try:
+            yield
+        except _NAMED as exc:
+            raise type(exc)(f"reading '{node.path}' of {self.view.label}: {exc.msg}",
+                            hint=exc.hint) from exc
 
     @staticmethod
     def _entry(node: Node) -> dict[str, Any]:
@@ -118,7 +145,11 @@ class DvliteFileSystem(AbstractFileSystem):  # type: ignore[misc]
 
     def ls(self, path: Any, detail: bool = True, **kwargs: Any) -> list[Any]:  # noqa: ARG002 - fsspec's
         node = self._node(path)
-        nodes = self.view.tree.listdir(node.path) if node.is_dir else [node]
+        try:
+            nodes = self.view.tree.listdir(node.path) if node.is_dir else [node]
+        except _NAMED as exc:
+            raise type(exc)(f"listing '{node.path}' of {self.view.label}: {exc.msg}",
+                            hint=exc.hint) from exc
         entries = [self._entry(n) for n in nodes]
         return entries if detail else [e["name"] for e in entries]
 
@@ -134,20 +165,27 @@ class DvliteFileSystem(AbstractFileSystem):  # type: ignore[misc]
     def _open(self, path: Any, mode: str = "rb", block_size: int | None = None,
               autocommit: bool = True,  # noqa: ARG002 - fsspec's
               cache_options: dict[str, Any] | None = None,
-              **kwargs: Any) -> BinaryIO | AbstractBufferedFile:  # noqa: ARG002 - fsspec's
+              **kwargs: Any) -> BinaryIO | AbstractBufferedFile:
         if mode != "rb":
             raise _refuse(path)
         node = self._file(path)
         if not node.tracked:
             return self.view.open_plain(node)
-        objects = self.view.objects
+        with self._reading(node):
+            local = self._local(node)
+            if local is not None:
+                return open_sized(local)
+            return ObjectFile(self, node, self.view.objects, block_size, cache_options,
+                              cache_type=kwargs.get("cache_type", "readahead"))
+
+    def _local(self, node: Node) -> Path | None:
+        """The cached file of a tracked object, if any; an object small enough to sit in
+        a pack (no ranges of it to read alone) is downloaded first."""
         assert node.oid is not None
-        local = objects.cached(node.oid)
+        local = self.view.objects.cached(node.oid)
         if local is None and node.size <= WHOLE_MAX:
-            local = objects.ensure(node.oid, node.size)
-        if local is not None:
-            return open_sized(local)
-        return ObjectFile(self, node, objects, block_size, cache_options)
+            local = self.view.objects.ensure(node.oid, node.size)
+        return local
 
     def _file(self, path: Any) -> Node:
         node = self._node(path)
@@ -161,21 +199,19 @@ class DvliteFileSystem(AbstractFileSystem):  # type: ignore[misc]
         lo, hi = _bounds(start, end, node.size)
         if not node.tracked:
             return self.view.read_plain(node, lo, hi)
-        if (lo, hi) == (0, node.size):
-            with self._verified(node) as f:
-                return f.read()
-        assert node.oid is not None
-        objects = self.view.objects
-        local = objects.cached(node.oid)
-        if local is None and node.size <= WHOLE_MAX:
-            local = objects.ensure(node.oid, node.size)
-        if local is None:
-            data = objects.read_range(node.oid, lo, hi)
+        with self._reading(node):
+            if (lo, hi) == (0, node.size):
+                with self._verified(node) as f:
+                    return f.read()
+            local = self._local(node)
+            if local is not None:
+                with open(local, "rb") as f:
+                    return os.pread(f.fileno(), hi - lo, lo)
+            assert node.oid is not None
+            data = self.view.objects.read_range(node.oid, lo, hi)
             if len(data) != hi - lo:
-                raise short_read(objects, node)
+                raise short_read(self.view.objects, node)
             return data
-        with open(local, "rb") as f:
-            return os.pread(f.fileno(), hi - lo, lo)
 
     def _verified(self, node: Node) -> VerifiedCopy:
         """The whole of a tracked object, hashed as it is read."""
@@ -185,6 +221,21 @@ class DvliteFileSystem(AbstractFileSystem):  # type: ignore[misc]
         fresh = local is None  # a download was hashed on its way in
         path = local or objects.ensure(node.oid, node.size)
         return VerifiedCopy(path, node, check=not fresh)
+
+    def get(self, rpath: Any, lpath: Any, recursive: bool = False,
+            callback: Callback = DEFAULT_CALLBACK, maxdepth: int | None = None,
+            **kwargs: Any) -> None:
+        """fsspec's `get`, with every object it needs downloaded first in one batch (a
+        range of a pack for many small files, several objects at once)."""
+        if not isinstance(rpath, list) or not isinstance(lpath, list):
+            paths = self.expand_path(rpath, recursive=recursive, maxdepth=maxdepth)
+        else:
+            paths = rpath
+        nodes = [n for n in map(self._node, paths) if n.tracked and not n.is_dir]
+        self.view.objects.ensure_many([Item(n.oid, n.size, n.path) for n in nodes
+                                       if n.oid is not None])
+        super().get(rpath, lpath, recursive=recursive, callback=callback,
+                    maxdepth=maxdepth, **kwargs)
 
     def get_file(self, rpath: Any, lpath: Any, callback: Callback = DEFAULT_CALLBACK,
                  outfile: Any = None, **kwargs: Any) -> None:  # noqa: ARG002 - fsspec's
@@ -211,11 +262,12 @@ class DvliteFileSystem(AbstractFileSystem):  # type: ignore[misc]
             tmp.unlink(missing_ok=True)
 
     def _copy(self, node: Node, out: Any, callback: Callback) -> None:
-        source = self._verified(node) if node.tracked else self.view.open_plain(node)
-        with source as f:
-            while chunk := f.read(1 << 20):
-                out.write(chunk)
-                callback.relative_update(len(chunk))
+        with self._reading(node):
+            source = self._verified(node) if node.tracked else self.view.open_plain(node)
+            with source as f:
+                while chunk := f.read(1 << 20):
+                    out.write(chunk)
+                    callback.relative_update(len(chunk))
 
     # -- refused: the filesystem is read-only -----------------------------------------
 

@@ -15,19 +15,19 @@ from __future__ import annotations
 import os
 import threading
 from collections import OrderedDict
+from collections.abc import Sequence
 from pathlib import Path
 
 from dvlite.config import Config
 from dvlite.core.manifest import Manifest
 from dvlite.core.oid import Oid, hash_bytes
-from dvlite.errors import ConfigError, MissingObjectsError, storage_error
+from dvlite.errors import ConfigError, IntegrityError, MissingObjectsError, storage_error
 from dvlite.storage.odb import LocalStore
 from dvlite.storage.progress import NULL_PROGRESS, Progress
 from dvlite.storage.remote.base import Remote
-from dvlite.storage.remote.errors import corrupt_in_cache
 from dvlite.storage.remote.factory import local_path, open_remote
 from dvlite.storage.remote.packmap import PACK_OBJECT_MAX
-from dvlite.storage.transfer import Item
+from dvlite.storage.transfer import Item, TransferResult
 
 CACHE_ENV = "DVLITE_CACHE_DIR"
 WHOLE_MAX = PACK_OBJECT_MAX  # objects up to this size may sit in a pack: read whole
@@ -122,6 +122,21 @@ class SourceObjects:
         self.remote(oid.algo).download(oid, store, size)
         return store.path(oid)
 
+    def ensure_many(self, items: Sequence[Item]) -> None:
+        """Download the objects of `items` that are in no cache into the store, verified,
+        a range of a pack at a time; the first failure is raised."""
+        missing = [it for it in {it.oid: it for it in items}.values()
+                   if self.cached(it.oid) is None]
+        for algo in sorted({it.oid.algo for it in missing}):
+            remote = self.remote(algo)
+            result = TransferResult()
+            remote.download_many([it for it in missing if it.oid.algo == algo],
+                                 self.store(algo), jobs=remote.jobs, result=result)
+            if result.failed:
+                failure = result.failed[0]
+                raise type(failure.error)(f"reading '{failure.item.path}': "
+                                          f"{failure.error.msg}", hint=failure.error.hint)
+
     def fetch(self, item: Item, progress: Progress = NULL_PROGRESS) -> int:
         """Put `item` into the store (`get`'s staging), verified: copied from the
         source's cache when there, else downloaded."""
@@ -146,8 +161,12 @@ class SourceObjects:
             data = path.read_bytes()
         except OSError as exc:
             raise storage_error(exc, f"reading folder manifest {oid}") from exc
-        if hash_bytes(oid.algo, data) != oid:
-            raise corrupt_in_cache(oid)
+        actual = hash_bytes(oid.algo, data)
+        if actual != oid:  # a download was checked: this is a cache rotted on disk
+            raise IntegrityError(f"folder manifest {oid} in the cache is corrupt (its "
+                                 f"content hashes to {actual}): {path}",
+                                 hint="run `dvlite fsck` in that repository, or delete "
+                                      "the file and read again")
         manifest = Manifest.from_bytes(data, f"manifest {oid}")
         with _manifests_lock:
             _manifests[oid] = manifest

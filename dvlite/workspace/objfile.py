@@ -72,18 +72,25 @@ class ObjectFile(AbstractBufferedFile):  # type: ignore[misc]
     fsspec filesystem it belongs to); see the module's docstring."""
 
     def __init__(self, fs: Any, node: Node, objects: SourceObjects,
-                 block_size: int | None, cache_options: dict[str, Any] | None) -> None:
+                 block_size: int | None, cache_options: dict[str, Any] | None, *,
+                 cache_type: str = "readahead") -> None:
         assert node.oid is not None
         super().__init__(fs, node.path, mode="rb", block_size=block_size or "default",
-                         cache_type="readahead", cache_options=cache_options, size=node.size)
+                         cache_type=cache_type, cache_options=cache_options, size=node.size)
         self.oid = node.oid
         self.node = node
         self._objects = objects
         self._hasher: Hasher | None = new_hasher(node.oid.algo)
         self._hashed = 0  # bytes hashed, in order from the start
         self._tee: tuple[Path, int] | None = None  # the copy being made for the cache
+        self._bad: IntegrityError | None = None  # once found bad, no more bytes
 
     def _fetch_range(self, start: int, end: int) -> bytes:
+        if self._bad is not None:
+            raise self._bad
+        end = min(end, self.size)  # some of fsspec's caches ask past the end
+        if start >= end:
+            return b""
         data = self._objects.read_range(self.oid, start, end)
         if len(data) != end - start:
             self._stop()
@@ -121,8 +128,9 @@ class ObjectFile(AbstractBufferedFile):  # type: ignore[misc]
         self._hasher = None
         if actual != self.oid:
             self._drop_tee()
-            raise corrupt_on_remote(self._objects.remote(self.oid.algo).name, self.oid,
-                                    actual)
+            bad = corrupt_on_remote(self._objects.remote(self.oid.algo).name, self.oid, actual)
+            self._bad = IntegrityError(f"reading '{self.path}': {bad.msg}", hint=bad.hint)
+            raise self._bad
         if self._tee is not None:
             tmp, fd = self._tee
             self._tee = None

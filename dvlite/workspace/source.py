@@ -60,10 +60,21 @@ def local_source(path: Path, label: str) -> Source:
 def config_at(src: Source, rev: str, folder: Path) -> Config:
     """The source's dvlite config as committed at `rev` (written to `folder`, which
     `Config` reads it from), with this machine's `config.local` of a local repository."""
+    return config_with(src, write_config_at(src, rev, folder))
+
+
+def write_config_at(src: Source, rev: str, folder: Path) -> Path:
+    """Write the source's committed dvlite config at `rev` into `folder`; its path."""
     blobs = src.git.files_at(rev, suffixes=(), names=(CONFIG_PATH,))
     shared = folder / "config"
     shared.write_bytes(blobs.get(CONFIG_PATH, b""))
-    local = src.root / LOCAL_CONFIG_PATH if src.root else folder / "none"
+    return shared
+
+
+def config_with(src: Source, shared: Path) -> Config:
+    """The config of `shared` (a committed config written out) and, for a local
+    repository, its `config.local`."""
+    local = src.root / LOCAL_CONFIG_PATH if src.root else shared.with_name("none")
     return Config(shared, local)
 
 

@@ -16,26 +16,34 @@ import os
 import shutil
 import subprocess
 import tempfile
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from dvlite.core.pointer import Pointer
 from dvlite.errors import GitMissingError, NotARepoError, ScmError, storage_error
 from dvlite.workspace import git_url
 from dvlite.workspace.objects import SourceObjects, user_cache_dir
 from dvlite.workspace.source import (
     Source,
     cache_dir,
-    config_at,
+    config_with,
     local_source,
     outputs_at,
     workspace_config,
     workspace_outputs,
+    write_config_at,
 )
 from dvlite.workspace.tree import Node, Tree, git_files, workspace_files
 
 SMALL_BLOB = 8 << 20  # git files up to this size are read into memory, bigger ones spool
 _CHUNK = 1 << 20
+_SNAPSHOTS_KEPT = 32
+_snapshots: OrderedDict[tuple[str, str], _Snapshot] = OrderedDict()
+_snapshots_lock = threading.Lock()
 
 
 class SizedFile(io.BufferedReader):
@@ -141,34 +149,66 @@ def _check_exit(proc: subprocess.Popen[bytes], sha: str) -> None:
         raise ScmError(f"git cat-file failed for blob {sha}")
 
 
+@dataclass(frozen=True, slots=True)
+class _Snapshot:
+    """What a commit holds, read once per process (a commit never changes)."""
+
+    files: tuple[Node, ...]
+    outputs: tuple[tuple[str, Pointer], ...]
+    config: Path  # the committed config, written out in this process's work folder
+
+
+def _at_commit(src: Source, commit: str) -> _Snapshot:
+    key = (str(src.git.root), commit)
+    with _snapshots_lock:
+        if key in _snapshots:
+            _snapshots.move_to_end(key)
+            return _snapshots[key]
+    folder = git_url.scratch()
+    snap = _Snapshot(tuple(git_files(src.git, commit)), tuple(outputs_at(src, commit)),
+                     write_config_at(src, commit, folder))
+    with _snapshots_lock:
+        _snapshots[key] = snap
+        while len(_snapshots) > _SNAPSHOTS_KEPT:
+            _, old = _snapshots.popitem(last=False)
+            shutil.rmtree(old.config.parent, ignore_errors=True)  # read already
+    return snap
+
+
 def open_view(repo: str | os.PathLike[str] | None, rev: str | None, remote: str | None,
               cwd: Path | None = None) -> View:
     """Open `repo` at `rev` for reading (see the module's docstring); `remote` names the
     remote objects come from (None: the repository's default)."""
-    cwd = cwd or Path.cwd()
     where = "the current folder" if repo is None else os.fspath(repo)
-    commit: str | None
-    if repo is not None and git_url.is_url(os.fspath(repo)):
-        src, commit = git_url.fetch(os.fspath(repo), rev)
-    else:
-        path = cwd / os.fspath(repo) if repo is not None else cwd
-        if not path.exists():
-            raise NotARepoError(f"'{where}' is neither a folder nor a git URL")
-        src = local_source(path, where)
-        commit = None if rev is None and src.root is not None else \
-            src.git.resolve(rev or "HEAD")
+    src, commit = _resolve(repo, rev, cwd or Path.cwd(), where)
+    outputs: Iterable[tuple[str, Pointer]]
+    files: Iterable[Node]
     if commit is None:
         assert src.root is not None
         config = workspace_config(src.root)
         outputs = workspace_outputs(src.root, src.git)
         files = workspace_files(src.root, src.git)
     else:
-        config = config_at(src, commit, git_url.scratch())
-        outputs = outputs_at(src, commit)
-        files = git_files(src.git, commit)
+        snap = _at_commit(src, commit)
+        config = config_with(src, snap.config)
+        outputs, files = snap.outputs, snap.files
     if remote is not None:
         config.remote(remote)  # an unknown name fails now, not at the first missing object
     objects = SourceObjects(config, src.base, user_cache_dir(), cache_dir(src, config), remote)
     tree = Tree(files, outputs, objects.manifest)
     label = f"'{where}' at {rev or ('the workspace' if commit is None else 'HEAD')}"
     return View(src, commit, tree, objects, label)
+
+
+def _resolve(repo: str | os.PathLike[str] | None, rev: str | None, cwd: Path,
+             where: str) -> tuple[Source, str | None]:
+    """The source and the commit to read (None: the working tree)."""
+    if repo is not None and git_url.is_url(os.fspath(repo)):
+        return git_url.fetch(os.fspath(repo), rev)
+    path = cwd / os.fspath(repo) if repo is not None else cwd
+    if not path.exists():
+        raise NotARepoError(f"'{where}' is neither a folder nor a git URL")
+    src = local_source(path, where)
+    if rev is None and src.root is not None:
+        return src, None
+    return src, src.git.resolve(rev or "HEAD")

@@ -127,8 +127,12 @@ def test_a_corrupt_big_object_fails_its_read_and_is_not_stored(project: Project,
     local_handle(project.store).put(key, bytes(bad))
     fs = DvliteFileSystem(repo=project.url)
     assert fs.cat_file("big.bin", start=0, end=10) == BIG[:10]  # a range: not verified
-    with fs.open("big.bin") as f, pytest.raises(IntegrityError, match=oid.hex):
-        f.read()
+    with fs.open("big.bin") as f:
+        with pytest.raises(IntegrityError, match=oid.hex):
+            f.read()
+        f.seek(len(BIG) - 10)
+        with pytest.raises(IntegrityError):  # no second try hands out the bad bytes
+            f.read()
     with pytest.raises(IntegrityError, match=oid.hex):
         fs.cat_file("big.bin")
     with pytest.raises(IntegrityError):
@@ -211,3 +215,46 @@ def test_reads_from_the_remote_local_and_s3(remote_project: Project, remote: Rem
     with pytest.raises(IntegrityError, match=oid.hex):
         DvliteFileSystem(repo=remote_project.url).cat_file("model.bin")
     assert not (user_cache / oid.algo / oid.hex[:2] / oid.hex).exists()
+
+
+def test_processes_share_the_object_cache(project: Project, user_cache: Path, tmp_path):
+    code = (
+        "import sys, fsspec\n"
+        "with fsspec.open('dvlite://big.bin', repo=sys.argv[1]) as f:\n"
+        "    data = f.read()\n"
+        "with fsspec.open('dvlite://data/a.txt', repo=sys.argv[1]) as f:\n"
+        "    small = f.read()\n"
+        "print(len(data), small.decode().strip())\n"
+    )
+    env = {**os.environ, "XDG_CACHE_HOME": str(user_cache.parents[1])}
+    procs = [subprocess.Popen([sys.executable, "-c", code, project.url], cwd=tmp_path,
+                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True) for _ in range(4)]
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert all(p.returncode == 0 for p in procs), outs
+    assert {out for out, _ in outs} == {f"{len(BIG)} alpha 2\n"}
+    assert _object(user_cache, project.root, "big.bin").read_bytes() == BIG
+    assert not store_temps(user_cache)
+
+
+def test_get_of_a_folder_fails_on_a_corrupt_object_and_writes_nothing_bad(
+        project: Project, user_cache: Path, tmp_path):
+    entry = DvliteFileSystem(repo=str(project.root)).info("data/sub/b.txt")
+    hex_ = entry["hash"].split(":")[1]
+    local_handle(project.store).put(f"xxh128/{hex_[:2]}/{hex_}", b"BETA\n")
+    fs = DvliteFileSystem(repo=project.url)
+    with pytest.raises(IntegrityError, match=r"data/sub/b\.txt"):
+        fs.get("data", str(tmp_path / "out"), recursive=True)
+    assert not (tmp_path / "out" / "sub" / "b.txt").exists()
+    assert not (user_cache / "xxh128" / hex_[:2] / hex_).exists()
+
+
+def test_no_read_ahead_still_verifies_a_read_in_order(project: Project, user_cache: Path):
+    fs = DvliteFileSystem(repo=project.url)
+    with fs.open("big.bin", cache_type="none", block_size=1 << 18) as f:
+        assert isinstance(f, ObjectFile)
+        chunks = []
+        while chunk := f.read(300_000):
+            chunks.append(chunk)
+    assert b"".join(chunks) == BIG
+    assert _object(user_cache, project.root, "big.bin").read_bytes() == BIG

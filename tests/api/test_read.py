@@ -26,6 +26,7 @@ def test_read_at_a_revision_and_inside_a_tracked_folder(project: Project):
     assert dvlite.api.read("data/a.txt", rev=project.first) == b"alpha\n"
     assert dvlite.api.read("data/sub/b.txt", repo=str(project.root)) == b"beta\n"
     assert dvlite.api.read("data/a.txt", mode="r") == "alpha 2\n"
+    assert dvlite.api.read("./data/a.txt") == dvlite.api.read("/data/a.txt") == b"alpha 2\n"
     with dvlite.api.open("data/sub/b.txt", rev=project.first, mode="r") as f:
         assert f.read() == "beta\n"
     with dvlite.api.open("big.bin") as f:
@@ -58,7 +59,7 @@ def test_url_with_no_cache_reads_the_remote_and_fetches_one_commit(project: Proj
 
 def test_bare_local_repository_and_a_copy_of_its_cache(project: Project, user_cache: Path):
     shutil.rmtree(project.store)
-    with pytest.raises(MissingObjectsError):
+    with pytest.raises(MissingObjectsError, match=r"reading 'model\.bin' of"):
         dvlite.api.read("model.bin", repo=project.origin)  # no cache, no remote copy
     assert dvlite.api.read("model.bin", repo=project.root) == b"v2"  # its own cache
     assert not user_cache.exists()  # a repository's own cache is read in place
@@ -125,6 +126,8 @@ def test_errors(project: Project):
         dvlite.api.read("data/../model.bin")
     with pytest.raises(FileNotFoundError):
         dvlite.api.ls("nowhere")
+    with pytest.raises(FileNotFoundError):
+        dvlite.api.ls("data/nowhere", recursive=True)
     with pytest.raises(IsADirectoryError):
         dvlite.api.open("data/sub")
     with pytest.raises(PermissionError):
@@ -203,3 +206,18 @@ def test_a_modified_pointer_in_the_workspace_without_its_object(project: Project
         dvlite.api.read("model.bin")
     git(project.root, "checkout", "-q", "HEAD", "--", "model.bin.dvl")
     assert dvlite.api.read("model.bin") == b"v2"
+
+
+def test_remote_names_another_remote_of_the_repository(project: Project, tmp_path: Path):
+    backup = tmp_path / "backup"
+    assert run("remote", "add", "backup", str(backup)).exit_code == 0
+    commit_all(project.root, "a second remote")
+    assert run("push", "-r", "backup", "--all-commits").exit_code == 0
+    subprocess.run(["git", "push", "-q", str(project.origin), "main"], cwd=project.root,
+                   check=True)
+    shutil.rmtree(project.store)
+    assert dvlite.api.read("model.bin", repo=project.url, remote="backup") == b"v2"
+    with pytest.raises(ConfigError, match="unknown remote 'backup'"):  # not at that commit
+        dvlite.api.read("data/a.txt", repo=project.url, rev=project.first, remote="backup")
+    with pytest.raises(MissingObjectsError):
+        dvlite.api.read("data/sub/b.txt", repo=project.url)  # the default one is gone

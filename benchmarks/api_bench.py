@@ -129,6 +129,20 @@ for b in blobs:
     digest.update(hashlib.sha256(b).digest())
 report(elapsed, bytes=sum(map(len, blobs)), digest=digest.hexdigest())
 """
+S3_FLOOR = """
+import boto3
+from concurrent.futures import ThreadPoolExecutor
+s3 = boto3.client("s3", endpoint_url=args["endpoint"], region_name="us-east-1")
+keys = [o["Key"] for page in s3.get_paginator("list_objects_v2").paginate(
+    Bucket=args["bucket"], Prefix=args["prefix"]) for o in page.get("Contents", [])
+    if o["Size"] == args["size"]]
+def fetch(key):
+    return s3.get_object(Bucket=args["bucket"], Key=key)["Body"].read()
+start = time.perf_counter()
+with ThreadPoolExecutor(8) as pool:
+    blobs = list(pool.map(fetch, keys))
+report(time.perf_counter() - start, bytes=sum(map(len, blobs)), files=len(keys))
+"""
 GIT_URL = {
     "dvlite": """
 import dvlite.api
@@ -399,9 +413,22 @@ def bench_s3(bench: Bench) -> None:
     row = bench.measure(f"{count} x 5 MiB, S3 remote", "fs.open().read(), 8 threads, no cache",
                         one, ratio_check(3.0))
     check_same(row, "digest", want.hexdigest())
+    # The floor: the same objects (dvlite's loose copies) fetched by bare boto3 GETs from
+    # 8 threads, from the same server on the same cores, with no hashing and no cache.
+    dvlite = next((t for t in bench.tools if isinstance(t, Dvlite)), None)
+    floor = []
+    for _ in range(bench.args.runs if dvlite else 0):
+        assert dvlite is not None
+        res = bench.child(dvlite, S3_FLOOR, {"endpoint": moto.endpoint, "bucket": BUCKET,
+                                             "prefix": "api-dvlite/", "size": 5 * MiB})
+        if res["files"] != count:
+            raise RuntimeError(f"the floor found {res['files']} objects, not {count}")
+        floor.append(res["seconds"])
     row.note = "; ".join(
         f"{t}: {row.median_extra(t, 'mib_s'):.0f} MiB/s, "
         f"{row.median_extra(t, 'requests'):.0f} requests" for t in row.extra)
+    if floor:
+        row.note += f"; floor (boto3 GETs, 8 threads): {statistics.median(floor):.2f} s"
 
 
 # --- (d) first api.read from a git URL (1,000 commits) ----------------------------

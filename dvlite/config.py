@@ -12,17 +12,18 @@ lie inside (or around) the repository's workspace.
 
 from __future__ import annotations
 
-import os
 import tomllib
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dvlite.errors import ConfigError
-from dvlite.scm import find_git_root
+from dvlite.remote_config import REMOTE_KEYS, TYPE_NAMES, check_url, remote_config
 from dvlite.settings import CacheConfig, CoreConfig, GcConfig, HooksConfig, committed_refusal
 from dvlite.storage.atomic import atomic_write
-from dvlite.storage.remote.options import RemoteConfig
+
+if TYPE_CHECKING:
+    from dvlite.storage.remote.options import RemoteConfig
 
 LAYOUT_VERSION = 1
 MAX_CONFIG_BYTES = 1 << 20  # a config is a few lines: refuse, rather than parse, megabytes
@@ -35,12 +36,6 @@ _SCHEMA: dict[str, dict[str, type]] = {
     "cache": {"type": str, "dir": str},
     "hooks": {"fetch": bool, "strict": bool, "push": bool},
     "gc": {"grace": str},
-}
-REMOTE_KEYS: dict[str, type] = {
-    "url": str, "endpoint_url": str, "region": str, "profile": str, "jobs": int,
-    "access_key_id": str, "secret_access_key": str, "session_token": str,
-    "read_timeout": float, "connect_timeout": float, "retries": int, "verify": bool,
-    "layout": int,
 }
 DEFAULTS: dict[str, Any] = {
     "core.autostage": True,
@@ -134,19 +129,24 @@ class Config:
     def gc(self) -> GcConfig:
         return GcConfig.read(self.get)
 
-    def remotes(self) -> dict[str, RemoteConfig]:
+    def _remote_tables(self) -> dict[str, dict[str, Any]]:
         section = self.data.get("remote", {})
         if not isinstance(section, dict):
             raise ConfigError(f"{self.shared_path}: [remote] must be a table")
-        out = {}
-        for name, opts in section.items():
-            # A section without a url (credentials kept in config.local for a remote
-            # that another commit defines) is listed as such; only using it fails.
-            table = opts if isinstance(opts, dict) else {}
-            url = table.get("url")
-            options = {k: v for k, v in table.items() if k != "url"}
-            out[name] = RemoteConfig(name, url if isinstance(url, str) else "", options)
-        return out
+        return {name: table if isinstance(table, dict) else {}
+                for name, table in section.items()}
+
+    def remotes(self) -> dict[str, RemoteConfig]:
+        """Every remote, its options typed (an option of the wrong type is an error). A
+        section without a url (credentials kept in config.local for a remote that
+        another commit defines) is listed with url ""; only using it fails."""
+        where = self.shared_path.parent
+        return {name: remote_config(name, table, where)
+                for name, table in self._remote_tables().items()}
+
+    def remote_settings(self, name: str) -> dict[str, Any]:
+        """The options of remote `name` as its files set them (url aside), for showing."""
+        return {k: v for k, v in self._remote_tables().get(name, {}).items() if k != "url"}
 
     def remote(self, name: str | None) -> RemoteConfig:
         """The remote `name` (default: core.remote), which must have a url fit for use."""
@@ -185,47 +185,10 @@ class Config:
     def require_remote(self, name: str) -> None:
         """Refuse an unknown remote name (without judging its url, which may be what the
         caller is about to fix)."""
-        if name not in self.remotes():
-            known = ", ".join(sorted(self.remotes())) or "none"
+        remotes = self._remote_tables()  # not typed: the option being fixed may be wrong
+        if name not in remotes:
+            known = ", ".join(sorted(remotes)) or "none"
             raise ConfigError(f"unknown remote '{name}' (configured: {known})")
-
-
-def check_url(name: str, url: str, source: Path, *, trusted: bool,
-              workspace: Path | None) -> None:
-    """Refuse a remote url no command may use: empty, `~` outside config.local (`source`
-    is the file that holds it), a relative `file://` path, or a folder inside the
-    repository's workspace (or its git work tree), or one that contains it."""
-    where = f"{source}: remote '{name}'"
-    if not url.strip() or url != url.strip():
-        raise ConfigError(f"{where}: url {url!r} is empty or has surrounding spaces",
-                          hint=f"dvlite remote add {name} URL --force")
-    if "://" in url and not url.startswith("file://"):
-        return
-    path = url.removeprefix("file://")
-    if url.startswith("file://") and not path.startswith("/"):
-        raise ConfigError(f"{where}: {url!r} is not an absolute file:// url",
-                          hint="write file:///absolute/path, or a plain path")
-    if path.startswith("~") and not trusted:
-        raise ConfigError(
-            f"{where}: url {url!r} starts with '~', which only config.local may use "
-            "(a committed config names the same folder on every machine)",
-            hint=f"use an absolute or repository-relative path, or set it with "
-                 f"dvlite config --local remote.{name}.url {url}")
-    if workspace is not None:
-        _check_outside(where, url, Path(os.path.expanduser(path)), workspace)
-
-
-def _check_outside(where: str, url: str, folder: Path, workspace: Path) -> None:
-    real = Path(os.path.realpath(workspace / folder))
-    for root in dict.fromkeys((workspace, find_git_root(workspace) or workspace)):
-        if real.is_relative_to(root):
-            raise ConfigError(f"{where}: {url!r} is inside the repository ({root}); a push "
-                              "would write into the workspace",
-                              hint="use a folder outside the repository")
-        if root.is_relative_to(real):
-            raise ConfigError(f"{where}: {url!r} contains the repository ({root}); the "
-                              "remote's folder is dvlite's to write and clean",
-                              hint="use a folder outside the repository")
 
 
 def _checked(key: str, value: Any, where: Path) -> Any:
@@ -239,12 +202,11 @@ def _checked(key: str, value: Any, where: Path) -> Any:
     if isinstance(value, kind) and (kind is bool or not isinstance(value, bool)):
         return value
     raise ConfigError(
-        f"{where}: {key} must be {_TYPE_NAMES[kind]}, not {value!r}",
+        f"{where}: {key} must be {TYPE_NAMES[kind]}, not {value!r}",
         hint=f"dvlite config {key} VALUE",
     )
 
 
-_TYPE_NAMES = {bool: "true or false", int: "a whole number", float: "a number", str: "a string"}
 
 
 def split_key(key: str) -> list[str]:

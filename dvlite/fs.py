@@ -91,8 +91,9 @@ class DvliteFileSystem(AbstractFileSystem):  # type: ignore[misc]
         self.view: View = open_view(repo, rev, remote)
 
     def __reduce__(self) -> tuple[Any, ...]:
-        # a copy (a dask worker's) reads the commit this one resolved, not a moved branch
-        options = dict(self.storage_options)
+        # a copy (a dask worker's, in another folder) reads the repository and the commit
+        # this one resolved, not the one around its own folder or a branch that moved
+        options = {**self.storage_options, "repo": self.view.repo}
         if self.view.commit is not None:
             options["rev"] = self.view.commit
         reduced: tuple[Any, ...] = super().__reduce__()

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING
 import typer
 
 from dvlite.cli.complete import remote_names
-from dvlite.cli.remote_views import fsck_remote, ls_remote, status_remote
 from dvlite.cli.ui import (
     emit_json,
     human_size,
@@ -96,6 +95,8 @@ def status(
     from dvlite.repo.status import status as do_status
 
     if remote or remote_name:
+        from dvlite.cli.remote_views import status_remote
+
         status_remote(targets or [], remote_name, as_json, exit_code)
         return
     repo = Repo.find()
@@ -202,6 +203,8 @@ def ls_cmd(rev: str | None = typer.Argument(None, help="Git revision (default: w
     from dvlite.repo.ls import ls as do_ls
 
     if remote or remote_name:
+        from dvlite.cli.remote_views import ls_remote
+
         ls_remote(rev, remote_name, as_json)
         return
     items = do_ls(Repo.find(), rev)
@@ -227,6 +230,8 @@ def fsck(as_json: bool = JSON,
     from dvlite.repo.fsck import fsck as do_fsck
 
     if remote or remote_name:
+        from dvlite.cli.remote_views import fsck_remote
+
         fsck_remote(remote_name, as_json, repair)
         return
     if repair:

@@ -67,7 +67,8 @@ def remote_list(as_json: bool = JSON) -> None:
     default = repo.config.core.remote
     items: list[dict[str, Any]] = []
     for name, rc in sorted(repo.config.remotes().items()):
-        opts = {k: ("***" if k in SECRET_KEYS else v) for k, v in sorted(rc.options.items())}
+        opts = {k: ("***" if k in SECRET_KEYS else v)
+                for k, v in sorted(repo.config.remote_settings(name).items())}
         items.append({"name": name, "url": redact(rc.url) if rc.url else None,
                       "default": name == default, "options": opts})
     if as_json:

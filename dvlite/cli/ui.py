@@ -99,8 +99,8 @@ def report_discarded(repo: Repo, result: CheckoutResult) -> None:
         return
     more = len(result.discarded) - len(shown)
     listed = f" (and {more} more)" if more else ""
-    assert result.record is not None
-    warn(f"all{listed} listed in {repo.rel(result.record)}; gc keeps them for gc.grace "
+    assert result.listed_in is not None
+    warn(f"all{listed} listed in {repo.rel(result.listed_in)}; gc keeps them for gc.grace "
          f"({repo.config.gc.grace_text}): copy one back with cp to keep it")
 
 

@@ -20,9 +20,9 @@ def overlaps(a: str, b: str) -> bool:
     return a == b or a.startswith(b + "/") or b.startswith(a + "/")
 
 
-class PathIndex(Generic[T]):
-    """Repository-relative paths, answering "which of them overlap this path?" without a
-    scan: ancestors by their prefixes, descendants by bisection of the sorted list."""
+class PathMap(Generic[T]):
+    """Values by repository-relative path, answering "which paths overlap this one?"
+    without a scan: ancestors by their prefixes, descendants by bisection of the sorted list."""
 
     def __init__(self, items: Iterable[tuple[str, T]]) -> None:
         self._by_path: dict[str, list[T]] = {}
@@ -95,28 +95,28 @@ class Graph:
         return down
 
 
-def output_index(stages: Iterable[Stage]) -> PathIndex[tuple[Stage, Out]]:
-    return PathIndex((o.path, (s, o)) for s in stages for o in s.outs)
+def output_map(stages: Iterable[Stage]) -> PathMap[tuple[Stage, Out]]:
+    return PathMap((o.path, (s, o)) for s in stages for o in s.outs)
 
 
 def build_graph(stages: list[Stage]) -> Graph:
     """Check the structure (raising errors that name file and line) and link the stages."""
     by_name = {s.name: s for s in stages}
-    index = output_index(stages)
-    _check_outputs(stages, index)
+    outputs = output_map(stages)
+    _check_outputs(stages, outputs)
     upstream: dict[str, tuple[str, ...]] = {}
     for stage in stages:
-        ups = {other.name for dep in stage.deps for other, _ in index.overlapping(dep.path)}
+        ups = {other.name for dep in stage.deps for other, _ in outputs.overlapping(dep.path)}
         upstream[stage.name] = tuple(sorted(ups))
     graph = Graph(by_name, upstream)
     _check_cycles(graph)
     return graph
 
 
-def _check_outputs(stages: list[Stage], index: PathIndex[tuple[Stage, Out]]) -> None:
+def _check_outputs(stages: list[Stage], outputs: PathMap[tuple[Stage, Out]]) -> None:
     for stage in stages:
         for out in stage.outs:
-            for other, theirs in index.overlapping(out.path):
+            for other, theirs in outputs.overlapping(out.path):
                 if theirs is out:
                     continue
                 if theirs.path == out.path:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from dvlite.core.dag import Pipeline, output_index, parse_files
+from dvlite.core.dag import Pipeline, output_map, parse_files
 from dvlite.core.paths import is_within
 from dvlite.core.stages import PIPELINE_FILE, Stage
 from dvlite.errors import FormatError, PipelineError, UsageError, storage_error
@@ -49,10 +49,10 @@ def load_pipeline(repo: Repo, check_workspace: bool = True) -> Pipeline:
 def check_against_workspace(repo: Repo, stages: list[Stage], deps: bool = True) -> None:
     """Check `stages` against the files; with `deps`, every dependency must exist or be
     produced (repro needs them; `stage add` accepts one that a pull or download brings)."""
-    index = output_index(stages)
+    outputs = output_map(stages)
     for stage in stages:
         for dep in stage.deps if deps else ():
-            if not index.overlapping(dep.path) and not os.path.lexists(repo.root / dep.path):
+            if not outputs.overlapping(dep.path) and not os.path.lexists(repo.root / dep.path):
                 raise PipelineError(
                     f"{stage.dvfile}:{dep.line}: stage '{stage.name}': dependency "
                     f"'{dep.path}' does not exist and no stage produces it")
@@ -63,7 +63,7 @@ def check_against_workspace(repo: Repo, stages: list[Stage], deps: bool = True) 
         return
     _check_not_in_git(repo, stages)
     for tracked in pointer_outputs(repo):
-        for stage, out in index.overlapping(tracked.rel):
+        for stage, out in outputs.overlapping(tracked.rel):
             raise PipelineError(
                 f"{stage.dvfile}:{out.line}: stage '{stage.name}': output "
                 f"'{out.path}' is also tracked by '{repo.rel(tracked.pointer_file)}'",
@@ -77,10 +77,10 @@ def _check_not_in_git(repo: Repo, stages: list[Stage]) -> None:
         return
     cached = {o.path: (s, o) for s in stages for o in s.outs if o.cache}
     in_git = repo.scm.tracked([repo.root / p for p in cached]) if cached else []
-    index = output_index(stages)
+    outputs = output_map(stages)
     for gpath in in_git:
         rel = repo.rel(repo.scm.root / gpath)
-        for stage, out in index.overlapping(rel):
+        for stage, out in outputs.overlapping(rel):
             if out.cache:
                 raise PipelineError(
                     f"{stage.dvfile}:{out.line}: stage '{stage.name}': output '{out.path}' "

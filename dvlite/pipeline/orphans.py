@@ -5,7 +5,7 @@ gone, so a re-run never races with an orphan writing the same outputs.
 
 A process is only ever killed when it is in the recorded group *and* carries the token,
 so a group id the system has since reused is left alone. Finding them reads `/proc`
-(Linux); elsewhere records are only cleaned up.
+(Linux); elsewhere group files are only cleaned up.
 """
 
 from __future__ import annotations
@@ -30,14 +30,14 @@ def new_token() -> str:
     return secrets.token_hex(16)
 
 
-def record(records: Path, pgid: int, token: str) -> Path | None:
+def note_group(folder: Path, pgid: int, token: str) -> Path | None:
     """Note that group `pgid` runs for this process (written whole, then renamed); None
     when that cannot be written (the other two defences remain)."""
-    path = records / str(pgid)
-    temp = records / f".{pgid}.tmp"
+    path = folder / str(pgid)
+    temp = folder / f".{pgid}.tmp"
     body = {"owner": os.getpid(), "owner_start": _start_time(os.getpid()), "token": token}
     try:
-        records.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(parents=True, exist_ok=True)
         temp.write_text(json.dumps(body))
         temp.replace(path)
     except OSError:
@@ -45,15 +45,15 @@ def record(records: Path, pgid: int, token: str) -> Path | None:
     return path
 
 
-def reap(records: Path) -> list[int]:
+def reap(folder: Path) -> list[int]:
     """Kill the recorded groups whose dvlite is gone, wait until their processes are, and
-    drop their records. Returns the pids killed."""
-    if not records.is_dir():
+    drop their group files. Returns the pids killed."""
+    if not folder.is_dir():
         return []
     killed: list[int] = []
-    for path in sorted(records.iterdir()):
+    for path in sorted(folder.iterdir()):
         if not path.name.isdigit():
-            continue  # a record being written
+            continue  # a group file being written
         entry = _read(path)
         if entry is not None and _owner_alive(entry):
             continue  # a running repro's own command
@@ -64,7 +64,7 @@ def reap(records: Path) -> list[int]:
 
 
 def _read(path: Path) -> dict[str, object] | None:
-    """A record's fields; None for a half-written or foreign file (dropped)."""
+    """A group file's fields; None for a half-written or foreign file (dropped)."""
     try:
         body = json.loads(path.read_text())
     except (OSError, ValueError):

@@ -45,21 +45,21 @@ _PRCTL = _load_prctl()
 
 @dataclass(frozen=True)
 class Started:
-    """A running command: its shell (the group leader), its guard and its record."""
+    """A running command: its shell (the group leader), its guard and its group file."""
 
     proc: subprocess.Popen[bytes]
     guard: subprocess.Popen[bytes] | None
     guard_pipe: int | None
-    record: Path | None
+    group_file: Path | None
 
 
 class Runner:
     """Starts commands and remembers the running ones for `interrupt_all`."""
 
-    def __init__(self, records: Path | None = None, stdout_to_stderr: bool = False) -> None:
+    def __init__(self, groups: Path | None = None, stdout_to_stderr: bool = False) -> None:
         # With --json or -q, dvlite's stdout is reserved: commands print on stderr.
         self._stdout = _stderr_fd() if stdout_to_stderr else None
-        self._records = records
+        self._groups = groups
         self._lock = threading.Lock()
         self._running: dict[int, subprocess.Popen[bytes]] = {}
 
@@ -81,10 +81,10 @@ class Runner:
         with self._lock:
             self._running[proc.pid] = proc
         guard, pipe = _guard(proc.pid)
-        record = None
-        if self._records is not None:
-            record = orphans.record(self._records, proc.pid, token)
-        return Started(proc, guard, pipe, record)
+        group_file = None
+        if self._groups is not None:
+            group_file = orphans.note_group(self._groups, proc.pid, token)
+        return Started(proc, guard, pipe, group_file)
 
     def wait(self, started: Started) -> int:
         """Wait for a started command (from any thread); return its exit code."""
@@ -149,8 +149,8 @@ def _release(started: Started) -> None:
         os.close(started.guard_pipe)
     if started.guard is not None:
         started.guard.wait()
-    if started.record is not None:
-        started.record.unlink(missing_ok=True)
+    if started.group_file is not None:
+        started.group_file.unlink(missing_ok=True)
 
 
 def _stderr_fd() -> int:

@@ -111,7 +111,7 @@ def _repo_facts(repo: Repo, check: bool, only: str | None, warnings: list[str]) 
     default = repo.config.core.remote
     remotes = tuple(
         RemoteFacts(name, cfg.url, name == default,
-                    int(cfg.options.get("layout") or REMOTE_LAYOUT), "layout" in cfg.options,
+                    cfg.options.layout or REMOTE_LAYOUT, cfg.options.layout is not None,
                     _check(repo, name) if check and only in (None, name) else None)
         for name, cfg in sorted(repo.config.remotes().items()))
     return RepoFacts(str(repo.root), str(repo.cache.root), ",".join(types), repo.config.core.hash,

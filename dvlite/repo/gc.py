@@ -7,7 +7,7 @@ so they do not pin old outputs. Deletion order is manifests first,
 then files, so a crash never leaves a manifest whose files are gone. On a remote, an
 object younger than `gc.grace` (default 14 days) is kept: another machine may have
 pushed it for a commit that has not reached git here yet, and so is one that a recent
-push found already there and freshened (see `storage.remote_fresh`). Likewise in the
+push found already there and freshened (see `storage.remote.fresh`). Likewise in the
 cache, the bytes a forced checkout discarded (listed in `.dvlite/discarded/`) are kept
 for `gc.grace`. gc also removes temp files of killed transfers and aborts stale
 multipart uploads.
@@ -23,7 +23,7 @@ from dvlite._fault import faultpoint
 from dvlite.core.manifest import Manifest
 from dvlite.core.oid import Oid
 from dvlite.errors import MissingObjectsError, UsageError, WorkspaceConflictError
-from dvlite.repo.sync.plan import expand, remote_index, repo_remote
+from dvlite.repo.sync.plan import expand, known_objects, repo_remote
 from dvlite.storage.remote.base import Remote, RemoteEntry
 from dvlite.storage.remote.fresh import drop_old_markers, fresh_oids, list_markers
 from dvlite.workspace import discarded, shared_cache
@@ -197,20 +197,21 @@ def _gc_cache(repo: Repo, used: set[Oid], opts: GcOptions, result: GcResult) -> 
 
 def delete_from_remote(repo: Repo, remote: Remote, doomed: list[RemoteEntry],
                         manifests: set[Oid]) -> None:
-    """Delete, between two renewals of the remote's epoch: every machine's record of the
-    remote (this one's too) is then dropped when next checked, even if this gc is killed
-    half-way, so no push skips an object because a record says it is there. This
-    machine's record forgets them first: it may be trusted without a check for a while."""
-    index = remote_index(repo)
+    """Delete, between two renewals of the remote's epoch: every clone's known objects of
+    the remote (this one's too) are then dropped when next checked, even if this gc is
+    killed half-way, so no push skips an object because its known objects say it is
+    there. This clone's known objects forget them first: they may be trusted without a
+    check for a while."""
+    known = known_objects(repo)
     try:
-        index.forget(remote.identity, [e.oid for e in doomed])
+        known.forget(remote.identity, [e.oid for e in doomed])
         remote.renew_epoch()
         # manifests first: no folder is ever listed whose files are gone
         remote.delete_many([e for e in doomed if e.oid in manifests])
         remote.delete_many([e for e in doomed if e.oid not in manifests])
-        index.reconcile(remote.identity, remote.renew_epoch(), time.time())
+        known.reconcile(remote.identity, remote.renew_epoch(), time.time())
     finally:
-        index.close()
+        known.close()
 
 
 def _gc_remote(repo: Repo, remote: Remote, used: set[Oid], manifests: set[Oid], *,

@@ -7,6 +7,7 @@ import re
 
 from dvlite import config as cfg
 from dvlite.errors import ConfigError, UsageError
+from dvlite.remote_config import REMOTE_KEYS
 from dvlite.repo.configure import config_file
 from dvlite.workspace.repo import Repo
 
@@ -67,9 +68,9 @@ def set_default(repo: Repo, name: str, *, local: bool) -> None:
 def check_option(repo: Repo, name: str, key: str) -> None:
     """Refuse an unknown remote, or an option no remote has."""
     repo.config.require_remote(name)
-    if key not in cfg.REMOTE_KEYS:
+    if key not in REMOTE_KEYS:
         raise ConfigError(f"unknown remote option '{key}'",
-                          hint="known: " + ", ".join(sorted(cfg.REMOTE_KEYS)))
+                          hint="known: " + ", ".join(sorted(REMOTE_KEYS)))
 
 
 def set_option(repo: Repo, name: str, key: str, value: str, *, local: bool) -> None:

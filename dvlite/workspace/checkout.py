@@ -26,7 +26,7 @@ from dvlite.errors import (
 from dvlite.storage.atomic import TMP_MARK, temp_path_for
 from dvlite.storage.progress import NULL_PROGRESS, Progress
 from dvlite.workspace.compare import OutputState, edited_error, output_state
-from dvlite.workspace.discarded import Discarded, record
+from dvlite.workspace.discarded import Discarded, write_list
 from dvlite.workspace.outputs import Output, Target
 from dvlite.workspace.repo import Repo
 from dvlite.workspace.scan import WorkFile, hash_files, parallel_spread, scan_dir
@@ -57,7 +57,7 @@ class CheckoutResult:
     deleted: int = 0
     missing: list[str] = field(default_factory=list)
     discarded: list[Discarded] = field(default_factory=list)  # replaced, saved in the cache
-    record: Path | None = None  # the `.dvlite/discarded/` record that lists them
+    listed_in: Path | None = None  # the `.dvlite/discarded/` list that names them
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,7 +164,7 @@ def plan_checkout(repo: Repo, targets: list[Target], mode: Mode,
 
 def _save_unsaved(repo: Repo, unsaved: list[WorkFile]) -> list[Discarded]:
     """--force never destroys the only copy: the replaced bytes go into the cache first,
-    and a record keeps them from gc for a while (see `discarded.py`)."""
+    and a list keeps them from gc for a while (see `discarded.py`)."""
     # hash_files keys by relpath, which repeats across outputs ("" for every file
     # output): number them so that each one is stored
     oids = hash_files(repo, [replace(f, relpath=str(i)) for i, f in enumerate(unsaved)],
@@ -174,7 +174,7 @@ def _save_unsaved(repo: Repo, unsaved: list[WorkFile]) -> list[Discarded]:
 
 def apply_plan(repo: Repo, plan: Plan, progress: Progress = NULL_PROGRESS) -> CheckoutResult:
     discarded = _save_unsaved(repo, plan.unsaved) if plan.unsaved else []
-    saved_in = record(repo, discarded)
+    saved_in = write_list(repo, discarded)
     for root in plan.replace_roots:
         _remove_any(root)
     for path in plan.deletes:
@@ -190,15 +190,15 @@ def apply_plan(repo: Repo, plan: Plan, progress: Progress = NULL_PROGRESS) -> Ch
     _remove_stale_temps({w.dest.parent for w in plan.writes})
     faultpoint("checkout.before_writes")
     progress.begin("Checking out", len(plan.writes), 0)
-    records: list[tuple[os.stat_result, Oid]] = []
+    hashed: list[tuple[os.stat_result, Oid]] = []
     placed = parallel_spread(lambda w: _place(repo, w, w.dest.parent in created),
                              plan.writes, lambda w: w.dest.parent)
     for write, st in placed:
         progress.advance(files=1)
         if st is not None:
-            records.append((st, write.oid))
+            hashed.append((st, write.oid))
     progress.end()
-    repo.state.put_many(records)
+    repo.state.put_many(hashed)
     return CheckoutResult(len(plan.writes), len(plan.deletes), plan.missing, discarded,
                           saved_in)
 

@@ -1,8 +1,8 @@
 """Bytes a forced checkout replaced: saved in the cache and listed in `.dvlite/discarded/`.
 
-Each forced checkout that discards data writes one record, `.dvlite/discarded/STAMP.tsv`,
-a line per file: `<unix time>\\t<hash>\\t<path>`. gc keeps every object a record lists
-until the record is older than `gc.grace` (or `gc --now`), then drops the record, so the
+Each forced checkout that discards data writes one list, `.dvlite/discarded/STAMP.tsv`,
+a line per file: `<unix time>\\t<hash>\\t<path>`. gc keeps every object a list names
+until the list is older than `gc.grace` (or `gc --now`), then drops the list, so the
 user has that long to copy the bytes back from `.dvlite/cache/ALGO/XX/HEX`.
 """
 
@@ -33,8 +33,8 @@ def folder(repo: Repo) -> Path:
     return repo.dvlite_dir / FOLDER
 
 
-def record(repo: Repo, items: list[Discarded], now: float | None = None) -> Path | None:
-    """Write one record for `items`; returns its path (None when there is nothing)."""
+def write_list(repo: Repo, items: list[Discarded], now: float | None = None) -> Path | None:
+    """Write one list of `items`; returns its path (None when there is nothing)."""
     if not items:
         return None
     now = time.time() if now is None else now
@@ -47,21 +47,21 @@ def record(repo: Repo, items: list[Discarded], now: float | None = None) -> Path
 
 
 @dataclass(frozen=True, slots=True)
-class Records:
-    kept: frozenset[Oid]  # listed by a record younger than the grace period
-    expired: tuple[Path, ...]  # records past it: gc removes them
+class DiscardedLists:
+    kept: frozenset[Oid]  # named by a list younger than the grace period
+    expired: tuple[Path, ...]  # lists past it: gc removes them
 
 
-def read(repo: Repo, grace: float | None, now: float | None = None) -> Records:
-    """Every record, split by age (`grace` None: all are expired, for `gc --now`). A
-    record that cannot be read keeps nothing and is left alone (dvlite did not write it)."""
+def read(repo: Repo, grace: float | None, now: float | None = None) -> DiscardedLists:
+    """Every list, split by age (`grace` None: all are expired, for `gc --now`). A
+    list that cannot be read keeps nothing and is left alone (dvlite did not write it)."""
     cutoff = float("inf") if grace is None else (time.time() if now is None else now) - grace
     kept: set[Oid] = set()
     expired: list[Path] = []
     try:
         names = sorted(n for n in os.listdir(folder(repo)) if n.endswith(".tsv"))
     except FileNotFoundError:
-        return Records(frozenset(), ())
+        return DiscardedLists(frozenset(), ())
     for name in names:
         path = folder(repo) / name
         try:
@@ -72,7 +72,7 @@ def read(repo: Repo, grace: float | None, now: float | None = None) -> Records:
             expired.append(path)
         else:
             kept.update(oid for _, oid in entries)
-    return Records(frozenset(kept), tuple(expired))
+    return DiscardedLists(frozenset(kept), tuple(expired))
 
 
 def _parse(data: bytes) -> list[tuple[float, Oid]]:

@@ -102,7 +102,9 @@ def fetch(url: str, rev: str | None) -> tuple[Source, str]:
     """The source at `url` holding `rev`, and the commit id it resolved to."""
     if rev is not None and rev.startswith("-"):
         raise ScmError(f"invalid revision '{rev}'")
-    found = pick(ls_remote(url), rev)
+    # a full commit id needs no ls-remote (what a pickled filesystem pins for a worker)
+    found = (rev, None) if rev is not None and _SHA.fullmatch(rev) else \
+        pick(ls_remote(url), rev)
     if found is None:
         return _blobless(url, str(rev))
     sha, ref = found

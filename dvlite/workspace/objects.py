@@ -12,8 +12,10 @@ range of its loose copy on the remote and stores nothing (`read_range`).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,7 +24,7 @@ from dvlite.config import Config
 from dvlite.core.manifest import Manifest
 from dvlite.core.oid import Oid, hash_bytes
 from dvlite.errors import ConfigError, IntegrityError, MissingObjectsError, storage_error
-from dvlite.storage.odb import LocalStore
+from dvlite.storage.odb import LocalStore, clean_temp_folder
 from dvlite.storage.progress import NULL_PROGRESS, Progress
 from dvlite.storage.remote.base import Remote
 from dvlite.storage.remote.factory import local_path, open_remote
@@ -34,6 +36,9 @@ WHOLE_MAX = PACK_OBJECT_MAX  # objects up to this size may sit in a pack: read w
 _MANIFESTS_KEPT = 64  # parsed manifests kept per process (content-addressed: never stale)
 _manifests: OrderedDict[Oid, Manifest] = OrderedDict()
 _manifests_lock = threading.Lock()
+STALE_TEMP = 3600.0
+_cleaned: set[Path] = set()
+_cleaned_lock = threading.Lock()
 
 
 def user_cache_dir() -> Path:
@@ -46,6 +51,17 @@ def user_cache_dir() -> Path:
     xdg = os.environ.get("XDG_CACHE_HOME")
     base = Path(xdg) if xdg and os.path.isabs(xdg) else Path.home() / ".cache"
     return base / "dvlite" / "objects"
+
+
+def _clean_once(store: LocalStore) -> None:
+    """Remove what killed readers left in a store's temp area (an hour old, so a read of
+    another process running now keeps its file), once per process and store."""
+    with _cleaned_lock:
+        if store.tmp_dir in _cleaned:
+            return
+        _cleaned.add(store.tmp_dir)
+    with contextlib.suppress(OSError):
+        clean_temp_folder(store.tmp_dir, time.time() - STALE_TEMP)
 
 
 def loose_key(oid: Oid) -> str:
@@ -75,7 +91,8 @@ class SourceObjects:
     def store(self, algo: str) -> LocalStore:
         with self._lock:
             if algo not in self._stores:
-                self._stores[algo] = LocalStore(self.store_root, algo)
+                self._stores[algo] = store = LocalStore(self.store_root, algo)
+                _clean_once(store)
             return self._stores[algo]
 
     def cached(self, oid: Oid) -> Path | None:

@@ -89,6 +89,7 @@ class View:
     tree: Tree
     objects: SourceObjects
     label: str  # the repository and revision, for messages
+    repo: str  # the repository as another process can open it: a URL, or its local root
 
     def open_plain(self, node: Node) -> BinaryIO:
         """A plain (git's) file, seekable."""
@@ -181,6 +182,8 @@ def open_view(repo: str | os.PathLike[str] | None, rev: str | None, remote: str 
     remote objects come from (None: the repository's default)."""
     where = "the current folder" if repo is None else os.fspath(repo)
     src, commit = _resolve(repo, rev, cwd or Path.cwd(), where)
+    url = repo is not None and git_url.is_url(os.fspath(repo))
+    again = os.fspath(repo) if url and repo is not None else str(src.root or src.git.root)
     outputs: Iterable[tuple[str, Pointer]]
     files: Iterable[Node]
     if commit is None:
@@ -197,7 +200,7 @@ def open_view(repo: str | os.PathLike[str] | None, rev: str | None, remote: str 
     objects = SourceObjects(config, src.base, user_cache_dir(), cache_dir(src, config), remote)
     tree = Tree(files, outputs, objects.manifest)
     label = f"'{where}' at {rev or ('the workspace' if commit is None else 'HEAD')}"
-    return View(src, commit, tree, objects, label)
+    return View(src, commit, tree, objects, label, again)
 
 
 def _resolve(repo: str | os.PathLike[str] | None, rev: str | None, cwd: Path,

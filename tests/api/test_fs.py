@@ -14,7 +14,7 @@ import pytest
 
 from dvlite.errors import IntegrityError
 from dvlite.fs import DvliteFileSystem
-from dvlite.workspace import view
+from dvlite.workspace import objects, view
 from dvlite.workspace.objfile import ObjectFile
 from tests.api.conftest import BIG, Project, build
 from tests.helpers import read_pointer, store_temps
@@ -190,6 +190,11 @@ def test_a_copy_reads_the_commit_the_original_resolved(project: Project):
     assert copy.view.commit == project.second == fs.view.commit
     assert copy.storage_options["rev"] == project.second
     assert copy.cat_file("model.bin") == b"v2"
+    here = DvliteFileSystem()  # the repository around the current folder, its workspace
+    os.chdir(project.root.parent)
+    copy = pickle.loads(pickle.dumps(here))
+    assert copy.storage_options["repo"] == str(project.root)
+    assert copy.view.commit is None and copy.cat_file("model.bin") == b"v2"
 
 
 @pytest.fixture
@@ -258,3 +263,15 @@ def test_no_read_ahead_still_verifies_a_read_in_order(project: Project, user_cac
             chunks.append(chunk)
     assert b"".join(chunks) == BIG
     assert _object(user_cache, project.root, "big.bin").read_bytes() == BIG
+
+
+def test_a_killed_reader_s_temp_file_is_removed_later(project: Project, user_cache: Path):
+    stale, fresh = user_cache / "tmp" / ("a" * 32 + ".tmp"), user_cache / "tmp" / "b.tmp"
+    for path in (stale, fresh):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"partial")
+    os.utime(stale, (1, 1))
+    os.utime(fresh, (1, 1))  # not a name dvlite makes: never touched
+    objects._cleaned.discard(user_cache / "tmp")
+    assert DvliteFileSystem(repo=project.url).cat_file("model.bin") == b"v2"
+    assert not stale.exists() and fresh.exists()

@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from dvlite.core.dag import PathIndex, build_graph, parse_files
+from dvlite.core.dag import PathMap, build_graph, parse_files
 from dvlite.errors import CyclicGraphError, FormatError, PipelineError
 
 
@@ -74,12 +74,12 @@ def test_same_output_in_two_files_names_both() -> None:
         parse_files(texts)
 
 
-def test_path_index() -> None:
-    index = PathIndex([("a/b", 1), ("a/bc", 2), ("a/b/c/d", 3), ("x", 4)])
-    assert sorted(index.overlapping("a/b")) == [1, 3]
-    assert sorted(index.overlapping("a")) == [1, 2, 3]
-    assert index.overlapping("a/b/c") == [1, 3]
-    assert index.overlapping("y") == []
+def test_path_map() -> None:
+    paths = PathMap([("a/b", 1), ("a/bc", 2), ("a/b/c/d", 3), ("x", 4)])
+    assert sorted(paths.overlapping("a/b")) == [1, 3]
+    assert sorted(paths.overlapping("a")) == [1, 2, 3]
+    assert paths.overlapping("a/b/c") == [1, 3]
+    assert paths.overlapping("y") == []
 
 
 def test_long_chain_and_wide_pipeline_need_no_recursion() -> None:

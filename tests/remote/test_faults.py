@@ -111,7 +111,7 @@ def test_noop_push_asks_the_remote_only_its_epoch(repo, proxy):
     r = run("push")
     assert r.exit_code == 0 and "up to date" in r.stdout
     assert dict(proxy.stats.requests) == {"GET": 1}  # the format file, nothing else
-    (repo / ".dvlite" / "remotes.db").unlink()  # without the record: batched listing
+    (repo / ".dvlite" / "remotes.db").unlink()  # without known objects: batched listing
     proxy.reset()
     r = run("push", "--json")
     assert json.loads(r.stdout)["already_present"] == 301
@@ -218,11 +218,11 @@ def test_dropped_responses_show_no_traceback(repo, proxy, seed):
 
 _ORPHAN_TASK = """
 import asyncio, gc, sys
-from dvlite.storage.remote.options import RemoteConfig
-from dvlite.storage.remote.fsspec_backend import FsspecRemote
+from dvlite.storage.remote.options import FsspecOptions
+from dvlite.storage.remote.fsspec_backend import FsspecBackend
 
-remote = FsspecRemote.from_config(
-    RemoteConfig("o", "s3://b/p", {"endpoint_url": sys.argv[1]}), "xxh128", 1)
+remote = FsspecBackend.from_options(
+    "o", "s3://b/p", FsspecOptions(endpoint_url=sys.argv[1]), "xxh128", 1)
 fs = remote.fs
 
 async def dropped():

@@ -3,7 +3,7 @@ object that a new commit uses again survives another clone's gc --remote (freshe
 push, as git freshens the objects it would have written).
 
 Ages are made, not waited for: the remote's files get old mtimes and this clone's
-record of when it last made them young is moved back by the same amount."""
+note of when it last made them young is moved back by the same amount."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ def _markers(store: Path) -> list[Path]:
 
 
 def _clone(repo: Path, dest: Path) -> Path:
-    """Another machine's clone of `repo` as it is now: no cache, no record."""
+    """Another machine's clone of `repo` as it is now: no cache, no known objects."""
     shutil.copytree(repo, dest)
     shutil.rmtree(dest / ".dvlite" / "cache")
     (dest / ".dvlite" / "remotes.db").unlink()

@@ -139,7 +139,7 @@ def test_gc_remote_grace_confirmation_and_now(repo, remote: RemoteHandle):
     assert [k.rsplit("/", 1)[-1] for k in remote.objects()] == [hash_bytes(
         "xxh128", b"kept").hex]
     assert dropped not in str(remote.objects())
-    # the local record forgot it: pushing it again really uploads it
+    # the known objects forgot it: pushing it again really uploads it
     _version(repo, b"dropped", commit=False)
     r = run("push", "--json")
     assert json.loads(r.stdout)["transferred"] == 1
@@ -194,7 +194,7 @@ def test_gc_lists_and_deletes_only_below_the_remotes_folder(repo, s3):
     assert set(foreign) <= set(s3.keys(""))
 
 
-def test_gc_remote_removes_temp_files_of_killed_format_and_record_writes(repo, tmp_path):
+def test_gc_remote_removes_temp_files_of_killed_format_and_run_cache_writes(repo, tmp_path):
     """A kill while the format file or a run-cache record is written to a folder remote
     leaves a temp file beside it; gc --remote removes it (with --now, at once)."""
     store = tmp_path / "store"

@@ -32,15 +32,15 @@ def test_noop_push_skips_folders_known_on_the_remote(repo, remote: RemoteHandle)
     doc = json.loads(r.stdout)
     assert doc["transferred"] == 0 and doc["failed"] == 0
     assert doc["already_present"] == 31  # 30 files + the manifest, from the pointer
-    (repo / ".dvlite" / "remotes.db").unlink()  # without the record: asks the remote
+    (repo / ".dvlite" / "remotes.db").unlink()  # without known objects: asks the remote
     assert run("pull", "--json").exit_code == 0  # brings the manifest back
     r = run("push", "--json")
     assert r.exit_code == 0 and json.loads(r.stdout)["already_present"] == 31
 
 
 def test_noop_status_remote_loads_no_s3_stack(repo, remote: RemoteHandle):
-    """A push reads the remote's epoch (one request), status --remote trusts a recent
-    record without asking."""
+    """A push reads the remote's epoch (one request), status --remote trusts known
+    objects checked recently without asking."""
     gen(repo, {"data": {"a.txt": "a\n", "b.txt": "b\n"}})
     assert run("add", "data").exit_code == 0
     assert run("push").exit_code == 0

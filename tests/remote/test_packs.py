@@ -68,7 +68,7 @@ def _wipe(repo: Path, *paths: str) -> None:
 
 
 def _clone(repo: Path, dest: Path) -> Path:
-    """A fresh git clone of `repo`: no cache, no record of the remote."""
+    """A fresh git clone of `repo`: no cache, no known objects of the remote."""
     git(repo.parent, "clone", "-q", str(repo), str(dest))
     return dest
 
@@ -301,8 +301,8 @@ def test_broken_index_objects_count_as_missing_and_push_repairs(
 
 def test_broken_index_found_by_fsck_is_repushed_by_the_clone_that_pushed_it(
         repo, remote: RemoteHandle):
-    """The clone whose record says it pushed the objects trusts it; `fsck --remote`
-    finds them missing and makes it forget, so the next push sends them again."""
+    """The clone whose known objects say it pushed the objects trusts them; `fsck
+    --remote` finds them missing and makes it forget, so the next push sends them again."""
     files = _files(4)
     file_hex = {_hex(d) for d in files.values()}
     _track(repo, {"d": files}, "d")

@@ -63,7 +63,7 @@ def test_noop_push_and_pull(repo, remote: RemoteHandle):
 def test_push_skips_what_the_remote_already_has(repo, remote: RemoteHandle):
     _setup(repo)
     assert run("push").exit_code == 0
-    (repo / ".dvlite" / "remotes.db").unlink()  # forget the local record: ask the remote
+    (repo / ".dvlite" / "remotes.db").unlink()  # forget the known objects: ask the remote
     r = run("push", "--json")
     assert json.loads(r.stdout) == {
         "remote": "origin", "transferred": 0, "bytes": 0, "already_present": 5, "failed": 0,
@@ -148,7 +148,7 @@ def test_object_deleted_behind_dvlites_back_is_repushed_after_a_pull_finds_it_mi
     assert run("push").exit_code == 0
     key = _object_key(repo, "model.bin.dvl")
     remote.delete(key)
-    # The local record still lists the object: a push trusts it and uploads nothing.
+    # The known objects still list the object: a push trusts them and uploads nothing.
     assert json.loads(run("push", "--json").stdout)["transferred"] == 0
     saved = repo.parent / "saved-cache"
     shutil.copytree(repo / ".dvlite" / "cache", saved)
@@ -156,7 +156,7 @@ def test_object_deleted_behind_dvlites_back_is_repushed_after_a_pull_finds_it_mi
     r = run("pull")
     assert r.exit_code != 0
     assert key.rsplit("/", 1)[-1] in r.stderr or "missing" in r.stderr
-    # The pull found it missing and refreshed the record; the next push re-uploads it.
+    # The pull found it missing and forgot it; the next push re-uploads it.
     shutil.rmtree(repo / ".dvlite" / "cache")
     shutil.copytree(saved, repo / ".dvlite" / "cache")
     r = run("push", "--json")

@@ -11,9 +11,10 @@ from dvlite.core.oid import Oid, hash_bytes
 from dvlite.errors import ConfigError, IntegrityError, MissingObjectsError
 from dvlite.storage.odb import LocalStore
 from dvlite.storage.remote import fsspec_backend as remote_s3
+from dvlite.storage.remote import fsspec_list
 from dvlite.storage.remote.base import FORMAT_FILE, Remote
 from dvlite.storage.remote.factory import open_remote
-from dvlite.storage.remote.options import RemoteConfig
+from dvlite.storage.remote.options import FolderOptions, FsspecOptions, RemoteConfig
 from dvlite.storage.transfer import Item, TransferResult
 from tests.helpers import store_temps
 from tests.remote.s3fixtures import BUCKET, S3, s3_remote_options
@@ -25,9 +26,9 @@ ALGO = "xxh128"
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[Remote, object]:
     if request.param == "local":
         root = tmp_path / "remote"
-        return open_remote(RemoteConfig("r", str(root), {}), tmp_path, ALGO), root
+        return open_remote(RemoteConfig("r", str(root), FolderOptions()), tmp_path, ALGO), root
     s3: S3 = request.getfixturevalue("s3")
-    cfg = RemoteConfig("r", f"s3://{BUCKET}/p", s3_remote_options(s3.endpoint))
+    cfg = RemoteConfig("r", f"s3://{BUCKET}/p", FsspecOptions(**s3_remote_options(s3.endpoint)))
     return open_remote(cfg, tmp_path, ALGO), s3
 
 
@@ -124,7 +125,7 @@ def test_missing_object(store, cache):
 
 def test_exists_many_by_listing(store, tmp_path, monkeypatch):
     remote, _ = store
-    monkeypatch.setattr(remote_s3, "HEAD_MAX", 4)
+    monkeypatch.setattr(fsspec_list, "HEAD_MAX", 4)
     oids = []
     for i in range(40):
         oid, src = _src(tmp_path, f"object {i}".encode())
@@ -161,7 +162,7 @@ def test_multipart_upload_round_trip(store, cache, tmp_path, monkeypatch):
 
 
 def test_local_remote_leaves_no_partial_object(tmp_path):
-    remote = open_remote(RemoteConfig("r", "rel/store", {}), tmp_path, ALGO)
+    remote = open_remote(RemoteConfig("r", "rel/store", FolderOptions()), tmp_path, ALGO)
     oid, src = _src(tmp_path, b"x" * 1000)
     remote.upload(oid, src)
     final = tmp_path / "rel" / "store" / ALGO / oid.hex[:2] / oid.hex
@@ -218,3 +219,10 @@ def test_big_transfers_report_bytes_while_they_move(store, cache, tmp_path, monk
         assert sum(n for _, n in seen.calls) == len(data)
         assert sum(f for f, _ in seen.calls) == 1
     assert cache.read_bytes(oid) == data
+
+
+def test_other_fsspec_protocols_get_the_storage_options(tmp_path):
+    opts = FsspecOptions(jobs=2, storage_options={"custom": "x"})
+    remote = open_remote(RemoteConfig("r", "memory://bucket/p", opts), tmp_path, ALGO)
+    assert remote.backend.fs.storage_options == {"custom": "x"}
+    assert remote.jobs == 2

@@ -120,3 +120,43 @@ def test_whole_number_serves_as_a_float_setting(tmp_path: Path) -> None:
     shared = tmp_path / "config"
     shared.write_text("[core]\nlock_timeout = 3\n")
     assert Config(shared, tmp_path / "config.local").get("core.lock_timeout") == 3.0
+
+
+def test_remote_keys_are_the_fsspec_options() -> None:
+    from dataclasses import fields
+
+    from dvlite.remote_config import REMOTE_KEYS
+    from dvlite.storage.remote.options import FsspecOptions
+
+    named = {f.name for f in fields(FsspecOptions)} - {"storage_options"}
+    assert named == set(REMOTE_KEYS) - {"url"}
+
+
+def test_remote_options_are_typed_once(tmp_path: Path) -> None:
+    from dvlite.storage.remote.options import FolderOptions, FsspecOptions
+
+    (tmp_path / "config").write_text(
+        "[remote.f]\nurl = '/data'\njobs = 3\nregion = 'eu'\n"
+        "[remote.s]\nurl = 's3://b/p'\nread_timeout = 5\nverify = false\nlayout = 1\n"
+        "[remote.m]\nurl = 'memory://b/p'\njobs = 2\nretries = 1\npassword = 'pw'\n")
+    (tmp_path / "l").write_text("[remote.s]\nsecret_access_key = 'hush'\n")
+    remotes = Config(tmp_path / "config", tmp_path / "l").remotes()
+    assert remotes["f"].options == FolderOptions(jobs=3)
+    s3 = remotes["s"].options
+    assert s3 == FsspecOptions(layout=1, read_timeout=5.0, verify=False,
+                               secret_access_key="hush",
+                               storage_options={"read_timeout": 5.0, "verify": False,
+                                                "secret_access_key": "hush"})
+    assert "hush" not in repr(remotes["s"])
+    other = remotes["m"].options
+    assert isinstance(other, FsspecOptions) and other.jobs == 2
+    assert other.storage_options == {"retries": 1, "password": "pw"}
+    assert "pw" not in repr(other)
+
+
+def test_remote_option_of_the_wrong_type_names_it(tmp_path: Path) -> None:
+    (tmp_path / "config").write_text("[remote.s]\nurl = 's3://b/p'\nretries = 'many'\n")
+    config = Config(tmp_path / "config", tmp_path / "l")
+    with pytest.raises(ConfigError, match=r"remote\.s\.retries must be a whole number"):
+        config.remotes()
+    config.require_remote("s")  # so `remote modify` can still fix it

@@ -10,10 +10,10 @@ from dvlite.core.oid import Oid
 from dvlite.repo.sync.known import present_on_remote, skip_known_folders
 from dvlite.repo.sync.plan import (
     expand,
+    known_objects,
     manifest_loader,
-    remote_index,
     repo_remote,
-    trusted_record,
+    trusted_known,
 )
 from dvlite.storage.progress import NULL_PROGRESS, Progress
 from dvlite.storage.remote.base import CopyHash, Remote, RemoteEntry
@@ -59,11 +59,11 @@ def remote_status(repo: Repo, targets: list[str], remote_name: str | None,
     chosen = skip_known_folders(repo, remote, chosen)[0]  # pushed whole: nothing missing
     per = _closures(repo, remote, chosen)
     wanted = {oid for items in per.values() for oid in items}
-    index = trusted_record(repo, remote)
+    known = trusted_known(repo, remote)
     try:
-        there = present_on_remote(remote, index, set(wanted))
+        there = present_on_remote(remote, known, set(wanted))
     finally:
-        index.close()
+        known.close()
     result = RemoteStatus(remote.name)
     for path, items in per.items():
         missing = sum(1 for oid in items if oid not in there)
@@ -102,7 +102,7 @@ def remote_fsck(repo: Repo, remote_name: str | None, jobs: int | None = None,
                 progress: Progress = NULL_PROGRESS, *, repair: bool = False) -> RemoteFsck:
     """Read back every object the workspace's pointers need from the remote and hash it
     (a copy that is not intact gives way to the object's other copies). Ignores the
-    known-objects record (and corrects it). A size a pointer gets wrong is the pointer's
+    known objects (and corrects them). A size a pointer gets wrong is the pointer's
     error, reported as such. With `repair`, a bad copy read bad a second time, on its
     own, is deleted from the remote (as gc --remote deletes), and so is an index still
     unusable when read again, so the next push from a machine that has the data uploads
@@ -123,16 +123,16 @@ def remote_fsck(repo: Repo, remote_name: str | None, jobs: int | None = None,
         bad = [c.entry for copies in hashed.values() for c in copies if not c.intact]
         result.removed = _remove_bad_copies(repo, remote, bad)
         result.removed_indexes = [n for n in result.unreadable if remote.drop_index(n)]
-    index = remote_index(repo)
+    known = known_objects(repo)
     try:
-        index.add(remote.identity, good)
+        known.add(remote.identity, good)
         bad_oids = set(items) - set(good)
         # A known folder vouches for all its files (push skips it whole): an output with
         # a missing or bad object is forgotten whole, so the next push checks it again.
         stale = {oid for group in per.values() if bad_oids & group.keys() for oid in group}
-        index.forget(remote.identity, bad_oids | stale)
+        known.forget(remote.identity, bad_oids | stale)
     finally:
-        index.close()
+        known.close()
     return result
 
 
@@ -199,13 +199,13 @@ def _remove_bad_copies(repo: Repo, remote: Remote, doomed: list[RemoteEntry]) ->
 
 def on_remote(repo: Repo, remote_name: str | None, oids: dict[str, set[Oid] | None],
               ) -> dict[str, bool]:
-    """For `ls --remote`: per path, whether all its objects are on the remote (record
-    first, then one batched check for the rest)."""
+    """For `ls --remote`: per path, whether all its objects are on the remote (known
+    objects first, then one batched check for the rest)."""
     remote = repo_remote(repo, remote_name)
     wanted = {o for group in oids.values() if group for o in group}
-    index = trusted_record(repo, remote)
+    known = trusted_known(repo, remote)
     try:
-        there = present_on_remote(remote, index, set(wanted))
+        there = present_on_remote(remote, known, set(wanted))
     finally:
-        index.close()
+        known.close()
     return {path: group is not None and group <= there for path, group in oids.items()}

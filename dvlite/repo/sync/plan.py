@@ -18,7 +18,7 @@ from dvlite.core.pointer import POINTER_SUFFIX
 from dvlite.errors import DvliteError, MissingObjectsError, UsageError
 from dvlite.storage.remote.base import Remote
 from dvlite.storage.remote.factory import open_remote
-from dvlite.storage.remote.known import RemoteIndex
+from dvlite.storage.remote.known import KnownObjects
 from dvlite.storage.remote.options import RemoteConfig
 from dvlite.storage.transfer import Failure, Item
 from dvlite.workspace.outputs import (
@@ -90,30 +90,30 @@ def repo_remote(repo: Repo, name: str | None) -> Remote:
     return open_remote(cfg, repo.root, repo.config.core.hash)
 
 
-def remote_index(repo: Repo) -> RemoteIndex:
-    return RemoteIndex(repo.dvlite_dir / "remotes.db")
+def known_objects(repo: Repo) -> KnownObjects:
+    return KnownObjects(repo.dvlite_dir / "remotes.db")
 
 
-def trusted_record(repo: Repo, remote: Remote, *, force: bool = False) -> RemoteIndex:
-    """The record of `remote`, for deciding what it holds (see `check_record`)."""
-    index = remote_index(repo)
+def trusted_known(repo: Repo, remote: Remote, *, force: bool = False) -> KnownObjects:
+    """The known objects, checked for deciding what `remote` holds (see `check_known`)."""
+    known = known_objects(repo)
     try:
-        check_record(index, remote, force=force)
+        check_known(known, remote, force=force)
     except BaseException:
-        index.close()
+        known.close()
         raise
-    return index
+    return known
 
 
-def check_record(index: RemoteIndex, remote: Remote, *, force: bool = False) -> bool:
-    """Check the record against the remote's epoch, unless that was done within
-    `remote.record_ttl` (and not `force`): a record made before a wipe or another
-    machine's gc --remote is dropped, not trusted. False when that dropped anything."""
-    last = index.last_check(remote.identity)
+def check_known(known: KnownObjects, remote: Remote, *, force: bool = False) -> bool:
+    """Check the known objects of `remote` against its epoch, unless that was done within
+    `remote.known_ttl` (and not `force`): those learnt before a wipe or another
+    machine's gc --remote are dropped, not trusted. False when that dropped anything."""
+    last = known.last_check(remote.identity)
     now = time.time()
-    if not force and last is not None and 0 <= now - last < remote.record_ttl:
+    if not force and last is not None and 0 <= now - last < remote.known_ttl:
         return True
-    return not index.reconcile(remote.identity, remote.read_epoch(), now)
+    return not known.reconcile(remote.identity, remote.read_epoch(), now)
 
 
 def select(repo: Repo, scope: Scope) -> list[Target]:

@@ -31,17 +31,17 @@ from dvlite.repo.sync.plan import (
     Scope,
     as_scope,
     expand,
+    known_objects,
     manifest_loader,
-    remote_index,
     repo_remote,
     select,
     select_uncached,
-    trusted_record,
+    trusted_known,
 )
 from dvlite.repo.sync.runcache import local_records, push_records, remote_records
 from dvlite.storage.progress import NULL_PROGRESS, Progress
 from dvlite.storage.remote.base import Remote
-from dvlite.storage.remote.known import RemoteIndex
+from dvlite.storage.remote.known import KnownObjects
 from dvlite.storage.transfer import Failure, Item, TransferResult
 from dvlite.workspace.checkout import CheckoutResult
 from dvlite.workspace.outputs import load_manifest
@@ -65,11 +65,11 @@ def push(repo: Repo, scope: Scope | Sequence[str], remote_name: str | None = Non
     remote = repo_remote(repo, remote_name)
     chosen = select(repo, scope)
     optional = select_uncached(repo, scope)
-    # The epoch is read once whatever the record's age (one small GET): another clone's
-    # gc --remote or repair renews it, and a push trusting a stale record would report
-    # "up to date" while the remote lacks what it deleted. The checks below then trust
-    # that reading.
-    trusted_record(repo, remote, force=True).close()
+    # The epoch is read once however recently it was checked (one small GET): another
+    # clone's gc --remote or repair renews it, and a push trusting stale known objects
+    # would report "up to date" while the remote lacks what it deleted. The checks below
+    # then trust that reading.
+    trusted_known(repo, remote, force=True).close()
     for _ in range(3):
         targets, skipped = chosen, 0
         if not run_cache:  # run-cache records need every object of theirs in `there`
@@ -83,7 +83,8 @@ def push(repo: Repo, scope: Scope | Sequence[str], remote_name: str | None = Non
         there = _send(repo, remote, plan, result, jobs=jobs, progress=progress)
         if there is not None:
             break
-        # the record that let folders be skipped was stale, and is dropped: plan again
+        # the known objects that let folders be skipped were stale, and are dropped: plan
+        # again
     else:
         raise RemoteError(f"remote '{remote.name}' changed its epoch during the push (a gc "
                           "--remote running?)", hint="re-run the push when it is done")
@@ -98,24 +99,24 @@ def _send(repo: Repo, remote: Remote, plan: ObjectPlan, result: TransferResult, 
     """Upload the plan's missing objects, files before manifests, and freshen the ones
     the remote already had (an old object used again must outlive the grace of a gc
     that does not know the new commit yet); returns what the remote now has of the
-    plan. None, before anything is written, when the record the plan was made with
-    turns out stale (it is dropped: plan again)."""
+    plan. None, before anything is written, when the known objects the plan was made
+    with turn out stale (they are dropped: plan again)."""
     wanted = plan.all_oids()
     local = repo.cache.exists_many(wanted)
     for oid in sorted(wanted - local):
         err = MissingObjectsError(f"{plan.item(oid).path} ({oid}) is not in the cache")
         result.failed.append(Failure(plan.item(oid), err))
-    index = trusted_record(repo, remote)
+    known = trusted_known(repo, remote)
     try:
-        there, files = _to_upload(remote, index, plan, local)
-        stale = due_for_freshening(repo, remote, index, there)
+        there, files = _to_upload(remote, known, plan, local)
+        stale = due_for_freshening(repo, remote, known, there)
         writes = bool(files or stale) or any(m not in there for m in plan.manifests)
         # about to write: the epoch is read again (a format file made if there is none);
-        # a record it drops was stale
-        if writes and index.reconcile(remote.identity, remote.check_format(create=True),
+        # known objects it drops were stale
+        if writes and known.reconcile(remote.identity, remote.check_format(create=True),
                                       time.time()):
             return None
-        freshen(remote, index, stale)
+        freshen(remote, known, stale)
         result.present = len(there & local)
         sizes = {it.oid: os.stat(repo.cache.path(it.oid)).st_size for it in files}
         progress.begin("Pushing", len(files), sum(sizes.values()))
@@ -124,7 +125,7 @@ def _send(repo: Repo, remote: Remote, plan: ObjectPlan, result: TransferResult, 
         def send(items: list[Item]) -> set[Oid]:
             done = remote.upload_many(items, repo.cache, sizes, jobs=_jobs(remote, jobs),
                                       result=result, progress=progress)
-            return _record(index, remote, done)
+            return _add_uploaded(known, remote, done)
 
         there |= send(files)
         faultpoint("push.before_manifests")
@@ -132,25 +133,25 @@ def _send(repo: Repo, remote: Remote, plan: ObjectPlan, result: TransferResult, 
         faultpoint("push.after_all")
         progress.end()
     finally:
-        index.close()
+        known.close()
     return there
 
 
-def _to_upload(remote: Remote, index: RemoteIndex, plan: ObjectPlan,
+def _to_upload(remote: Remote, known: KnownObjects, plan: ObjectPlan,
                local: set[Oid]) -> tuple[set[Oid], list[Item]]:
     """What the remote has of the plan (and of the folders' other files), and the files
     to upload."""
-    there = present_on_remote(remote, index, local)
+    there = present_on_remote(remote, known, local)
     pending = [m for m in plan.manifests if m not in there]
     others = set().union(*(plan.complete.get(m, set()) for m in pending)) - plan.all_oids()
     if others:  # files of a folder outside the targets: a manifest needs them all
-        there |= present_on_remote(remote, index, others)
+        there |= present_on_remote(remote, known, others)
     files = [plan.files[o] for o in sorted(plan.files) if o in local and o not in there]
     return there, files
 
 
-def _record(index: RemoteIndex, remote: Remote, done: list[Oid]) -> set[Oid]:
-    index.add(remote.identity, done, fresh=time.time())
+def _add_uploaded(known: KnownObjects, remote: Remote, done: list[Oid]) -> set[Oid]:
+    known.add(remote.identity, done, fresh=time.time())
     return set(done)
 
 
@@ -225,17 +226,17 @@ def fetch(repo: Repo, scope: Scope | Sequence[str], remote_name: str | None = No
 
 def _forget_missing(repo: Repo, remote: Remote, plan: ObjectPlan,
                     result: TransferResult) -> None:
-    """The record is a hint: objects a fetch found missing on the remote, and the folders
-    listing them, are forgotten, so the next push checks and uploads them again."""
+    """Known objects are a hint: objects a fetch found missing on the remote, and the
+    folders listing them, are forgotten, so the next push checks and uploads them again."""
     missing = {f.item.oid for f in result.failed if isinstance(f.error, MissingObjectsError)}
     if not missing:
         return
     folders = {m for m, (_, children) in plan.manifests.items() if children & missing}
-    index = remote_index(repo)
+    known = known_objects(repo)
     try:
-        index.forget(remote.identity, missing | folders)
+        known.forget(remote.identity, missing | folders)
     finally:
-        index.close()
+        known.close()
 
 
 def pull(repo: Repo, scope: Scope, remote_name: str | None = None, *,

@@ -1,5 +1,5 @@
 """Remote object stores: the interfaces (a `Backend` stores files, a `Remote` adds packs
-on top, see `packed`) and the records they exchange.
+on top, see `packed`) and the values they exchange.
 
 A remote holds the cache's loose layout, ``<root>/<algo>/<2 hex>/<hex>``, plus a format
 file ``<root>/dvlite-format`` naming the layout version, plus (layout 2) pack files of
@@ -78,13 +78,13 @@ class RemoteInfo(Protocol):
     url: str
     algo: str
     jobs: int
-    # How long the local record of this remote is trusted before its epoch is read again
-    # (by commands that only report; push reads it every time).
-    record_ttl: float
+    # How long this clone's known objects of the remote are trusted before its epoch is
+    # read again (by commands that only report; push reads it every time).
+    known_ttl: float
 
     @property
     def identity(self) -> str:
-        """A stable key for this remote's location (used by the known-objects record)."""
+        """A stable key for this remote's location (the known objects are kept under it)."""
 
 
 class Backend(RemoteInfo, Protocol):
@@ -144,9 +144,9 @@ class Backend(RemoteInfo, Protocol):
 
 
 class Remote(RemoteInfo, Protocol):
-    """What push, fetch, gc and fsck need from a remote (see `remote_packed`)."""
+    """What push, fetch, gc and fsck need from a remote (see `packed`)."""
 
-    # the files below it, for what is the same on every layout (see `remote_fresh`)
+    # the files below it, for what is the same on every layout (see `fresh`)
     backend: Backend
 
     @property
@@ -198,8 +198,9 @@ class Remote(RemoteInfo, Protocol):
         """The remote's epoch; None when it has no format file (new, or wiped)."""
 
     def renew_epoch(self) -> str:
-        """Give the remote a new epoch (before and after deleting objects from it): every
-        record of its objects made under the old one is then dropped when next checked."""
+        """Give the remote a new epoch (before and after deleting objects from it): the
+        known objects every clone learnt under the old one are then dropped when next
+        checked."""
 
     def upgrade(self) -> tuple[int, int]: ...
 

@@ -1,5 +1,5 @@
-"""The local-folder remote: the cache's loose layout in another folder, written through
-a `LocalStore` (temp + fsync + rename, hash checked while copying)."""
+"""The folder backend: the cache's loose layout in another folder, written through a
+`LocalStore` (temp + fsync + rename, hash checked while copying)."""
 
 from __future__ import annotations
 
@@ -45,12 +45,12 @@ from dvlite.storage.remote.format import (
 from dvlite.storage.remote.fresh import FRESH_DIR
 
 
-class LocalRemote:
-    """A remote in a local (or mounted) folder: the same loose layout as the cache, so a
-    `LocalStore` does the atomic, hash-checked writes (fsspec's local put_file writes in
-    place and leaves partial files when killed)."""
+class FolderBackend:
+    """A remote's files in a local (or mounted) folder: the same loose layout as the
+    cache, so a `LocalStore` does the atomic, hash-checked writes (fsspec's local
+    put_file writes in place and leaves partial files when killed)."""
 
-    record_ttl = 0.0  # reading the format file costs microseconds: check it every time
+    known_ttl = 0.0  # reading the format file costs microseconds: check it every time
 
     def __init__(self, name: str, root: Path, algo: str, jobs: int = DEFAULT_JOBS) -> None:
         self.name = name

@@ -1,16 +1,17 @@
-"""A local record of objects known to be on each remote (`.dvlite/remotes.db`, sqlite).
+"""Known objects: each clone's note of the objects known to be on each remote
+(`.dvlite/remotes.db`, sqlite).
 
 A hint only, used to skip asking the remote again: push trusts it to skip objects it
 uploaded or saw before; fetch and fsck --remote never do. gc --remote forgets what it
 deletes, and fetch and fsck --remote forget what they find missing or bad, so a later
 push uploads it again. Deleting the file is always safe.
 
-Each remote's record is tied to the remote's epoch (in its format file), which a gc
---remote on any machine renews and a wiped remote loses: a record made under another
-epoch is dropped when the epoch is next read (see `Remote.record_ttl`).
+A remote's known objects are tied to its epoch (in its format file), which a gc --remote
+on any machine renews and a wiped remote loses: those learnt under another epoch are
+dropped when the epoch is next read (see `Remote.known_ttl`).
 
 It also remembers when this machine last made each object young on the remote (uploaded
-it, or listed it in a freshen marker, see `remote_fresh`): a push freshens what it
+it, or listed it in a freshen marker, see `fresh`): a push freshens what it
 finds there only once that is long ago, not on every run.
 """
 
@@ -44,7 +45,7 @@ CREATE TABLE IF NOT EXISTS epochs (
 _BATCH = 500
 
 
-class RemoteIndex:
+class KnownObjects:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._conn: sqlite3.Connection | None = None
@@ -60,7 +61,8 @@ class RemoteIndex:
             self._conn = conn
         return self._conn
 
-    def known(self, remote: str, oids: Iterable[Oid]) -> set[Oid]:
+    def among(self, remote: str, oids: Iterable[Oid]) -> set[Oid]:
+        """Those of `oids` known to be on the remote."""
         return self._select("SELECT oid FROM known WHERE remote = ? AND", [remote], oids)
 
     def fresh_since(self, remote: str, oids: Iterable[Oid], since: float) -> set[Oid]:
@@ -92,7 +94,7 @@ class RemoteIndex:
             db.execute("COMMIT")
 
     def add(self, remote: str, oids: Iterable[Oid], fresh: float | None = None) -> None:
-        """Record `oids` as on the remote; with `fresh`, as made young there at that time."""
+        """Note `oids` as on the remote; with `fresh`, as made young there at that time."""
         rows: list[tuple[object, ...]] = [(remote, str(o)) for o in oids]
         self._write(["INSERT OR IGNORE INTO known VALUES (?, ?)"], rows)
         if fresh is not None:
@@ -112,9 +114,9 @@ class RemoteIndex:
         return None if row is None else float(row[0])
 
     def reconcile(self, remote: str, epoch: str | None, now: float) -> bool:
-        """Compare the remote's current epoch (None: no format file) with the one the
-        record was made under; drop the record when they differ. True if that dropped
-        anything."""
+        """Compare the remote's current epoch (None: no format file) with the one its
+        known objects were learnt under; drop them when the two differ. True if that
+        dropped anything."""
         dropped = False
         with self._lock:
             db = self._db()

@@ -6,8 +6,8 @@ before its index (a pack without an index is invisible, and removed by gc once o
 so an object is on the remote exactly when a loose file or a published index lists it.
 Reads fetch ranges of packs, and every object is hashed on its own before it is used;
 a copy that is not intact gives way to the object's other copies (other packs, then a
-loose file) before a read fails (`remote_packread`). Which indexes are used, and every
-copy they list, is `remote_packmap`'s job.
+loose file) before a read fails (`packread`). Which indexes are used, and every
+copy they list, is `packmap`'s job.
 Deleting packed objects rewrites their pack without them: the new pack and index first,
 then the old index, then the old pack.
 """
@@ -22,13 +22,7 @@ from pathlib import Path
 
 from dvlite._fault import faultpoint
 from dvlite.core.oid import Oid, hash_bytes
-from dvlite.core.pack import (
-    INDEX_SUFFIX,
-    PACK_SUFFIX,
-    PackEntry,
-    PackIndex,
-    split_by_size,
-)
+from dvlite.core.pack import INDEX_SUFFIX, PACK_SUFFIX, PackEntry, PackIndex, split_by_size
 from dvlite.errors import (
     DvliteError,
     FormatError,
@@ -40,10 +34,7 @@ from dvlite.storage.atomic import TMP_MARK
 from dvlite.storage.odb import LocalStore
 from dvlite.storage.progress import NULL_PROGRESS, Progress
 from dvlite.storage.remote.base import RECORD_KEY, RECORDS_DIR, Backend, CopyHash, RemoteEntry
-from dvlite.storage.remote.errors import (
-    check_record_key,
-    corrupt_in_cache,
-)
+from dvlite.storage.remote.errors import check_record_key, corrupt_in_cache
 from dvlite.storage.remote.format import REMOTE_LAYOUT, RemoteFormat, new_epoch
 from dvlite.storage.remote.packmap import (
     PACK_OBJECT_MAX,
@@ -74,7 +65,7 @@ class PackedRemote:
         self.url = backend.url
         self.algo = backend.algo
         self.jobs = backend.jobs
-        self.record_ttl = backend.record_ttl
+        self.known_ttl = backend.known_ttl
         self.folder = f"packs/{backend.algo}"
         self._format: RemoteFormat | None = None
         self._format_read = False
@@ -122,7 +113,7 @@ class PackedRemote:
                               "pushed to it yet", hint="its first push creates it")
         if fmt.layout < REMOTE_LAYOUT:
             # A new epoch, not the one just read: writing that back could undo the
-            # renewal of a gc --remote deleting meanwhile, and revive stale records.
+            # renewal of a gc --remote deleting meanwhile, and revive stale known objects.
             new = RemoteFormat(new_epoch(), REMOTE_LAYOUT)
             self._remember(self.backend.write_format(new))
         return fmt.layout, REMOTE_LAYOUT

@@ -24,38 +24,38 @@ from __future__ import annotations
 import ssl
 from typing import Any
 
+from dvlite.storage.remote.options import FsspecOptions
+
 PART_CONCURRENCY = 2  # multipart parts in flight per file (each holds one part in memory)
 # TLS failures that can be a dropped connection rather than a wrong endpoint
 _TRANSIENT_TLS = (ssl.SSLEOFError, ssl.SSLZeroReturnError, ssl.SSLSyscallError)
 
 
-def s3_kwargs(opts: dict[str, Any], jobs: int) -> dict[str, Any]:
+def s3_kwargs(opts: FsspecOptions, jobs: int) -> dict[str, Any]:
     """S3FileSystem arguments from a remote's options (the AWS chain fills the rest)."""
-    attempts = int(opts.get("retries", 5))
     client: dict[str, Any] = {}
-    if opts.get("region"):
-        client["region_name"] = opts["region"]
-    if "verify" in opts:
-        client["verify"] = bool(opts["verify"])
+    if opts.region:
+        client["region_name"] = opts.region
+    if opts.verify is not None:
+        client["verify"] = opts.verify
     kw: dict[str, Any] = {
         "skip_instance_cache": True,
         "use_listings_cache": False,
         "max_concurrency": PART_CONCURRENCY,
         "client_kwargs": client,
         "config_kwargs": {
-            "retries": {"mode": "standard", "max_attempts": max(1, attempts)},
-            "connect_timeout": float(opts.get("connect_timeout", 10)),
-            "read_timeout": float(opts.get("read_timeout", 60)),
+            "retries": {"mode": "standard", "max_attempts": max(1, opts.retries)},
+            "connect_timeout": opts.connect_timeout,
+            "read_timeout": opts.read_timeout,
             "max_pool_connections": max(10, 2 * jobs),
         },
     }
-    for ours, theirs in (("endpoint_url", "endpoint_url"), ("profile", "profile"),
-                         ("access_key_id", "key"), ("secret_access_key", "secret"),
-                         ("session_token", "token")):
-        if opts.get(ours):
-            kw[theirs] = opts[ours]
+    for theirs, value in (("endpoint_url", opts.endpoint_url), ("profile", opts.profile),
+                          ("key", opts.access_key_id), ("secret", opts.secret_access_key),
+                          ("token", opts.session_token)):
+        if value:
+            kw[theirs] = value
     return kw
-
 
 
 def permanent(exc: BaseException) -> bool:

@@ -1,5 +1,5 @@
-"""The local record of what a remote holds is tied to the remote's epoch: a wiped remote,
-or one another machine's gc --remote deleted from, is never trusted to hold what it lost."""
+"""A clone's known objects of a remote are tied to the remote's epoch: a wiped remote, or
+one another machine's gc --remote deleted from, is never trusted to hold what it lost."""
 
 from __future__ import annotations
 
@@ -20,8 +20,8 @@ def _push(repo: Path) -> dict[str, int]:
     return doc
 
 
-def _age_record(repo: Path) -> None:
-    """Make the last epoch check look older than any remote's record_ttl."""
+def _age_known(repo: Path) -> None:
+    """Make the last epoch check look older than any remote's known_ttl."""
     with sqlite3.connect(repo / ".dvlite" / "remotes.db") as db:
         assert db.execute("UPDATE epochs SET checked = checked - 86400").rowcount == 1
 
@@ -47,10 +47,10 @@ def test_a_wiped_remote_gets_everything_again(repo: Path, remote: RemoteHandle) 
     assert _push(repo)["transferred"] == 0
     _wipe(remote)
     if remote.kind == "s3":
-        # status --remote trusts the record for record_ttl without asking S3
+        # status --remote trusts the known objects for known_ttl without asking S3
         r = run("status", "--remote", "--json")
         assert r.exit_code == 0 and json.loads(r.stdout)["clean"] is True
-        _age_record(repo)
+        _age_known(repo)
     r = run("status", "--remote", "--json")
     assert r.exit_code == 0 and json.loads(r.stdout)["clean"] is False
     assert _push(repo)["transferred"] == 7
@@ -59,7 +59,7 @@ def test_a_wiped_remote_gets_everything_again(repo: Path, remote: RemoteHandle) 
     assert _push(repo)["transferred"] == 0
 
 
-def test_gc_on_another_clone_drops_this_clones_record(
+def test_gc_on_another_clone_drops_this_clones_known_objects(
         repo: Path, remote: RemoteHandle, tmp_path: Path) -> None:
     gen(repo, {"m.bin": b"v1"})
     assert run("add", "m.bin").exit_code == 0
@@ -80,7 +80,7 @@ def test_gc_on_another_clone_drops_this_clones_record(
     assert len(remote.objects()) == 1  # v2 is gone from the remote
     assert _epoch(remote) != before
 
-    # at once, whatever the record's age: every push reads the epoch
+    # at once, however recently the epoch was checked: every push reads the epoch
     assert _push(repo)["transferred"] == 1  # v2 again, though this clone had pushed it
     assert len(remote.objects()) == 2
 
@@ -130,10 +130,11 @@ def test_format_file_without_an_epoch_is_read(repo: Path, tmp_path: Path) -> Non
     assert _push(repo)["transferred"] == 0
 
 
-def test_a_push_with_work_checks_a_record_trusted_for_its_age(
+def test_a_push_with_work_checks_known_objects_trusted_for_their_age(
         repo: Path, remote: RemoteHandle) -> None:
-    """Within record_ttl an S3 record is trusted without a request, but a push that has
-    something to upload reads the epoch first: a wiped remote gets everything again."""
+    """Within known_ttl the known objects of an S3 remote are trusted without a request,
+    but a push that has something to upload reads the epoch first: a wiped remote gets
+    everything again."""
     gen(repo, {"data": {f"f{i}.txt": f"file {i}\n" for i in range(4)}})
     assert run("add", "data").exit_code == 0
     assert _push(repo)["transferred"] == 5

@@ -109,7 +109,9 @@ class Moto:
                 data = f.read()
             end = data.rfind(b"\n") + 1
             self._offset += end
-            new = data[:end].count(b'HTTP/1.1"')
+            # Not `HTTP/1.1"`: werkzeug colours some status lines (206, 304, 4xx), and
+            # the escape code then stands between the version and the quote.
+            new = data[:end].count(b' HTTP/1.1')
             self._count += new
             if not new:
                 return self._count

@@ -53,6 +53,11 @@ class SizedFile(io.BufferedReader):
         super().__init__(io.FileIO(fd, "rb", closefd=True))
         self.size = size
 
+    def __del__(self) -> None:
+        # Dropped unclosed, it closes quietly, as fsspec's own files do: pyarrow's dataset
+        # and Parquet readers never close the files they open through fsspec.
+        self.close()
+
 
 class SizedBytes(io.BytesIO):
     """Bytes in memory as a file that knows its size."""

@@ -64,7 +64,10 @@ def _git(*args: str, cwd: Path | None = None, what: str) -> bytes:
     if proc.returncode != 0:
         lines = [line for line in proc.stderr.decode(errors="replace").splitlines()
                  if line.strip() and not line.startswith("hint:")]
-        raise ScmError(f"{what}: {lines[-1] if lines else f'git exit {proc.returncode}'}")
+        # git's first fatal line names the cause; the last is often advice
+        fatal = [line for line in lines if line.startswith(("fatal:", "error:"))]
+        cause = (fatal or lines or [f"git exit {proc.returncode}"])[0 if fatal else -1]
+        raise ScmError(f"{what}: {cause}")
     return proc.stdout
 
 

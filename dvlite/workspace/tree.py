@@ -106,7 +106,8 @@ class Tree:
             if rel in self._outputs or any(a in self._outputs for a in _ancestors(rel)):
                 continue
             kind = DIRECTORY if pointer.is_dir else FILE
-            if self._add(Node(rel, kind, pointer.size, pointer.oid, tracked=True), True):
+            # the folders above an output are plain ones (git's), not dvlite's data
+            if self._add(Node(rel, kind, pointer.size, pointer.oid, tracked=True), False):
                 self._outputs.add(rel)
                 if pointer.is_dir:
                     self._pending[rel] = pointer.oid

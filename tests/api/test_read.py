@@ -221,3 +221,12 @@ def test_remote_names_another_remote_of_the_repository(project: Project, tmp_pat
         dvlite.api.read("data/a.txt", repo=project.url, rev=project.first, remote="backup")
     with pytest.raises(MissingObjectsError):
         dvlite.api.read("data/sub/b.txt", repo=project.url)  # the default one is gone
+
+
+def test_a_url_that_is_no_repository_is_one_clear_error(tmp_path: Path):
+    url = f"file://{tmp_path / 'nosuch.git'}"
+    with pytest.raises(ScmError) as caught:
+        dvlite.api.read("data.csv", repo=url)
+    # git's cause, not its closing advice ("... and the repository exists.")
+    assert f"cannot read git repository '{url}'" in caught.value.msg
+    assert "does not appear to be a git repository" in caught.value.msg

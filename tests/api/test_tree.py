@@ -68,3 +68,12 @@ def test_threads_read_a_manifest_once():
         t.join()
     assert found == ["data/a.txt"] * 8
     assert reads == [_oid("m")]
+
+
+def test_the_folders_above_an_output_are_plain_and_those_inside_a_tracked_folder_are_not():
+    tree = Tree([Node("models/README", FILE, 5)],
+                [("models/clf.bin", Pointer("clf.bin", "file", _oid("c"), 1)),
+                 ("data", Pointer("data", "dir", _oid("m"), 3, 2))], lambda _: FOLDER)
+    assert not tree.info("models").tracked  # a plain folder that holds an output
+    assert tree.info("models/clf.bin").tracked
+    assert tree.info("data").tracked and tree.info("data/sub").tracked

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dvlite.errors import ConfigError
-from dvlite.remote_config import REMOTE_KEYS, TYPE_NAMES, check_url, remote_config
+from dvlite.remote_config import REMOTE_KEYS, check_url, remote_config, typed
 from dvlite.settings import CacheConfig, CoreConfig, GcConfig, HooksConfig, committed_refusal
 from dvlite.storage.atomic import atomic_write
 
@@ -197,14 +197,7 @@ def _checked(key: str, value: Any, where: Path) -> Any:
     kind = _SCHEMA.get(section, {}).get(name)
     if kind is None:
         return value
-    if kind is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    if isinstance(value, kind) and (kind is bool or not isinstance(value, bool)):
-        return value
-    raise ConfigError(
-        f"{where}: {key} must be {TYPE_NAMES[kind]}, not {value!r}",
-        hint=f"dvlite config {key} VALUE",
-    )
+    return typed(value, kind, f"{where}: {key}", hint=f"dvlite config {key} VALUE")
 
 
 

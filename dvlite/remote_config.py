@@ -52,12 +52,18 @@ def _remote_value(name: str, key: str, value: Any, where: Path) -> Any:
     kind = REMOTE_KEYS.get(key)
     if kind is None:
         return value
+    return typed(value, kind, f"{where}: remote.{name}.{key}",
+                 hint=f"dvlite remote modify {name} {key} VALUE")
+
+
+def typed(value: Any, kind: type, what: str, hint: str) -> Any:
+    """`value` as `kind`, as TOML gives it (an int serves as a float; a bool is never a
+    number); anything else is an error naming `what`."""
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if isinstance(value, kind) and (kind is bool or not isinstance(value, bool)):
         return value
-    raise ConfigError(f"{where}: remote.{name}.{key} must be {TYPE_NAMES[kind]}, "
-                      f"not {value!r}", hint=f"dvlite remote modify {name} {key} VALUE")
+    raise ConfigError(f"{what} must be {TYPE_NAMES[kind]}, not {value!r}", hint=hint)
 
 
 def check_url(name: str, url: str, source: Path, *, trusted: bool,

@@ -1,0 +1,75 @@
+"""CLI commands for experiments: the `exp` group (run, list, remove, branch, show, apply)."""
+
+from __future__ import annotations
+
+import typer
+
+from dvlite.cli.app import INTERRUPTED
+from dvlite.cli.complete import stage_names
+from dvlite.cli.ui import FLAGS, emit_json, out, progress, warn
+from dvlite.errors import DvliteError
+from dvlite.workspace.repo import Repo
+
+JSON = typer.Option(False, "--json", help="Print machine-readable JSON.")
+
+exp_app = typer.Typer(help="Experiments: runs recorded as git commits under refs/exps/.",
+                      no_args_is_help=True)
+
+
+class _InterruptedError(DvliteError):
+    exit_code = INTERRUPTED
+
+
+def _say(event: str, stage: str, detail: str) -> None:
+    lines = {
+        "skip": f"Stage '{stage}' is up to date",
+        "frozen": f"Stage '{stage}' is frozen, skipping",
+        "run": f"Running stage '{stage}' ({detail})",
+        "restored": f"restored {stage} from run cache",
+        "done": f"Stage '{stage}' done",
+    }
+    out(lines.get(event, f"{event} {stage} {detail}"))
+
+
+def _no_say(event: str, stage: str, detail: str) -> None:
+    del event, stage, detail
+
+
+@exp_app.command("run")
+def run(
+    stages: list[str] | None = typer.Argument(None, help="Stages to bring up to date, with "
+                                              "their upstream (default: all).",
+                                              show_default=False, autocompletion=stage_names),
+    *,
+    set_param: list[str] = typer.Option([], "-S", "--set-param",
+                                        help="[FILE:]KEY=VALUE (FILE default params.yaml; "
+                                             "VALUE is YAML; repeatable)."),
+    name: str | None = typer.Option(None, "-n", "--name", help="Experiment name "
+                                    "(default: generated)."),
+    force: bool = typer.Option(False, "-f", "--force", help="Replace an experiment of "
+                               "that name."),
+    jobs: int = typer.Option(1, "-j", "--jobs", min=1, help="Stages to run in parallel."),
+    as_json: bool = JSON,
+) -> None:
+    """Apply parameter overrides, run the pipeline, and record the result as an
+    experiment (a commit on HEAD under refs/exps/NAME; HEAD and the index do not move)."""
+    from dvlite.pipeline.repro import ReproOptions
+    from dvlite.repo.exp.run import exp_run
+
+    options = ReproOptions(jobs=jobs, quiet_stdout=as_json or FLAGS.quiet,
+                           progress=progress())
+    try:
+        result = exp_run(Repo.find(), stages or [], set_param, name=name, force=force,
+                         options=options, report=_no_say if as_json else _say)
+    except KeyboardInterrupt:
+        raise _InterruptedError("interrupted: no experiment was recorded",
+                                hint="run `dvlite exp run` again") from None
+    for line in result.repro.warnings:
+        warn(line)
+    if as_json:
+        emit_json({"name": result.name, "rev": result.rev, "baseline": result.baseline,
+                   "ran": result.repro.ran, "restored": result.repro.restored})
+        return
+    out(f"Experiment '{result.name}' recorded at {result.rev[:7]} "
+        f"(baseline {result.baseline[:7]})")
+    out(f"To keep it as a branch: dvlite exp branch {result.name} BRANCH")

@@ -73,3 +73,50 @@ def run(
     out(f"Experiment '{result.name}' recorded at {result.rev[:7]} "
         f"(baseline {result.baseline[:7]})")
     out(f"To keep it as a branch: dvlite exp branch {result.name} BRANCH")
+
+
+@exp_app.command("list")
+def list_cmd(as_json: bool = JSON) -> None:
+    """List experiments: name, commit and baseline commit."""
+    from dvlite.repo.exp.refs import git_of, list_exps
+
+    exps = list_exps(git_of(Repo.find()))
+    if as_json:
+        emit_json([{"name": e.name, "rev": e.rev, "baseline": e.baseline,
+                    "created": e.created} for e in exps])
+        return
+    if not exps:
+        out("No experiments.")
+        return
+    width = max(len(e.name) for e in exps)
+    for e in sorted(exps, key=lambda e: (e.baseline, e.name)):
+        out(f"{e.name.ljust(width)}  {e.rev[:7]}  baseline {e.baseline[:7]}")
+
+
+@exp_app.command("remove")
+def remove_cmd(
+    names: list[str] | None = typer.Argument(None, help="Experiments to remove.",
+                                             show_default=False),
+    every: bool = typer.Option(False, "--all", help="Remove every experiment."),
+) -> None:
+    """Delete experiment refs (their data stays in the cache until gc)."""
+    from dvlite.repo.exp.refs import remove
+
+    removed = remove(Repo.find(), names or [], every)
+    for name in removed:
+        out(f"Removed experiment '{name}'")
+    if not removed:
+        out("No experiments to remove.")
+
+
+@exp_app.command("branch")
+def branch_cmd(
+    name: str = typer.Argument(..., help="The experiment.", show_default=False),
+    branch: str = typer.Argument(..., help="The new git branch.", show_default=False),
+) -> None:
+    """Make a git branch at an experiment's commit."""
+    from dvlite.repo.exp.refs import branch as make_branch
+
+    rev = make_branch(Repo.find(), name, branch)
+    out(f"Branch '{branch}' created at experiment '{name}' ({rev[:7]})")
+    out(f"To work on it: git checkout {branch} && dvlite checkout")

@@ -120,3 +120,58 @@ def branch_cmd(
     rev = make_branch(Repo.find(), name, branch)
     out(f"Branch '{branch}' created at experiment '{name}' ({rev[:7]})")
     out(f"To work on it: git checkout {branch} && dvlite checkout")
+
+
+def _cell(value: object) -> str:
+    import json
+
+    if value is None:
+        return "-"
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+@exp_app.command("show")
+def show_cmd(
+    as_json: bool = JSON,
+    as_csv: bool = typer.Option(False, "--csv", help="Print CSV."),
+    sort_by: str | None = typer.Option(None, "--sort-by", help="Sort experiments by this "
+                                       "column (KEY, FILE:KEY, name or created)."),
+    sort_order: str = typer.Option("asc", "--sort-order", help="asc or desc."),
+    num: int = typer.Option(1, "-n", "--num", min=1, help="Baselines: the last N commits."),
+) -> None:
+    """Baseline commits and their experiments, with every parameter and metric."""
+    from dvlite.errors import UsageError
+    from dvlite.repo.exp.show import columns, exp_show, sort_rows
+
+    if as_json and as_csv:
+        raise UsageError("choose one of --json and --csv")
+    if sort_order not in ("asc", "desc"):
+        raise UsageError(f"--sort-order is asc or desc, not '{sort_order}'")
+    rows = exp_show(Repo.find(), num, warn)
+    if sort_by is not None:
+        rows = sort_rows(rows, sort_by, descending=sort_order == "desc")
+    if as_json:
+        emit_json([r.to_dict() for r in rows])
+        return
+    cols = columns(rows)
+    if as_csv:
+        import csv
+        import io
+
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow(["name", "rev", "baseline", "created", "state",
+                         *(f"{c.file}:{c.key}" for c in cols)])
+        for r in rows:
+            writer.writerow([r.name, r.rev, r.baseline, r.created, r.state,
+                             *("" if c.value(r) is None else _cell(c.value(r)) for c in cols)])
+        out(buf.getvalue().rstrip("\n"))
+        return
+    shared = {c.key for c in cols if sum(d.key == c.key for d in cols) > 1}
+    table = [["Experiment", "rev", "Created", "State",
+              *(f"{c.file}:{c.key}" if c.key in shared else c.key for c in cols)]]
+    table += [[r.name if r.is_baseline else f"  {r.name}", r.rev[:7], r.created, r.state,
+               *(_cell(c.value(r)) for c in cols)] for r in rows]
+    widths = [max(len(line[i]) for line in table) for i in range(len(table[0]))]
+    for line in table:
+        out("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip())

@@ -175,3 +175,18 @@ def show_cmd(
     widths = [max(len(line[i]) for line in table) for i in range(len(table[0]))]
     for line in table:
         out("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip())
+
+
+@exp_app.command("apply")
+def apply_cmd(
+    name: str = typer.Argument(..., help="The experiment.", show_default=False),
+    force: bool = typer.Option(False, "-f", "--force", help="Overwrite unsaved data."),
+) -> None:
+    """Restore an experiment's params, pointers, lock and metrics files, and its data."""
+    from dvlite.repo.exp.apply import exp_apply
+
+    result = exp_apply(Repo.find(), name, force, progress())
+    for rel in result.files:
+        out(f"restored {rel}")
+    out(f"Applied experiment '{name}' ({result.rev[:7]}): {len(result.files)} file(s), "
+        f"{result.checkout.written} data file(s) checked out")

@@ -94,3 +94,14 @@ def test_overrides_keep_other_keys_in_json_and_toml(repo: Path) -> None:
     assert (repo / "cfg.toml").read_text() == "# c\n[m]\nd = 5\n"
     assert yaml.safe_load((repo / "params.yaml").read_text())["new"] == {"k": "x"}
     assert doc["ran"] == []  # the stage reads neither: nothing to run
+
+
+def test_yaml_overrides_keep_comments_and_layout(repo: Path) -> None:
+    exp_repo(repo)
+    exp_run("-S", "train.lr=0.5", "-S", "other=[1, 2]")
+    assert (repo / "params.yaml").read_text() == (
+        "# training\ntrain:\n  lr: 0.5\n  epochs: 3\nother: [1, 2]\n")
+    # a new key cannot be written in place: the file is rewritten, values kept
+    exp_run("-S", "train.new.deep=x")
+    assert yaml.safe_load((repo / "params.yaml").read_text()) == {
+        "train": {"lr": 0.5, "epochs": 3, "new": {"deep": "x"}}, "other": [1, 2]}

@@ -2,7 +2,10 @@
 
 VALUE is parsed as YAML (`0.1` is a number, `[1, 2]` a list); KEY is dotted for nested
 values and may be new. The file keeps its other keys: YAML and JSON are rewritten in
-their key order, TOML through tomlkit (comments kept)."""
+their key order, TOML through tomlkit (comments kept). In YAML, a value that is already
+there as a plain or quoted scalar or a flow collection is replaced in place, so the
+file's comments and layout stay; the result is checked against the intended values
+and the file is rewritten whole when they differ."""
 
 from __future__ import annotations
 
@@ -66,8 +69,8 @@ def apply_overrides(repo: Repo, overrides: list[Override]) -> list[str]:
             docs[o.file] = _read(repo.root / o.file, o.file)
         set_key(docs[o.file], o.key, o.value)
     for rel, doc in docs.items():
-        atomic_write(repo.root / rel, _dump(repo.root / rel, doc, [o for o in overrides
-                                                                   if o.file == rel]))
+        mine = [o for o in overrides if o.file == rel]
+        atomic_write(repo.root / rel, _dump(repo.root / rel, doc, mine))
     return sorted(docs)
 
 
@@ -98,4 +101,43 @@ def _dump(path: Path, doc: Any, overrides: list[Override]) -> bytes:
         for o in overrides:
             set_key(toml, o.key, o.value)
         return tomlkit.dumps(toml).encode()
+    spliced = _splice_yaml(path.read_text(), overrides) if path.exists() else None
+    if spliced is not None and _parses_to(spliced, doc, path.name):
+        return spliced.encode()
     return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True).encode()
+
+
+def _parses_to(text: str, doc: Any, name: str) -> bool:
+    try:
+        return bool(parse_values(text.encode(), name) == doc)
+    except DvliteError:
+        return False
+
+
+def _splice_yaml(text: str, overrides: list[Override]) -> str | None:
+    """`text` with each override's value written over the old one in place; None when
+    one is new, or a block value (rewritten whole instead)."""
+    for o in overrides:
+        try:
+            node = _value_node(yaml.compose(text), o.key)
+        except yaml.YAMLError:
+            return None
+        flow = (isinstance(node, yaml.ScalarNode) and node.style in (None, "'", '"')) or (
+            isinstance(node, yaml.CollectionNode) and node.flow_style)
+        if node is None or not flow:
+            return None
+        new = yaml.safe_dump([o.value], default_flow_style=True, width=1 << 30,
+                             allow_unicode=True).strip()[1:-1]
+        text = text[: node.start_mark.index] + new + text[node.end_mark.index :]
+    return text
+
+
+def _value_node(node: Any, key: str) -> Any:
+    """The value node at dotted `key` (a literal key first, as in reads), or None."""
+    if not isinstance(node, yaml.MappingNode):
+        return None
+    pairs = {k.value: v for k, v in node.value if isinstance(k, yaml.ScalarNode)}
+    if key in pairs:
+        return pairs[key]
+    head, dot, rest = key.partition(".")
+    return _value_node(pairs[head], rest) if dot and head in pairs else None

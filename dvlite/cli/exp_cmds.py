@@ -89,7 +89,7 @@ def list_cmd(as_json: bool = JSON) -> None:
         out("No experiments.")
         return
     width = max(len(e.name) for e in exps)
-    for e in sorted(exps, key=lambda e: (e.baseline, e.name)):
+    for e in exps:
         out(f"{e.name.ljust(width)}  {e.rev[:7]}  baseline {e.baseline[:7]}")
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import tempfile
 from collections.abc import Iterable, Sequence
 from functools import cached_property
 from pathlib import Path
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
     import git
 
 POINTER_SUFFIX = ".dvl"
+EXP_REFS = "refs/exps/"  # `refs/exps/<NAME>`: an experiment, a commit on its baseline
 _ARGV_CHUNK = 500
 SHALLOW_HINT = "this clone is shallow: `git fetch --unshallow` gets the older commits"
 
@@ -47,12 +49,13 @@ class Git:
         except (git.InvalidGitRepositoryError, git.NoSuchPathError) as exc:
             raise ScmError(f"not a git repository: {self.root}") from exc
 
-    def run(self, *args: str, input_bytes: bytes | None = None) -> bytes:
+    def run(self, *args: str, input_bytes: bytes | None = None,
+            env: dict[str, str] | None = None) -> bytes:
         """Run git in the repository root; failures become `ScmError` with git's message."""
         try:
             proc = subprocess.run(
                 ["git", *args], cwd=self.root, input=input_bytes,
-                capture_output=True, check=False,
+                capture_output=True, check=False, env=env,
             )
         except FileNotFoundError as exc:
             raise GitMissingError from exc
@@ -87,16 +90,54 @@ class Git:
             self.run("rm", "--cached", "--quiet", "--ignore-unmatch", "--", *chunk)
 
     def resolve(self, rev: str) -> str:
+        """The commit `rev` names: what git resolves (branch, tag, commit, `HEAD~2`), else
+        the experiment of that name (`refs/exps/<rev>`) — the one place experiment names
+        become revisions, for every command that takes one."""
         if rev.startswith("-"):
             raise ScmError(f"invalid revision '{rev}'")
-        try:
-            out = self.run("rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}")
-            return out.decode().strip()
-        except GitMissingError:
-            raise
-        except ScmError:
-            hint = SHALLOW_HINT if self.is_shallow() else None
-            raise ScmError(f"unknown revision '{rev}'", hint=hint) from None
+        for candidate in (rev, EXP_REFS + rev):
+            try:
+                out = self.run("rev-parse", "--verify", "--quiet", f"{candidate}^{{commit}}")
+                return out.decode().strip()
+            except GitMissingError:
+                raise
+            except ScmError:
+                continue
+        hint = SHALLOW_HINT if self.is_shallow() else None
+        raise ScmError(f"unknown revision '{rev}'", hint=hint) from None
+
+    def commit_paths(self, paths: Sequence[str], message: str, parent: str) -> str:
+        """A new commit (returned, on no ref) whose parent is `parent`: its tree with
+        `paths` (relative to the git root) as they are in the working tree. Built in a
+        temporary index, so HEAD, every branch and the user's index stay as they are."""
+        with tempfile.TemporaryDirectory(prefix="dvlite-index-") as tmp:
+            env = {**os.environ, "GIT_INDEX_FILE": os.path.join(tmp, "index")}
+            self.run("read-tree", parent, env=env)
+            items = sorted(set(paths))
+            for i in range(0, len(items), _ARGV_CHUNK):
+                self.run("add", "-f", "--", *items[i : i + _ARGV_CHUNK], env=env)
+            tree = self.run("write-tree", env=env).decode().strip()
+        return self.run("commit-tree", tree, "-p", parent, "-m", message).decode().strip()
+
+    def cat_paths(self, specs: Sequence[str]) -> list[bytes | None]:
+        """Blobs named `<commit>:<path>`, in one `git cat-file --batch`; None for a path
+        that is missing at that commit or no file."""
+        if not specs:
+            return []
+        out = self.run("cat-file", "--batch", input_bytes=("\n".join(specs) + "\n").encode())
+        blobs: list[bytes | None] = []
+        pos = 0
+        for _ in specs:
+            nl = out.index(b"\n", pos)
+            header = out[pos:nl].split()
+            if len(header) != 3 or not header[2].isdigit():  # `<spec> missing`, ambiguous
+                blobs.append(None)
+                pos = nl + 1
+                continue
+            size = int(header[2])
+            blobs.append(out[nl + 1 : nl + 1 + size] if header[1] == b"blob" else None)
+            pos = nl + 1 + size + 1
+        return blobs
 
     def is_shallow(self) -> bool:
         """A `git clone --depth N`: older commits (and often other branches) are missing."""

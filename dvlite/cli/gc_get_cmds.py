@@ -37,7 +37,8 @@ def gc(
                                "repositories share (deletes objects only they use)."),
     as_json: bool = JSON,
 ) -> None:
-    """Delete objects nothing references (default: all branches and tags + workspace)."""
+    """Delete objects nothing references (default: all branches, tags and experiments +
+    workspace)."""
     import sys
 
     from dvlite.repo.gc import GcOptions

@@ -4,7 +4,15 @@ app, then runs it."""
 from __future__ import annotations
 
 from dvlite import _fault
-from dvlite.cli import core_cmds, doctor_cmds, gc_get_cmds, hook_cmds, pipeline_cmds, remote_cmds
+from dvlite.cli import (
+    core_cmds,
+    doctor_cmds,
+    exp_cmds,
+    gc_get_cmds,
+    hook_cmds,
+    pipeline_cmds,
+    remote_cmds,
+)
 from dvlite.cli.app import app
 
 # `dvlite --help` lists commands in this order, and the groups after them.
@@ -14,6 +22,7 @@ app.add_typer(pipeline_cmds.stage_app, name="stage")
 app.add_typer(pipeline_cmds.params_app, name="params")
 app.add_typer(pipeline_cmds.metrics_app, name="metrics")
 app.add_typer(remote_cmds.remote_app, name="remote")
+app.add_typer(exp_cmds.exp_app, name="exp")
 
 
 def main() -> None:

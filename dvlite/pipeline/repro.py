@@ -59,6 +59,7 @@ class ReproOptions:
     jobs: int = 1  # commands running at the same time
     quiet_stdout: bool = False  # send commands' stdout to stderr (for --json and -q)
     progress: Progress = NULL_PROGRESS  # caching outputs
+    autostage: bool = True  # `git add` the changed lock files (unless core.autostage off)
 
 
 @dataclass
@@ -189,9 +190,11 @@ def repro(repo: Repo, targets: list[str] | None = None,
     try:
         _schedule(state, order, max(1, options.jobs))
     except StageFailedError:
-        _autostage(state)
+        if options.autostage:
+            _autostage(state)
         raise
-    _autostage(state)
+    if options.autostage:
+        _autostage(state)
     return state.result
 
 

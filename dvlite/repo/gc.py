@@ -1,6 +1,7 @@
 """`dvlite gc`: delete objects that nothing in the chosen scope references.
 
-Scope: the workspace, plus every branch and tag (default) or every commit; `.dvl`
+Scope: the workspace, plus every branch, tag and experiment (`refs/exps/`, the
+default) or every commit; `.dvl`
 pointers and every output `dvlite.lock` records. Folder manifests are expanded so their
 files count as used. Run-cache records of runs nothing in scope uses are deleted first,
 so they do not pin old outputs. Deletion order is manifests first,
@@ -24,6 +25,7 @@ from dvlite.core.manifest import Manifest
 from dvlite.core.oid import Oid
 from dvlite.errors import MissingObjectsError, UsageError, WorkspaceConflictError
 from dvlite.repo.sync.plan import expand, known_objects, repo_remote
+from dvlite.scm import EXP_REFS
 from dvlite.storage.remote.base import Remote, RemoteEntry
 from dvlite.storage.remote.fresh import drop_old_markers, fresh_oids, list_markers
 from dvlite.workspace import discarded, shared_cache
@@ -89,10 +91,12 @@ def _commits(repo: Repo, scope: str) -> list[str]:
         return []
     if scope == "all":
         return repo.scm.all_commits()
-    stash = repo.scm.run("for-each-ref", "--format=%(objectname)", "refs/stash").split()
+    # experiments too: their outputs are only in the cache until one is applied
+    pinned = repo.scm.run("for-each-ref", "--format=%(objectname)", "refs/stash",
+                         EXP_REFS.rstrip("/")).split()
     # HEAD too: on a detached HEAD (or mid-rebase) it may be on no branch
     head = repo.scm.resolve("HEAD")
-    return sorted({*repo.scm.refs(), *(s.decode() for s in stash), head})
+    return sorted({*repo.scm.refs(), *(s.decode() for s in pinned), head})
 
 
 def used_objects(repo: Repo, scope: str, remote: Remote | None) -> set[Oid]:

@@ -1,0 +1,2 @@
+"""Experiments: runs recorded as git commits under `refs/exps/<NAME>` (see
+docs/experiments.md)."""

@@ -260,3 +260,22 @@ def test_validation_errors_through_the_cli(repo: Path, text: str, line: int, msg
         assert r.exit_code == 1, args
         assert r.stderr.startswith(f"error: sub/dvlite.yaml:{line + 1}: "), r.stderr
         assert msg in r.stderr
+
+
+DOCS = Path(__file__).parents[2] / "docs"
+
+
+def test_the_documented_checks_section_parses() -> None:
+    section = (DOCS / "pipelines.md").read_text().split("## Metric checks")[1]
+    yaml_text = section.split("```yaml\n")[1].split("```")[0]
+    checks = parse_file(yaml_text, "dvlite.yaml")[1]
+    assert [c.metric for c in checks] == ["metrics.json:accuracy", "metrics.json:eval.loss"]
+    assert checks[1].max_rise == Limit(5.0, relative=True)
+
+
+def test_ci_recipes_gate_on_the_checks_before_pushing() -> None:
+    text = (DOCS / "ci.md").read_text()
+    for recipe in (text.split("```yaml\n")[1], text.split("```groovy\n")[1]):
+        body = recipe.split("```")[0]
+        assert "dvlite metrics check --against origin/main" in body
+        assert body.index("dvlite metrics check") < body.index("dvlite push")

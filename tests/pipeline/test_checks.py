@@ -279,3 +279,43 @@ def test_ci_recipes_gate_on_the_checks_before_pushing() -> None:
         body = recipe.split("```")[0]
         assert "dvlite metrics check --against origin/main" in body
         assert body.index("dvlite metrics check") < body.index("dvlite push")
+
+
+def test_a_cached_metrics_file_is_read_at_the_baseline_through_its_lock(repo: Path) -> None:
+    text = ("stages:\n  m:\n    cmd: cp src.json m.json\n    deps: [src.json]\n"
+            "    metrics:\n      - m.json: {cache: true}\n"
+            + _checks("{metric: 'm.json:acc', max_drop: 0.1}"))
+    gen(repo, {"dvlite.yaml": text, "src.json": '{"acc": 0.9}'})
+    assert run("repro").exit_code == 0
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "v1")
+    assert "m.json" not in git(repo, "ls-files")  # only in the cache, through dvlite.lock
+    gen(repo, {"src.json": '{"acc": 0.7}'})
+    assert run("repro").exit_code == 0
+    code, doc = _check(repo)
+    assert code == 1
+    assert (doc["checks"][0]["value"], doc["checks"][0]["baseline"]) == (0.7, 0.9)
+
+
+def test_without_git_only_absolute_bounds_can_be_checked(tmp_path: Path) -> None:
+    root = tmp_path / "nogit"
+    root.mkdir()
+    assert run("init", "--no-scm", cwd=root).exit_code == 0
+    gen(root, {"dvlite.yaml": _checks("{metric: 'm.json:acc', min: 0.5}"),
+               "m.json": '{"acc": 0.9}'})
+    r = run("metrics", "check", "--json", cwd=root)
+    assert r.exit_code == 0
+    assert json.loads(r.stdout)["checks"][0]["baseline"] is None
+    gen(root, {"dvlite.yaml": _checks("{metric: 'm.json:acc', max_drop: 5%}")})
+    r = run("metrics", "check", cwd=root)
+    assert r.exit_code == 2
+    assert "--no-scm" in r.stderr
+
+
+def test_stage_add_to_a_file_with_only_checks_keeps_them(repo: Path) -> None:
+    gen(repo, {"data.csv": "a\n", "dvlite.yaml": _checks("{metric: 'm.json:acc', min: 0.5}")})
+    assert run("stage", "add", "-n", "a", "-d", "data.csv", "-o", "a.txt",
+               "cp data.csv a.txt").exit_code == 0
+    stages, checks = parse_file((repo / "dvlite.yaml").read_text(), "dvlite.yaml")
+    assert [s.name for s in stages] == ["a"]
+    assert [(c.metric, c.min) for c in checks] == [("m.json:acc", 0.5)]

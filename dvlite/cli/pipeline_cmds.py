@@ -1,5 +1,5 @@
 """CLI commands for pipelines: repro, commit, dag, and the groups stage (add), params
-(diff) and metrics (show, diff)."""
+(diff) and metrics (show, diff, check)."""
 
 from __future__ import annotations
 
@@ -240,3 +240,31 @@ def metrics_show(
     for r in rows:
         out("  ".join(c.ljust(w) for c, w in zip(r[start:], widths[start:], strict=True))
             .rstrip())
+
+
+@metrics_app.command("check")
+def metrics_check(
+    against: str = typer.Option("HEAD", "--against", help="Baseline revision of max_drop "
+                                "and max_rise."),
+    as_json: bool = JSON,
+) -> None:
+    """Evaluate the checks: of dvlite.yaml on the workspace's metrics; exit 1 when one
+    fails or its metric (or needed baseline value) is missing."""
+    from dvlite.pipeline.checks import check_metrics
+
+    report = check_metrics(Repo.find(), against)
+    if as_json:
+        emit_json({"ok": report.ok, "against": report.against,
+                   "checks": [r.to_dict() for r in report.results]})
+    elif not report.results:
+        out("No checks: add a checks: section to dvlite.yaml.")
+    else:
+        rows = [("Metric", "Value", report.against, "Rule", "Result")]
+        rows += [(r.check.metric, _cell(r.value), _cell(r.baseline),
+                  ", ".join(f"{k} {v}" for k, v in r.check.rules().items()),
+                  "pass" if r.ok else f"fail: {r.reason}") for r in report.results]
+        widths = [max(len(r[i]) for r in rows) for i in range(5)]
+        for r in rows:
+            out("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
+    if not report.ok:
+        raise typer.Exit(1)

@@ -9,7 +9,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from dvlite.core.stages import Out, Stage, parse_pipeline
+from dvlite.core.checks import Check
+from dvlite.core.stages import Out, Stage, parse_file
 from dvlite.errors import CyclicGraphError, FormatError, PipelineError
 
 T = TypeVar("T")
@@ -195,17 +196,21 @@ class Pipeline:
     stages: list[Stage]
     graph: Graph
     files: tuple[str, ...]  # repository-relative dvlite.yaml paths
+    checks: tuple[Check, ...] = ()  # the files' `checks:`, in file order
 
 
 def parse_files(texts: dict[str, bytes]) -> Pipeline:
     """Parse and link pipeline files given as {repository-relative path: bytes}."""
     stages: list[Stage] = []
+    checks: list[Check] = []
     seen: dict[str, Stage] = {}
     for path in sorted(texts):
-        for stage in parse_pipeline(texts[path], path):
+        file_stages, file_checks = parse_file(texts[path], path)
+        checks.extend(file_checks)
+        for stage in file_stages:
             if stage.name in seen:
                 raise FormatError(f"{stage.where}: stage '{stage.name}' is already defined "
                                   f"at {seen[stage.name].where}")
             seen[stage.name] = stage
             stages.append(stage)
-    return Pipeline(stages, build_graph(stages), tuple(sorted(texts)))
+    return Pipeline(stages, build_graph(stages), tuple(sorted(texts)), tuple(checks))

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dvlite.core import strictyaml
+from dvlite.core.checks import Check, parse_checks
 from dvlite.core.foreach import expand
 from dvlite.core.paths import check_relpath
 from dvlite.errors import FormatError, UnsafePathError
@@ -25,6 +26,7 @@ MAX_PIPELINE_BYTES = 8 << 20
 STAGE_KEYS = ("cmd", "wdir", "deps", "outs", "params", "metrics", "frozen", "always_changed",
               "desc")
 OUT_KEYS = ("cache", "persist")
+TOP_KEYS = ("stages", "checks")
 _RESERVED_OUTS = frozenset({PIPELINE_FILE, "dvlite.lock", ".gitignore"})
 _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*(@[A-Za-z0-9_.\-]+)?")
 
@@ -105,17 +107,22 @@ def did_you_mean(word: str, choices: tuple[str, ...]) -> str | None:
 
 
 def parse_pipeline(text: str | bytes, dvfile: str) -> list[Stage]:
-    """Parse one pipeline file; `dvfile` is its repository-relative path."""
+    """Parse one pipeline file's stages; `dvfile` is its repository-relative path."""
+    return parse_file(text, dvfile)[0]
+
+
+def parse_file(text: str | bytes, dvfile: str) -> tuple[list[Stage], tuple[Check, ...]]:
+    """Parse one pipeline file: its stages and its metric checks."""
     doc = strictyaml.load(text, dvfile, limit=MAX_PIPELINE_BYTES)
     raw = text.decode() if isinstance(text, bytes) else text
     ctx = _Ctx(dvfile, strictyaml.node_lines(raw, dvfile) if doc is not None else {})
     if doc is None:
-        return []
+        return [], ()
     if not isinstance(doc, dict):
         raise ctx.error((), "expected a mapping with a 'stages' key")
     for key in doc:
-        if key != "stages":
-            hint = did_you_mean(str(key), ("stages",))
+        if key not in TOP_KEYS:
+            hint = did_you_mean(str(key), TOP_KEYS)
             raise ctx.error((str(key),), f"unknown key '{key}'" + (f"; {hint}" if hint else ""))
     stages_doc = doc.get("stages") or {}
     if not isinstance(stages_doc, dict):
@@ -125,7 +132,7 @@ def parse_pipeline(text: str | bytes, dvfile: str) -> list[Stage]:
         path = ("stages", str(name))
         for gen_name, gen_body, body_path in expand(str(name), body, path, ctx.error):
             stages.append(_parse_stage(ctx, gen_name, gen_body, body_path, dvfile))
-    return stages
+    return stages, parse_checks(doc.get("checks"), ctx, dvfile)
 
 
 def _parse_stage(ctx: _Ctx, name: str, body: Any, path: tuple[str, ...], dvfile: str) -> Stage:

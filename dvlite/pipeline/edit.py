@@ -99,11 +99,29 @@ def _append(text: str, name: str, body: dict[str, Any], dvfile: str) -> str:
         merged["stages"] = {**(stages if isinstance(stages, dict) else {}), name: body}
         return _dump(merged, 2)
     first = next(iter(stages))
-    line = strictyaml.node_lines(text, dvfile)[("stages", str(first))]
+    lines = strictyaml.node_lines(text, dvfile)
+    line = lines[("stages", str(first))]
     current = text.splitlines()[line - 1]
     indent = len(current) - len(current.lstrip(" ")) or 2
+    added = _dump({name: body}, indent, prefix=" " * indent)
+    after = sorted(n for k, n in lines.items() if len(k) == 1 and n > lines[("stages",)])
+    if after:  # another section (e.g. `checks:`) follows: the stage goes before it
+        head, tail = _split_before(text.splitlines(keepends=True), after[0] - 1)
+        return "".join(head) + added + "".join(tail)
     sep = "" if text.endswith("\n") else "\n"
-    return text + sep + _dump({name: body}, indent, prefix=" " * indent)
+    return text + sep + added
+
+
+def _split_before(lines: list[str], index: int) -> tuple[list[str], list[str]]:
+    """Split before line `index`, keeping the blank and comment lines just above it with
+    the section they introduce."""
+    while index > 0 and (not lines[index - 1].strip()
+                         or lines[index - 1].lstrip().startswith("#")):
+        index -= 1
+    head = lines[:index]
+    if head and not head[-1].endswith("\n"):
+        head[-1] += "\n"
+    return head, lines[index:]
 
 
 def _dump(doc: dict[str, Any], indent: int, prefix: str = "") -> str:

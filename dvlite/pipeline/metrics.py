@@ -95,20 +95,34 @@ def metrics_at(repo: Repo, rev: str | None,
         return {}
     pipeline = _pipeline(repo, rev)
     paths = sorted({o.path for s in pipeline.stages for o in s.outs if o.metric})
+    values, bad = values_of(repo, rev, paths, pipeline)
+    for msg in bad.values():
+        # shown as absent, not fatal (one bad commit must not hide the others), but
+        # the caller is told which file could not be read, and why
+        on_bad_file(f"{'workspace' if rev is None else rev[:12]}: {msg}")
+    return values
+
+
+def values_of(repo: Repo, rev: str | None, paths: list[str],
+              pipeline: Pipeline | None = None) -> tuple[Values, dict[str, str]]:
+    """The flattened values of the JSON/YAML/TOML files `paths` in the workspace (rev None)
+    or at `rev` (from git, else from the cache through that revision's lock files), and
+    the reason each file that exists but does not parse was left out. A file found
+    nowhere is simply absent."""
+    if _unborn(repo, rev):
+        return {}, {}
     found = _read(repo, rev, paths)
     missing = [p for p in paths if p not in found]
     if missing and rev is not None:
-        found.update(_from_cache(repo, rev, pipeline, missing))
-    result: Values = {}
+        found.update(_from_cache(repo, rev, pipeline or _pipeline(repo, rev), missing))
+    values: Values = {}
+    bad: dict[str, str] = {}
     for path, data in sorted(found.items()):
         try:
-            result[path] = flatten(parse_values(data, path))
+            values[path] = flatten(parse_values(data, path))
         except DvliteError as exc:
-            # shown as absent, not fatal (one bad commit must not hide the others), but
-            # the caller is told which file could not be read, and why
-            on_bad_file(f"{'workspace' if rev is None else rev[:12]}: {exc.msg}")
-            continue
-    return result
+            bad[path] = exc.msg
+    return values, bad
 
 
 def _from_cache(repo: Repo, rev: str, pipeline: Pipeline, paths: list[str]) -> dict[str, bytes]:

@@ -119,6 +119,20 @@ class Git:
             tree = self.run("write-tree", env=env).decode().strip()
         return self.run("commit-tree", tree, "-p", parent, "-m", message).decode().strip()
 
+    def commit_files(self, files: dict[str, bytes], message: str, parent: str) -> str:
+        """A new commit (returned, on no ref) whose parent is `parent`: its tree with
+        `files` (git-root-relative path: content) written as blobs; no working tree,
+        index or ref is touched."""
+        with tempfile.TemporaryDirectory(prefix="dvlite-index-") as tmp:
+            env = {**os.environ, "GIT_INDEX_FILE": os.path.join(tmp, "index")}
+            self.run("read-tree", parent, env=env)
+            for path, data in sorted(files.items()):
+                oid = self.run("hash-object", "-w", "--stdin", input_bytes=data)
+                self.run("update-index", "--add", "--cacheinfo",
+                         f"100644,{oid.decode().strip()},{path}", env=env)
+            tree = self.run("write-tree", env=env).decode().strip()
+        return self.run("commit-tree", tree, "-p", parent, "-m", message).decode().strip()
+
     def cat_paths(self, specs: Sequence[str]) -> list[bytes | None]:
         """Blobs named `<commit>:<path>`, in one `git cat-file --batch`; None for a path
         that is missing at that commit or no file."""

@@ -7,7 +7,7 @@ import typer
 from dvlite.cli.app import INTERRUPTED
 from dvlite.cli.complete import stage_names
 from dvlite.cli.ui import FLAGS, emit_json, out, progress, warn
-from dvlite.errors import DvliteError
+from dvlite.errors import DvliteError, UsageError
 from dvlite.workspace.repo import Repo
 
 JSON = typer.Option(False, "--json", help="Print machine-readable JSON.")
@@ -48,7 +48,12 @@ def run(
                                     "(default: generated)."),
     force: bool = typer.Option(False, "-f", "--force", help="Replace an experiment of "
                                "that name."),
-    jobs: int = typer.Option(1, "-j", "--jobs", min=1, help="Stages to run in parallel."),
+    queue: bool = typer.Option(False, "--queue", help="Record the experiment to run "
+                               "later with --run-all, without running it."),
+    run_all: bool = typer.Option(False, "--run-all", help="Run every queued experiment, "
+                                 "each in a temporary worktree of its baseline."),
+    jobs: int = typer.Option(1, "-j", "--jobs", min=1, help="Stages to run in parallel "
+                             "(with --run-all: experiments)."),
     as_json: bool = JSON,
 ) -> None:
     """Apply parameter overrides, run the pipeline, and record the result as an
@@ -56,6 +61,15 @@ def run(
     from dvlite.pipeline.repro import ReproOptions
     from dvlite.repo.exp.run import exp_run
 
+    if run_all:
+        if stages or set_param or name or force or queue:
+            raise UsageError("--run-all runs the queue as recorded: give it no stages, "
+                             "-S, -n, -f or --queue")
+        _run_all(jobs, as_json)
+        return
+    if queue:
+        _queue(stages or [], set_param, name, force, as_json)
+        return
     options = ReproOptions(jobs=jobs, quiet_stdout=as_json or FLAGS.quiet,
                            progress=progress())
     try:
@@ -75,22 +89,68 @@ def run(
     out(f"To keep it as a branch: dvlite exp branch {result.name} BRANCH")
 
 
+def _queue(stages: list[str], set_param: list[str], name: str | None, force: bool,
+           as_json: bool) -> None:
+    from dvlite.repo.exp.queue import queue_exp
+
+    entry = queue_exp(Repo.find(), stages, set_param, name=name, force=force)
+    if as_json:
+        emit_json({"name": entry.name, "rev": entry.rev, "baseline": entry.baseline,
+                   "state": "queued"})
+        return
+    out(f"Queued experiment '{entry.name}' (baseline {entry.baseline[:7]})")
+    out("To run the queue: dvlite exp run --run-all")
+
+
+def _run_all(jobs: int, as_json: bool) -> None:
+    from dvlite.repo.exp.run_all import QueuedResult, run_all
+
+    def say(r: QueuedResult) -> None:
+        if as_json:
+            return
+        if r.ok:
+            out(f"Experiment '{r.name}' recorded (baseline {r.baseline[:7]})")
+            return
+        tail = [line for line in r.output.splitlines() if line.strip()][-5:]
+        for line in tail:
+            warn(f"{r.name}: {line}")
+        out(f"Experiment '{r.name}' failed with exit code {r.exit_code}")
+
+    results = run_all(Repo.find(), jobs, say)
+    if as_json:
+        emit_json([{"name": r.name, "baseline": r.baseline, "exit_code": r.exit_code,
+                    "state": "success" if r.ok else "failed"} for r in results])
+    elif not results:
+        out("No queued experiments.")
+    failed = [r for r in results if not r.ok]
+    if failed:
+        raise DvliteError(f"{len(failed)} of {len(results)} queued experiments failed: "
+                          + ", ".join(r.name for r in failed),
+                          hint="dvlite exp show lists them; dvlite exp remove clears them")
+
+
 @exp_app.command("list")
 def list_cmd(as_json: bool = JSON) -> None:
-    """List experiments: name, commit and baseline commit."""
-    from dvlite.repo.exp.refs import git_of, list_exps
+    """List experiments: name, commit, baseline commit and state (queued, failed)."""
+    from dvlite.repo.exp.queue import exit_code_of
+    from dvlite.repo.exp.refs import git_of, list_all
 
-    exps = list_exps(git_of(Repo.find()))
+    git = git_of(Repo.find())
+    exps = list_all(git)
     if as_json:
         emit_json([{"name": e.name, "rev": e.rev, "baseline": e.baseline,
-                    "created": e.created} for e in exps])
+                    "created": e.created, "state": e.state,
+                    "exit_code": exit_code_of(git, e)} for e in exps])
         return
     if not exps:
         out("No experiments.")
         return
     width = max(len(e.name) for e in exps)
     for e in exps:
-        out(f"{e.name.ljust(width)}  {e.rev[:7]}  baseline {e.baseline[:7]}")
+        code = exit_code_of(git, e)
+        state = "" if e.state == "success" else f"  {e.state}"
+        state += "" if code is None else f" (exit code {code})"
+        out(f"{e.name.ljust(width)}  {e.rev[:7]}  baseline {e.baseline[:7]}{state}")
 
 
 @exp_app.command("remove")
@@ -140,7 +200,6 @@ def show_cmd(
     num: int = typer.Option(1, "-n", "--num", min=1, help="Baselines: the last N commits."),
 ) -> None:
     """Baseline commits and their experiments, with every parameter and metric."""
-    from dvlite.errors import UsageError
     from dvlite.repo.exp.show import columns, exp_show, sort_rows
 
     if as_json and as_csv:

@@ -32,6 +32,12 @@ def register(cache_dir: Path, root: Path) -> None:
         atomic_write(entry, text)
 
 
+def unregister(cache_dir: Path, root: Path) -> None:
+    """Forget the repository at `root` (a temporary one, about to be deleted)."""
+    with contextlib.suppress(OSError):
+        (cache_dir / REPOS_DIR / _entry_name(root)).unlink()
+
+
 def other_users(cache_dir: Path, root: Path) -> list[Path]:
     """The other live repositories that use `cache_dir`, sorted."""
     users: set[Path] = set()

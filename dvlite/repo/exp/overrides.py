@@ -63,14 +63,19 @@ def set_key(doc: Any, key: str, value: Any) -> None:
 def apply_overrides(repo: Repo, overrides: list[Override]) -> list[str]:
     """Write every override (all parsed and checked before any file is written);
     returns the files changed."""
+    return apply_overrides_in(repo.root, overrides)
+
+
+def apply_overrides_in(root: Path, overrides: list[Override]) -> list[str]:
+    """`apply_overrides` on the params files under folder `root`."""
     docs: dict[str, Any] = {}
     for o in overrides:
         if o.file not in docs:
-            docs[o.file] = _read(repo.root / o.file, o.file)
+            docs[o.file] = _read(root / o.file, o.file)
         set_key(docs[o.file], o.key, o.value)
     for rel, doc in docs.items():
         mine = [o for o in overrides if o.file == rel]
-        atomic_write(repo.root / rel, _dump(repo.root / rel, doc, mine))
+        atomic_write(root / rel, _dump(root / rel, doc, mine))
     return sorted(docs)
 
 

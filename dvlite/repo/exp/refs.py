@@ -1,5 +1,9 @@
 """Experiment refs: `refs/exps/<NAME>`, each a commit whose parent is its baseline.
-Listing, creating (create-only unless forced), removing, and branching from them."""
+Listing, creating (create-only unless forced), removing, and branching from them.
+
+Queued experiments wait under `refs/exps-queue/<NAME>` and failed ones are kept under
+`refs/exps-failed/<NAME>` (see queue.py): outside `refs/exps/`, so no command takes them
+for a finished experiment's revision, but listed, shown and removed with the others."""
 
 from __future__ import annotations
 
@@ -10,6 +14,10 @@ from dvlite.errors import ScmError, UsageError
 from dvlite.scm import EXP_REFS, Git
 from dvlite.workspace.repo import Repo
 
+QUEUE_REFS = "refs/exps-queue/"
+FAILED_REFS = "refs/exps-failed/"
+STATES = {EXP_REFS: "success", QUEUE_REFS: "queued", FAILED_REFS: "failed"}
+
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
 
 
@@ -19,6 +27,7 @@ class ExpRef:
     rev: str  # the experiment's commit
     baseline: str  # its parent
     created: str  # commit time, ISO 8601
+    state: str = "success"  # or "queued", "failed"
 
 
 def git_of(repo: Repo) -> Git:
@@ -38,15 +47,27 @@ def check_name(name: str) -> str:
     return name
 
 
-def list_exps(git: Git) -> list[ExpRef]:
-    """Every experiment, by name (one `git for-each-ref`)."""
+def list_exps(git: Git, namespaces: tuple[str, ...] = (EXP_REFS,)) -> list[ExpRef]:
+    """Every experiment recorded, by name (one `git for-each-ref`); with `namespaces`,
+    the queued and failed ones too."""
     fmt = "%(refname)%00%(objectname)%00%(parent)%00%(committerdate:iso-strict)"
-    out = git.run("for-each-ref", f"--format={fmt}", EXP_REFS.rstrip("/"))
+    out = git.run("for-each-ref", f"--format={fmt}", *(n.rstrip("/") for n in namespaces))
     found = []
     for line in out.decode("utf-8", "surrogateescape").splitlines():
         ref, rev, parents, created = line.split("\0")
-        found.append(ExpRef(ref.removeprefix(EXP_REFS), rev, parents.split(" ")[0], created))
-    return sorted(found, key=lambda e: e.name)
+        space = next(n for n in namespaces if ref.startswith(n))
+        found.append(ExpRef(ref.removeprefix(space), rev, parents.split(" ")[0], created,
+                            STATES[space]))
+    return sorted(found, key=lambda e: (e.name, e.state))
+
+
+def list_all(git: Git) -> list[ExpRef]:
+    """Experiments recorded, queued and failed."""
+    return list_exps(git, tuple(STATES))
+
+
+def ref_of(exp: ExpRef) -> str:
+    return next(space for space, state in STATES.items() if state == exp.state) + exp.name
 
 
 def find(git: Git, name: str) -> ExpRef:
@@ -56,12 +77,14 @@ def find(git: Git, name: str) -> ExpRef:
     raise UsageError(f"no experiment named '{name}'", hint="dvlite exp list shows them")
 
 
-def exists(git: Git, name: str) -> bool:
-    try:
-        git.run("rev-parse", "--verify", "--quiet", EXP_REFS + name)
-    except ScmError:
-        return False
-    return True
+def exists(git: Git, name: str, namespaces: tuple[str, ...] = (EXP_REFS,)) -> bool:
+    for space in namespaces:
+        try:
+            git.run("rev-parse", "--verify", "--quiet", space + name)
+        except ScmError:
+            continue
+        return True
+    return False
 
 
 def write_ref(git: Git, name: str, rev: str, force: bool) -> None:
@@ -81,8 +104,8 @@ def _taken(name: str) -> UsageError:
                       hint="choose another name with -n, or replace it with -f")
 
 
-def refuse_taken(git: Git, name: str) -> None:
-    if exists(git, check_name(name)):
+def refuse_taken(git: Git, name: str, namespaces: tuple[str, ...] = (EXP_REFS,)) -> None:
+    if exists(git, check_name(name), namespaces):
         raise _taken(name)
 
 
@@ -90,7 +113,9 @@ def remove(repo: Repo, names: list[str], every: bool = False) -> list[str]:
     """Delete experiment refs (all with `every`), in one `git update-ref --stdin`; an
     unknown name deletes none. Their objects stay until git's own gc."""
     git = git_of(repo)
-    known = {e.name: e.rev for e in list_exps(git)}
+    known: dict[str, list[ExpRef]] = {}
+    for exp in list_all(git):
+        known.setdefault(exp.name, []).append(exp)
     if every:
         names = sorted(known)
     elif not names:
@@ -99,7 +124,7 @@ def remove(repo: Repo, names: list[str], every: bool = False) -> list[str]:
     if unknown:
         raise UsageError(f"no experiment named '{unknown[0]}'", hint="dvlite exp list shows them")
     if names:
-        script = "".join(f"delete {EXP_REFS}{n} {known[n]}\n" for n in names)
+        script = "".join(f"delete {ref_of(e)} {e.rev}\n" for n in names for e in known[n])
         git.run("update-ref", "--stdin", input_bytes=script.encode())
     return names
 

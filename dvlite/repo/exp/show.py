@@ -19,7 +19,7 @@ from dvlite.errors import DvliteError, UsageError
 from dvlite.pipeline.load import pipeline_files
 from dvlite.pipeline.metrics import Values
 from dvlite.pipeline.params import flatten, parse_values
-from dvlite.repo.exp.refs import git_of, list_exps
+from dvlite.repo.exp.refs import git_of, list_all
 from dvlite.scm import Git
 from dvlite.workspace.repo import Repo
 
@@ -53,17 +53,20 @@ def _ignore(msg: str) -> None:
 def exp_show(repo: Repo, num: int = 1, on_bad_file: Callable[[str], None] = _ignore
              ) -> list[ExpRow]:
     """Rows in order: each baseline (newest first), then its experiments (oldest first,
-    by name within one second)."""
+    by name within one second), queued and failed ones included, without metrics."""
     if num < 1:
         raise UsageError("-n must be at least 1")
     git = git_of(repo)
-    exps = list_exps(git)
+    exps = list_all(git)
     rows: list[ExpRow] = []
     for rev, created, name in _baselines(git, num):
         rows.append(ExpRow(name, rev, rev, created))
         mine = sorted((e for e in exps if e.baseline == rev), key=lambda e: (e.created, e.name))
-        rows += [ExpRow(e.name, e.rev, rev, e.created) for e in mine]
+        rows += [ExpRow(e.name, e.rev, rev, e.created, e.state) for e in mine]
     _fill_values(repo, git, rows, on_bad_file)
+    for row in rows:
+        if row.state in ("queued", "failed"):
+            row.metrics = {}  # its commit holds the baseline's: it has none of its own
     return rows
 
 

@@ -4,13 +4,16 @@ worktrees sharing the cache, recorded like any experiment; failures kept as fail
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from tests.exp.util import exp_repo, head, show_at
-from tests.helpers import check_repo, git, run, snapshot
+from tests.exp.util import TRAIN, exp_repo, head, show_at
+from tests.helpers import check_repo, gen, git, run, snapshot
+from tests.pipeline.util import PY
 
 
 def _show(repo: Path) -> dict[str, dict[str, Any]]:
@@ -28,7 +31,7 @@ def _queue(*args: str) -> dict[str, Any]:
 
 
 def _workspace(repo: Path) -> tuple[dict[str, bytes | str], str]:
-    files = {k: v for k, v in snapshot(repo).items() if not k.startswith(".dvlite/")}
+    files = {k: v for k, v in snapshot(repo).items() if ".dvlite" not in k.split("/")}
     return files, git(repo, "status", "--porcelain", "--untracked-files=all")
 
 
@@ -136,3 +139,45 @@ def test_queue_names_and_run_all_arguments(repo: Path) -> None:
         assert "--run-all runs the queue as recorded" in r.stderr
     assert run("exp", "remove", "--all").exit_code == 0
     assert git(repo, "for-each-ref", "refs/exps-queue") == ""
+
+
+READS_DATA = """\
+stages:
+  train:
+    cmd: {py} train.py
+    deps: [train.py, data.txt]
+    params: [train.lr, train.epochs]
+    outs: [model.bin]
+    metrics: [scores.json]
+"""
+
+
+def test_run_all_below_the_git_root_reads_tracked_data_from_the_cache(tmp_path: Path) -> None:
+    top = tmp_path / "mono"
+    proj = top / "ml"
+    proj.mkdir(parents=True)
+    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=top, check=True)
+    git(top, "config", "commit.gpgsign", "false")
+    assert run("init", cwd=proj).exit_code == 0
+    train = TRAIN + 'assert open("data.txt").read() == "tracked\\n"\n'
+    gen(proj, {"dvlite.yaml": READS_DATA.format(py=PY), "train.py": train,
+               "data.txt": "tracked\n", "params.yaml": "train:\n  lr: 0.25\n  epochs: 3\n"})
+    old = Path.cwd()
+    os.chdir(proj)
+    try:
+        assert run("add", "data.txt").exit_code == 0
+        assert run("repro").exit_code == 0
+        git(top, "add", "-A")
+        git(top, "commit", "-qm", "baseline")
+        _queue("-S", "train.lr=0.5", "-n", "half")
+        assert git(top, "show", "refs/exps-queue/half:ml/params.yaml") == (
+            "train:\n  lr: 0.5\n  epochs: 3\n")
+        before = _workspace(top)
+        r = run("exp", "run", "--run-all")
+        assert r.exit_code == 0, r.stdout + r.stderr
+        assert _workspace(top) == before
+        assert _show(proj)["half"]["metrics"]["scores.json"]["acc"] == 0.5
+        assert len(_worktrees(top)) == 1
+        check_repo(proj)
+    finally:
+        os.chdir(old)

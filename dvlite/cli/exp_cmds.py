@@ -1,4 +1,5 @@
-"""CLI commands for experiments: the `exp` group (run, list, remove, branch, show, apply)."""
+"""CLI commands for experiments: the `exp` group (run, list, remove, branch, show, apply,
+push, pull)."""
 
 from __future__ import annotations
 
@@ -130,11 +131,18 @@ def _run_all(jobs: int, as_json: bool) -> None:
 
 
 @exp_app.command("list")
-def list_cmd(as_json: bool = JSON) -> None:
-    """List experiments: name, commit, baseline commit and state (queued, failed)."""
+def list_cmd(git_remote: str | None = typer.Argument(None, help="List the experiments on "
+                                                     "this git remote instead.",
+                                                     show_default=False),
+             as_json: bool = JSON) -> None:
+    """List experiments: name, commit, baseline commit and state (queued, failed); with
+    GIT_REMOTE, the experiments on that git remote."""
     from dvlite.repo.exp.queue import exit_code_of
     from dvlite.repo.exp.refs import git_of, list_all
 
+    if git_remote is not None:
+        _list_remote(git_remote, as_json)
+        return
     git = git_of(Repo.find())
     exps = list_all(git)
     if as_json:
@@ -151,6 +159,71 @@ def list_cmd(as_json: bool = JSON) -> None:
         state = "" if e.state == "success" else f"  {e.state}"
         state += "" if code is None else f" (exit code {code})"
         out(f"{e.name.ljust(width)}  {e.rev[:7]}  baseline {e.baseline[:7]}{state}")
+
+
+def _list_remote(git_remote: str, as_json: bool) -> None:
+    from dvlite.repo.exp.share import remote_exps
+
+    found = remote_exps(Repo.find(), git_remote)
+    if as_json:
+        emit_json([{"name": name, "rev": rev} for name, rev in found.items()])
+        return
+    if not found:
+        out(f"No experiments on '{git_remote}'.")
+        return
+    width = max(len(name) for name in found)
+    for name, rev in found.items():
+        out(f"{name.ljust(width)}  {rev[:7]}")
+
+
+DVLITE_REMOTE = typer.Option(None, "-r", "--remote", help="dvlite remote for the data "
+                             "(default: core.remote).")
+JOBS = typer.Option(None, "-j", "--jobs", min=1, help="Parallel transfers.")
+
+
+@exp_app.command("push")
+def push_cmd(
+    git_remote: str = typer.Argument(..., help="The git remote.", show_default=False),
+    names: list[str] | None = typer.Argument(None, help="Experiments (default: all).",
+                                             show_default=False),
+    remote: str | None = DVLITE_REMOTE,
+    jobs: int | None = JOBS,
+    force: bool = typer.Option(False, "-f", "--force", help="Replace experiments of the "
+                               "same name on the git remote."),
+) -> None:
+    """Push experiments: their data to the dvlite remote, then their refs to GIT_REMOTE."""
+    from dvlite.repo.exp.share import push_exps
+
+    result = push_exps(Repo.find(), git_remote, names or [], remote, jobs=jobs,
+                       force=force, progress=progress())
+    if not result.names:
+        out("No experiments to push.")
+        return
+    data = result.data
+    out(f"pushed {data.transferred} objects of data ({data.present} already there)")
+    for name, rev in zip(result.names, result.revs, strict=True):
+        out(f"Pushed experiment '{name}' ({rev[:7]}) to '{git_remote}'")
+
+
+@exp_app.command("pull")
+def pull_cmd(
+    git_remote: str = typer.Argument(..., help="The git remote.", show_default=False),
+    names: list[str] = typer.Argument(..., help="Experiments to pull.", show_default=False),
+    remote: str | None = DVLITE_REMOTE,
+    jobs: int | None = JOBS,
+    force: bool = typer.Option(False, "-f", "--force", help="Replace local experiments "
+                               "of the same name."),
+) -> None:
+    """Pull experiments: their refs from GIT_REMOTE, then their data into the cache."""
+    from dvlite.repo.exp.share import pull_exps
+
+    result = pull_exps(Repo.find(), git_remote, names, remote, jobs=jobs, force=force,
+                       progress=progress())
+    data = result.data
+    out(f"fetched {data.transferred} objects of data ({data.present} already here)")
+    for name, rev in zip(result.names, result.revs, strict=True):
+        out(f"Pulled experiment '{name}' ({rev[:7]}) from '{git_remote}'")
+    out("To restore one: dvlite exp apply NAME")
 
 
 @exp_app.command("remove")

@@ -4,15 +4,13 @@ worktrees sharing the cache, recorded like any experiment; failures kept as fail
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from tests.exp.util import TRAIN, exp_repo, head, show_at
-from tests.helpers import check_repo, gen, git, run, snapshot
+from tests.exp.util import TRAIN, exp_repo, head, project_below_git_root, show_at
+from tests.helpers import check_repo, git, run, snapshot
 from tests.pipeline.util import PY
 
 
@@ -153,18 +151,10 @@ stages:
 
 
 def test_run_all_below_the_git_root_reads_tracked_data_from_the_cache(tmp_path: Path) -> None:
-    top = tmp_path / "mono"
-    proj = top / "ml"
-    proj.mkdir(parents=True)
-    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=top, check=True)
-    git(top, "config", "commit.gpgsign", "false")
-    assert run("init", cwd=proj).exit_code == 0
     train = TRAIN + 'assert open("data.txt").read() == "tracked\\n"\n'
-    gen(proj, {"dvlite.yaml": READS_DATA.format(py=PY), "train.py": train,
-               "data.txt": "tracked\n", "params.yaml": "train:\n  lr: 0.25\n  epochs: 3\n"})
-    old = Path.cwd()
-    os.chdir(proj)
-    try:
+    files = {"dvlite.yaml": READS_DATA.format(py=PY), "train.py": train,
+             "data.txt": "tracked\n", "params.yaml": "train:\n  lr: 0.25\n  epochs: 3\n"}
+    with project_below_git_root(tmp_path, files) as (top, proj):
         assert run("add", "data.txt").exit_code == 0
         assert run("repro").exit_code == 0
         git(top, "add", "-A")
@@ -179,5 +169,3 @@ def test_run_all_below_the_git_root_reads_tracked_data_from_the_cache(tmp_path: 
         assert _show(proj)["half"]["metrics"]["scores.json"]["acc"] == 0.5
         assert len(_worktrees(top)) == 1
         check_repo(proj)
-    finally:
-        os.chdir(old)

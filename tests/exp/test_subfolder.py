@@ -3,26 +3,16 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from pathlib import Path
 
-from tests.exp.util import PIPELINE, TRAIN
-from tests.helpers import gen, git, run
+from tests.exp.util import PIPELINE, TRAIN, project_below_git_root
+from tests.helpers import git, run
 
 
 def test_run_show_apply_in_a_project_below_the_git_root(tmp_path: Path) -> None:
-    top = tmp_path / "mono"
-    proj = top / "ml"
-    proj.mkdir(parents=True)
-    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=top, check=True)
-    git(top, "config", "commit.gpgsign", "false")
-    assert run("init", cwd=proj).exit_code == 0
-    gen(proj, {"dvlite.yaml": PIPELINE, "train.py": TRAIN,
-               "params.yaml": "train:\n  lr: 0.25\n  epochs: 3\n"})
-    old = Path.cwd()
-    os.chdir(proj)
-    try:
+    files = {"dvlite.yaml": PIPELINE, "train.py": TRAIN,
+             "params.yaml": "train:\n  lr: 0.25\n  epochs: 3\n"}
+    with project_below_git_root(tmp_path, files) as (top, proj):
         assert run("repro").exit_code == 0
         git(top, "add", "-A")
         git(top, "commit", "-qm", "baseline")
@@ -38,5 +28,3 @@ def test_run_show_apply_in_a_project_below_the_git_root(tmp_path: Path) -> None:
         assert r.exit_code == 0, r.stderr
         assert "lr: 0.5" in (proj / "params.yaml").read_text()
         assert (proj / "model.bin").read_text() == "model lr=0.5 epochs=3"
-    finally:
-        os.chdir(old)

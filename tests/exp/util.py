@@ -4,6 +4,10 @@ metrics file git holds, committed as the baseline."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from tests.helpers import gen, git, run
@@ -51,3 +55,22 @@ def exp_run(*args: str) -> dict[str, object]:
 
 def show_at(repo: Path, rev: str, path: str) -> str:
     return git(repo, "show", f"{rev}:{path}")
+
+
+@contextmanager
+def project_below_git_root(tmp_path: Path, files: dict[str, str]) -> Iterator[tuple[Path, Path]]:
+    """A git repository `mono` whose dvlite project is its folder `ml`, holding `files`;
+    the current folder is the project's while the block runs. Yields (git root, project)."""
+    top = tmp_path / "mono"
+    proj = top / "ml"
+    proj.mkdir(parents=True)
+    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=top, check=True)
+    git(top, "config", "commit.gpgsign", "false")
+    assert run("init", cwd=proj).exit_code == 0
+    gen(proj, files)
+    old = Path.cwd()
+    os.chdir(proj)
+    try:
+        yield top, proj
+    finally:
+        os.chdir(old)

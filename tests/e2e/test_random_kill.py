@@ -14,8 +14,10 @@ The reference runs also calibrate the kill window: delays are drawn between the 
 start-up time (before it, the process has touched nothing) and the wall time of the
 fastest complete run seen so far, so kills land throughout the work. A kill that lands
 after the process exited is harmless but tests nothing: that seed is tried again (same
-draw, in the window shortened to that run's time), and each test asserts that most
-seeds hit a running process, and (but for gc) that some left the work half done.
+draw, in the window shortened to that run's time); so is one that came before the work
+began, later in the window, while no kill has yet landed mid-work. Each test asserts
+that most seeds hit a running process, and (but for gc) that some left the work half
+done.
 
 A failure message names the command, the seed and the delay; data and seeds are fixed.
 """
@@ -50,7 +52,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.crash]
 # too late (the process had exited) shrinks the window early, for the seeds after it.
 SEEDS = (900, 517, 241, 779, 945, 262, 343, 585)
 DATA_SEED = 2026
-# A kill that came after the process exited is drawn again in the shortened window.
+# A kill that came after the process exited is drawn again in the shortened window; one
+# that came before the work began, later in the window (until one has landed mid-work).
 MAX_ATTEMPTS = 3
 ALGO = "xxh128"
 MANIFEST_HEAD = b'{"format": '
@@ -374,23 +377,31 @@ def test_killed_at_random_then_rerun(template_repo: Path, tmp_path: Path, comman
     live = midway = 0
     for seed in SEEDS:
         draw = random.Random(seed).random()
+        hit = False
         for attempt in range(MAX_ATTEMPTS):
             delay = lo + draw * max(window - lo, 0.0)
             where = f"{command} seed={seed} kill after {delay:.3f}s of {window:.3f}s"
             root = clone(base, tmp_path / f"seed{seed}-{attempt}")
             ran = launch(root / "repo", scenario.args, delay, where)
-            midway += check_killed(root, before, ref, where) not in (before, ref)
+            after = check_killed(root, before, ref, where)
+            midway += after not in (before, ref)
             finish(root, scenario.args, before, ref, where)
             # the in-process re-runs' sqlite connections close when collected, deleting
             # their -wal files: collect now, not in the middle of the rmtree
             gc.collect()
             shutil.rmtree(root)
-            if ran.killed:
-                live += 1
+            hit = hit or ran.killed
+            if not ran.killed:
+                # It finished before the kill: the work is shorter than the window said
+                # (the machine was busier during the reference). Same draw, shorter window.
+                window = min(window, ran.seconds)
+            elif after == before and midway < scenario.min_midway:
+                # Killed before it changed anything (a busy machine stretched its start):
+                # while no kill has yet landed mid-work, try this seed later in the window.
+                draw = (1 + draw) / 2
+            else:
                 break
-            # It finished before the kill: the work is shorter than the window said (the
-            # machine was busier during the reference). Same draw, shorter window.
-            window = min(window, ran.seconds)
+        live += hit
     # guards against the test silently degrading into killing nothing
     counts = f"{command}: {live} of {len(SEEDS)} kills hit a running process, {midway} " \
         f"left the work half done (window {lo:.3f}-{window:.3f}s)"

@@ -14,6 +14,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from dvlite.core.registry import TagRecord, build, parse_ref
+from dvlite.core.registry import resolve as resolve_ref
 from dvlite.errors import GitMissingError, ScmError
 
 if TYPE_CHECKING:
@@ -22,6 +24,10 @@ if TYPE_CHECKING:
 POINTER_SUFFIX = ".dvl"
 EXP_REFS = "refs/exps/"  # `refs/exps/<NAME>`: an experiment, a commit on its baseline
 _ARGV_CHUNK = 500
+# the registry's tags: `NAME@...` and `NAME#...` (fnmatch: '*' also matches '/')
+REGISTRY_PATTERNS = ("refs/tags/*@*", "refs/tags/*#*")
+_TAG_FIELDS = ("%(refname:strip=2)", "%(objecttype)", "%(*objectname)", "%(*objecttype)",
+               "%(taggerdate:unix)", "%(taggername)", "%(taggeremail:trim)", "%(contents)")
 SHALLOW_HINT = "this clone is shallow: `git fetch --unshallow` gets the older commits"
 
 
@@ -91,8 +97,9 @@ class Git:
 
     def resolve(self, rev: str) -> str:
         """The commit `rev` names: what git resolves (branch, tag, commit, `HEAD~2`), else
-        the experiment of that name (`refs/exps/<rev>`) — the one place experiment names
-        become revisions, for every command that takes one."""
+        the experiment of that name (`refs/exps/<rev>`), else a model registry ref
+        (`NAME@vX.Y.Z`, `NAME@latest`, `NAME#STAGE`) — the one place experiment names and
+        registry refs become revisions, for every command that takes one."""
         if rev.startswith("-"):
             raise ScmError(f"invalid revision '{rev}'")
         for candidate in (rev, EXP_REFS + rev):
@@ -103,8 +110,29 @@ class Git:
                 raise
             except ScmError:
                 continue
+        ref = parse_ref(rev)
+        if ref is not None:
+            return resolve_ref(build(self.registry_tags()), ref).commit
         hint = SHALLOW_HINT if self.is_shallow() else None
         raise ScmError(f"unknown revision '{rev}'", hint=hint) from None
+
+    def registry_tags(self) -> list[TagRecord]:
+        """The annotated tags of the registry's shapes, in one `git for-each-ref`."""
+        out = self.run("for-each-ref", "--format=" + "%00".join(_TAG_FIELDS) + "%00",
+                       *REGISTRY_PATTERNS)
+        fields = out.decode("utf-8", "replace").split("\0")
+        found = []
+        width = len(_TAG_FIELDS)
+        for i in range(0, len(fields) - width + 1, width):
+            name, kind, target, target_kind, when, who, email, msg = fields[i : i + width]
+            if kind == "tag" and target_kind == "commit":  # GTO ignores lightweight tags
+                found.append(TagRecord(name.lstrip("\n"), target, int(when or 0), who,
+                                       email, msg.strip()))
+        return found
+
+    def create_tag(self, name: str, commit: str, message: str) -> None:
+        """An annotated tag; git refuses a name that exists."""
+        self.run("tag", "-a", "-m", message, name, commit)
 
     def commit_paths(self, paths: Sequence[str], message: str, parent: str) -> str:
         """A new commit (returned, on no ref) whose parent is `parent`: its tree with

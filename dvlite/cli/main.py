@@ -10,6 +10,7 @@ from dvlite.cli import (
     exp_cmds,
     gc_get_cmds,
     hook_cmds,
+    model_cmds,
     pipeline_cmds,
     remote_cmds,
 )
@@ -23,6 +24,7 @@ app.add_typer(pipeline_cmds.params_app, name="params")
 app.add_typer(pipeline_cmds.metrics_app, name="metrics")
 app.add_typer(remote_cmds.remote_app, name="remote")
 app.add_typer(exp_cmds.exp_app, name="exp")
+app.add_typer(model_cmds.model_app, name="model")
 
 
 def main() -> None:

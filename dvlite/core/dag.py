@@ -9,8 +9,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from dvlite.core.artifacts import Artifact, merge
 from dvlite.core.checks import Check
-from dvlite.core.stages import Out, Stage, parse_file
+from dvlite.core.stages import Out, Stage, parse_sections
 from dvlite.errors import CyclicGraphError, FormatError, PipelineError
 
 T = TypeVar("T")
@@ -197,20 +198,24 @@ class Pipeline:
     graph: Graph
     files: tuple[str, ...]  # repository-relative dvlite.yaml paths
     checks: tuple[Check, ...] = ()  # the files' `checks:`, in file order
+    artifacts: tuple[Artifact, ...] = ()  # the files' `artifacts:`, names unique
 
 
 def parse_files(texts: dict[str, bytes]) -> Pipeline:
     """Parse and link pipeline files given as {repository-relative path: bytes}."""
     stages: list[Stage] = []
     checks: list[Check] = []
+    artifacts: list[Artifact] = []
     seen: dict[str, Stage] = {}
     for path in sorted(texts):
-        file_stages, file_checks = parse_file(texts[path], path)
+        file_stages, file_checks, file_artifacts = parse_sections(texts[path], path)
         checks.extend(file_checks)
+        artifacts.extend(file_artifacts)
         for stage in file_stages:
             if stage.name in seen:
                 raise FormatError(f"{stage.where}: stage '{stage.name}' is already defined "
                                   f"at {seen[stage.name].where}")
             seen[stage.name] = stage
             stages.append(stage)
-    return Pipeline(stages, build_graph(stages), tuple(sorted(texts)), tuple(checks))
+    return Pipeline(stages, build_graph(stages), tuple(sorted(texts)), tuple(checks),
+                    tuple(merge(artifacts).values()))

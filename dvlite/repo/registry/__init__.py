@@ -1,0 +1,1 @@
+"""The model registry on git tags, in GTO's formats (see docs/registry.md)."""

@@ -97,14 +97,29 @@ def _gc_report(result: Any, dry_run: bool, use_remote: bool) -> None:
 def get_cmd(
     repo: str = typer.Argument(..., help="A git repository: local path (work tree or "
                                 "bare), '.', or URL."),
-    path: str = typer.Argument(..., help="Tracked file or folder (or a file inside one)."),
+    path: str = typer.Argument(..., help="Tracked file or folder (or a file inside one), "
+                               "or a model: NAME@vX.Y.Z, NAME@latest, NAME#STAGE."),
     rev: str | None = typer.Option(None, "--rev", help="Git revision (default HEAD)."),
     output: str | None = typer.Option(None, "-o", "--out", help="Where to write it."),
     as_json: bool = JSON,
 ) -> None:
-    """Export tracked data from a git repository (no dvlite repository needed here)."""
+    """Export tracked data, or a registered model, from a git repository (no dvlite
+    repository needed here). With --rev, PATH is always a path."""
+    from dvlite.core.registry import parse_ref
     from dvlite.repo.get import get as do_get
 
+    ref = parse_ref(path) if rev is None else None
+    if ref is not None:
+        from dvlite.repo.registry.fetch import get_model
+
+        got = get_model(repo, ref, Path(output) if output else None, cwd=Path.cwd(),
+                        progress=progress())
+        if as_json:
+            emit_json(got.to_dict())
+        else:
+            out(f"wrote {got.result.dest} ({got.artifact} {got.version or '?'}, commit "
+                f"{got.commit[:7]}, {human_size(got.result.nbytes)})")
+        return
     result = do_get(repo, path, rev, Path(output) if output else None, cwd=Path.cwd(),
                     progress=progress())
     if as_json:

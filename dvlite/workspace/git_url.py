@@ -20,6 +20,8 @@ import subprocess
 import threading
 from pathlib import Path
 
+from dvlite.core.registry import ArtifactState, TagRecord, build, parse_ref
+from dvlite.core.registry import resolve as resolve_ref
 from dvlite.errors import GitMissingError, ScmError
 from dvlite.scm import Git
 from dvlite.storage.workdir import ProcessFolder
@@ -29,6 +31,7 @@ _FOLDER = ProcessFolder("dvlite-src-")
 _SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 _SCP_LIKE = re.compile(r"[A-Za-z0-9._-]+@[A-Za-z0-9._-]+:")  # git@host:org/repo.git
 LOCAL_REF = "refs/heads/dvlite-source"
+PEELED = "peeled:"  # ls_remote's key prefix for annotated tags
 
 _lock = threading.Lock()
 _fetched: dict[tuple[str, str], Path] = {}
@@ -72,11 +75,15 @@ def _git(*args: str, cwd: Path | None = None, what: str) -> bytes:
 
 
 def ls_remote(url: str) -> dict[str, str]:
-    """{ref name: commit id} of every ref at `url` (annotated tags peeled)."""
+    """{ref name: commit id} of every ref at `url` (annotated tags peeled); each
+    annotated tag is also under `peeled:refs/tags/NAME`, so the registry can tell them
+    from lightweight ones."""
     out = _git("ls-remote", "--", url, what=f"cannot read git repository '{url}'")
     refs: dict[str, str] = {}
     for line in out.decode(errors="replace").splitlines():
         sha, _, name = line.partition("\t")
+        if name.endswith("^{}"):
+            refs[PEELED + name[:-3]] = sha  # marks an annotated tag (GTO reads only those)
         if name.endswith("^{}"):
             refs[name[:-3]] = sha  # the peeled commit wins over the tag object
         else:
@@ -98,7 +105,33 @@ def pick(refs: dict[str, str], rev: str | None) -> tuple[str, str | None] | None
             return refs[name], name
     if _SHA.fullmatch(rev):
         return rev, None
+    ref = parse_ref(rev)
+    if ref is not None:
+        return resolve_ref(registry_states(refs), ref).commit, None
     return None
+
+
+def registry_states(refs: dict[str, str]) -> dict[str, ArtifactState]:
+    """The registry as `ls-remote` shows it: annotated tags only, ordered by their
+    counters (no tag dates without fetching the tag objects)."""
+    tags = [TagRecord(name[len(PEELED) + len("refs/tags/"):], sha)
+            for name, sha in refs.items() if name.startswith(PEELED + "refs/tags/")]
+    return build(tags)
+
+
+def resolve_registry(url: str, rev: str) -> tuple[str, dict[str, ArtifactState]] | None:
+    """(commit, registry) of a registry ref at `url`, from one `git ls-remote`; None when
+    `rev` is not a registry ref or a ref of that name exists."""
+    ref = parse_ref(rev)
+    if ref is None:
+        return None
+    refs = ls_remote(url)
+    if any(n in refs for n in (f"refs/tags/{rev}", f"refs/heads/{rev}")):
+        found = pick(refs, rev)
+        assert found is not None
+        return found[0], registry_states(refs)
+    states = registry_states(refs)
+    return resolve_ref(states, ref).commit, states
 
 
 def fetch(url: str, rev: str | None) -> tuple[Source, str]:

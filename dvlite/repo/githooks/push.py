@@ -46,13 +46,33 @@ def parse_updates(stdin: bytes) -> list[RefUpdate]:
 
 
 def commits_to_push(git: Git, remote: str, updates: list[RefUpdate]) -> list[str]:
-    """Commits reachable from the pushed shas that the remote does not have yet."""
+    """Commits reachable from the pushed shas that the remote does not have yet, plus
+    the commit of every pushed tag: a registry tag (`NAME@v1.0.0`, `NAME#prod#3`) names a
+    commit whose data must be on the remote, even when the commit itself is there."""
     if not updates:
         return []
     known = [u.remote_sha for u in updates if not is_zero(u.remote_sha) and _exists(git, u)]
     heads = sorted({u.local_sha for u in updates})
     args = ["rev-list", *heads, "--not", f"--remotes={remote}", *known]
-    return git.run(*args).decode().split()
+    commits = git.run(*args).decode().split()
+    return commits + [c for c in _tagged(git, updates) if c not in set(commits)]
+
+
+def _tagged(git: Git, updates: list[RefUpdate]) -> list[str]:
+    """The commits the pushed tags point to (tags of trees or blobs name none)."""
+    tags = sorted({u.local_sha for u in updates if u.local_ref.startswith("refs/tags/")})
+    if not tags:
+        return []
+    out = git.run("for-each-ref", "--format=%(objectname) %(*objectname) %(objecttype) "
+                  "%(*objecttype)", "refs/tags").decode().split("\n")
+    found = []
+    for line in out:
+        parts = line.split()
+        if len(parts) == 4 and parts[0] in tags and parts[3] == "commit":
+            found.append(parts[1])  # annotated: the peeled commit
+        elif len(parts) == 2 and parts[0] in tags and parts[1] == "commit":
+            found.append(parts[0])  # lightweight: the commit itself
+    return sorted(set(found))
 
 
 def _exists(git: Git, update: RefUpdate) -> bool:

@@ -271,6 +271,8 @@ def show_cmd(
                                        "column (KEY, FILE:KEY, name or created)."),
     sort_order: str = typer.Option("asc", "--sort-order", help="asc or desc."),
     num: int = typer.Option(1, "-n", "--num", min=1, help="Baselines: the last N commits."),
+    rev: str = typer.Option("HEAD", "--rev", help="Start from this revision (a branch, "
+                            "tag, experiment or model ref like NAME#prod)."),
 ) -> None:
     """Baseline commits and their experiments, with every parameter and metric."""
     from dvlite.repo.exp.show import columns, exp_show, sort_rows
@@ -279,7 +281,7 @@ def show_cmd(
         raise UsageError("choose one of --json and --csv")
     if sort_order not in ("asc", "desc"):
         raise UsageError(f"--sort-order is asc or desc, not '{sort_order}'")
-    rows = exp_show(Repo.find(), num, warn)
+    rows = exp_show(Repo.find(), num, warn, rev=rev)
     if sort_by is not None:
         rows = sort_rows(rows, sort_by, descending=sort_order == "desc")
     if as_json:

@@ -50,18 +50,21 @@ def _ignore(msg: str) -> None:
     del msg
 
 
-def exp_show(repo: Repo, num: int = 1, on_bad_file: Callable[[str], None] = _ignore
-             ) -> list[ExpRow]:
-    """Rows in order: each baseline (newest first), then its experiments (oldest first,
-    by name within one second), queued and failed ones included, without metrics."""
+def exp_show(repo: Repo, num: int = 1, on_bad_file: Callable[[str], None] = _ignore,
+             rev: str = "HEAD") -> list[ExpRow]:
+    """Rows in order: each baseline (newest first, from `rev` back), then its experiments
+    (oldest first, by name within one second), queued and failed ones included, without
+    metrics."""
     if num < 1:
         raise UsageError("-n must be at least 1")
     git = git_of(repo)
     exps = list_all(git)
     rows: list[ExpRow] = []
-    for rev, created, name in _baselines(git, num):
-        rows.append(ExpRow(name, rev, rev, created))
-        mine = sorted((e for e in exps if e.baseline == rev), key=lambda e: (e.created, e.name))
+    start = "HEAD" if rev == "HEAD" else git.resolve(rev)
+    for commit, created, name in _baselines(git, num, start):
+        rows.append(ExpRow(name, commit, commit, created))
+        mine = sorted((e for e in exps if e.baseline == commit),
+                      key=lambda e: (e.created, e.name))
         rows += [ExpRow(e.name, e.rev, rev, e.created, e.state) for e in mine]
     _fill_values(repo, git, rows, on_bad_file)
     for row in rows:
@@ -70,8 +73,8 @@ def exp_show(repo: Repo, num: int = 1, on_bad_file: Callable[[str], None] = _ign
     return rows
 
 
-def _baselines(git: Git, num: int) -> list[tuple[str, str, str]]:
-    out = git.run("log", f"-n{num}", "--format=%H%x00%cI%x00%D", "HEAD")
+def _baselines(git: Git, num: int, start: str = "HEAD") -> list[tuple[str, str, str]]:
+    out = git.run("log", f"-n{num}", "--format=%H%x00%cI%x00%D", start)
     found = []
     for line in out.decode("utf-8", "surrogateescape").splitlines():
         rev, created, decoration = line.split("\0")

@@ -265,6 +265,7 @@ def _cell(value: object) -> str:
 
 @exp_app.command("show")
 def show_cmd(
+    *,
     as_json: bool = JSON,
     as_csv: bool = typer.Option(False, "--csv", help="Print CSV."),
     sort_by: str | None = typer.Option(None, "--sort-by", help="Sort experiments by this "

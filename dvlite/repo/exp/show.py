@@ -65,7 +65,7 @@ def exp_show(repo: Repo, num: int = 1, on_bad_file: Callable[[str], None] = _ign
         rows.append(ExpRow(name, commit, commit, created))
         mine = sorted((e for e in exps if e.baseline == commit),
                       key=lambda e: (e.created, e.name))
-        rows += [ExpRow(e.name, e.rev, rev, e.created, e.state) for e in mine]
+        rows += [ExpRow(e.name, e.rev, commit, e.created, e.state) for e in mine]
     _fill_values(repo, git, rows, on_bad_file)
     for row in rows:
         if row.state in ("queued", "failed"):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, replace
 
+from dvlite._fault import faultpoint
 from dvlite.core.dag import Pipeline
 from dvlite.core.lockfile import lock_path_for
 from dvlite.core.stages import DEFAULT_PARAMS
@@ -54,6 +55,7 @@ def exp_run(repo: Repo, targets: list[str], overrides: list[str], *, name: str |
     message = "dvlite exp run" + "".join(f"\n\n-S {o}" for o in overrides)
     rev = git.commit_paths(paths, message, baseline)
     name = name if name is not None else _new_name(git, rev)
+    faultpoint("exp.before_ref")
     write_ref(git, name, rev, force)
     return ExpRunResult(name, rev, baseline, result)
 

@@ -62,11 +62,12 @@ def exp_run(repo: Repo, targets: list[str], overrides: list[str], *, name: str |
 
 def recorded_files(pipeline: Pipeline) -> list[str]:
     """Repository-relative files an experiment records besides the pointers: the
-    pipeline files, their lock files, the params files and the metrics git holds."""
+    pipeline files, their lock files, the params files and the outputs git holds
+    (`cache: false`: metrics, plot data; a folder stands for the files under it)."""
     files = {*pipeline.files, *(lock_path_for(f) for f in pipeline.files), DEFAULT_PARAMS}
     for stage in pipeline.stages:
         files.update(p.file for p in stage.params)
-        files.update(o.path for o in stage.outs if o.metric and not o.cache)
+        files.update(o.path for o in stage.outs if not o.cache)
     return sorted(files)
 
 

@@ -3,7 +3,8 @@
 - `show`: `exp show -n 10` over 10 baselines with 10 experiments each (100 in all), for
   dvlite and, when DVC is installed at /work/dvc-venv/bin/dvc (or $DVC), for `dvc exp
   show` on the same project built the same way; interleaved, median of --repeat runs,
-  plus each tool's first run (DVC caches what it collected).
+  plus each tool's first run (DVC caches what it collected), and `dvlite --help` for
+  the start-up floor.
 - `overhead`: `exp run -S train.lr=X` against a plain `repro` after writing the same
   value into params.yaml: the stage runs once in both; the difference of the medians is
   what recording an experiment costs.
@@ -27,7 +28,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from tools import timed  # noqa: E402
+from tools import timed
 
 DVC = Path(os.environ.get("DVC", "/work/dvc-venv/bin/dvc"))
 DVLITE = [sys.executable, "-m", "dvlite"]
@@ -111,11 +112,14 @@ def bench_show(root: Path, tools: list[str], repeat: int) -> dict[str, object]:
             "dvc": [str(DVC), "exp", "show", "-n", "10", "--no-pager"]}
     first = {t: timed(cmds[t], repos[t], ENV).seconds for t in tools}
     times: dict[str, list[float]] = {t: [] for t in tools}
+    floor: list[float] = []  # dvlite's start-up alone, for scale
     for i in range(repeat):
         for tool in tools if i % 2 == 0 else reversed(tools):
             times[tool].append(timed(cmds[tool], repos[tool], ENV).seconds)
+        floor.append(timed([*DVLITE, "--help"], repos["dvlite"], ENV).seconds)
     out: dict[str, object] = {t: {"first": round(first[t], 3),
                                   "median": round(median(times[t]), 3)} for t in tools}
+    out["dvlite_help"] = round(median(floor), 3)
     rows = len(json.loads(sh([*DVLITE, "exp", "show", "-n", "10", "--json"],
                              repos["dvlite"])))
     out["dvlite_rows"] = rows

@@ -1,10 +1,10 @@
 """`dvlite exp show`: baselines (HEAD or the last N commits) and their experiments, with
 every parameter and metric, read from git objects without a checkout.
 
-Cost: one `git log`, one `git for-each-ref`, one look at the run claims, then two
-`git cat-file --batch` calls for all the commits together (their pipeline files first,
-then their params, metrics and lock files); a cached metrics file is read from the cache
-through its lock entry."""
+Cost: one `git log`, one `git for-each-ref` (and a look at the run claims when some
+are queued), then two `git cat-file --batch` calls for all the commits together (their
+pipeline files first, then their params, metrics and lock files); a cached metrics file
+is read from the cache through its lock entry."""
 
 from __future__ import annotations
 
@@ -62,9 +62,10 @@ def exp_show(repo: Repo, num: int = 1, on_bad_file: Callable[[str], None] = _ign
         raise UsageError("-n must be at least 1")
     git = git_of(repo)
     by_baseline: dict[str, list[ExpRef]] = {}
-    for exp in list_all(git):
+    exps = list_all(git)
+    for exp in exps:
         by_baseline.setdefault(exp.baseline, []).append(exp)
-    now = running(git)
+    now = running(git) if any(e.state == "queued" for e in exps) else set()
     rows: list[ExpRow] = []
     for rev, created, name in _baselines(git, num, all_commits):
         rows.append(ExpRow(name, rev, rev, created))

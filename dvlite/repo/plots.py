@@ -87,16 +87,19 @@ def charts(repo: Repo, revs: Sequence[Rev], targets: Sequence[str] = (),
     result = []
     for plot in chosen:
         data: dict[str, list[Record]] = {}
+        missing = []
         for rev in revs:
             blob = found[rev].get(plot.path)
             if blob is None:
-                warn(f"{plot.path}: missing in {label(rev)}, skipped there")
-                continue
-            data[label(rev)] = load_records(blob, plot.path, label(rev))
+                missing.append(label(rev))
+            else:
+                data[label(rev)] = load_records(blob, plot.path, label(rev))
+        if not data and plot.path not in defined:
+            raise UsageError(f"no plot '{plot.path}': not in a plots: section, and no such "
+                             "file")
+        for where in missing:
+            warn(f"{plot.path}: missing in {where}, skipped there")
         if not data:
-            if plot.path not in defined:
-                raise UsageError(f"no plot '{plot.path}': not in a plots: section, and no "
-                                 "such file")
             continue
         result.append(Chart(plot, tuple(data), build_spec(plot, data)))
     return result

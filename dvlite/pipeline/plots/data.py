@@ -44,7 +44,11 @@ def load_records(data: bytes, path: str, where: str) -> list[Record]:
         except ValueError as exc:
             raise FormatError(f"{name}: not valid JSON ({exc})") from None
     else:
-        doc = strictyaml.load(text, name)
+        try:
+            doc = strictyaml.load(text, name)
+        except FormatError as exc:  # "NAME:LINE: why" -> like the other formats' errors
+            raise FormatError(f"{name}: not valid YAML (line "
+                              f"{exc.msg.removeprefix(name).lstrip(':')})") from None
     return _records(doc, name)
 
 

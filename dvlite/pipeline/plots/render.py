@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -35,20 +36,31 @@ body {{ font-family: sans-serif; margin: 2em; color: #222; }}
 {divs}
 <script type="application/json" id="dvlite-specs">{specs}</script>
 <script>
-const specs = JSON.parse(document.getElementById("dvlite-specs").textContent);
-const options = {{actions: false, mode: "vega-lite", renderer: "canvas"}};
-Promise.all(specs.map((spec, i) => vegaEmbed("#plot-" + i, spec, options)))
-  .then(() => {{ document.body.dataset.rendered = String(specs.length); }})
-  .catch((e) => {{ document.body.dataset.failed = String(e); console.error(e); }});
+const failed = (e) => {{ document.body.dataset.failed = String(e); console.error(e); }};
+try {{
+  const specs = JSON.parse(document.getElementById("dvlite-specs").textContent);
+  const options = {{actions: false, mode: "vega-lite", renderer: "canvas"}};
+  Promise.all(specs.map((spec, i) => vegaEmbed("#plot-" + i, spec, options)))
+    .then(() => {{ document.body.dataset.rendered = String(specs.length); }})
+    .catch(failed);
+}} catch (e) {{
+  failed(e);
+}}
 </script>
 </body>
 </html>
 """
 
 
+_SCRIPT_END = re.compile(r"<(/script|!--)", re.IGNORECASE)
+
+
 def _script_safe(text: str) -> str:
-    """`text` unable to end the <script> element it sits in (`<\\/` means `</` in JS)."""
-    return text.replace("</", "<\\/")
+    """`text` unable to end (or, with `<!--`, to confuse) the <script> element it sits
+    in: only those sequences change, as `<\\/script` and `<\\!--`, which mean the same in
+    JavaScript strings and regular expressions (a blanket `</` -> `<\\/` would break a
+    regular expression like `/</g`)."""
+    return _SCRIPT_END.sub(lambda m: "<\\" + m[1], text)
 
 
 def bundle(cache_dir: Path) -> str:

@@ -9,6 +9,7 @@ from dvlite.core.plots import PlotSpec
 from dvlite.errors import FormatError
 from dvlite.pipeline.plots.data import load_records
 from dvlite.pipeline.plots.vega import build_spec, numeric_fields
+from tests.plots.util import flat
 
 RECORDS = [{"epoch": 1, "loss": 0.5, "tag": "a"}, {"epoch": 2, "loss": 0.25, "tag": "b"}]
 
@@ -62,7 +63,8 @@ def test_numeric_fields_skip_text_and_gaps() -> None:
 def test_fields_with_dots_are_carried_under_fixed_names() -> None:
     spec = build_spec(PlotSpec("m.json", x="a.b", y=("c[0]",)),
                       {"workspace": [{"a.b": 1, "c[0]": 2}]})
-    assert spec["data"]["values"] == [{"rev": "workspace", "field": "c[0]", "x": 1, "y": 2}]
+    assert spec["data"]["values"] == [{"rev": "workspace", "field": "c[0]", "x": [1], "y": [2]}]
+    assert flat(spec) == [{"rev": "workspace", "field": "c[0]", "x": 1, "y": 2}]
     assert spec["encoding"]["x"] == {"field": "x", "type": "quantitative", "title": "a.b"}
     assert spec["encoding"]["y"]["title"] == "c[0]"
     assert "color" not in spec["encoding"]  # one revision, one field: one series
@@ -87,5 +89,5 @@ def test_series_and_templates() -> None:
     conf = build_spec(PlotSpec("m.csv", x="tag", y=("epoch",), template="confusion",
                                title="Confusion"), {"HEAD": RECORDS})
     assert conf["title"] == "Confusion"
-    assert conf["data"]["values"][0] == {"rev": "HEAD", "actual": "a", "predicted": "1"}
+    assert flat(conf)[0] == {"rev": "HEAD", "actual": "a", "predicted": "1"}
     assert "facet" not in conf

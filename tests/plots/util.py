@@ -65,9 +65,21 @@ def by_path(plots: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return {p["path"]: p for p in plots}
 
 
+def flat(spec: dict[str, Any]) -> list[dict[str, Any]]:
+    """The rows a spec's `flatten` transform makes of its series records."""
+    (step,) = spec["transform"]
+    names = step["flatten"]
+    found = []
+    for series in spec["data"]["values"]:
+        lists = [series[n] for n in names]
+        fixed = {k: v for k, v in series.items() if k not in names}
+        found += [{**fixed, **dict(zip(names, vals, strict=True))}
+                  for vals in zip(*lists, strict=True)]
+    return found
+
+
 def rows(plot: dict[str, Any]) -> list[dict[str, Any]]:
-    values: list[dict[str, Any]] = plot["spec"]["data"]["values"]
-    return values
+    return flat(plot["spec"])
 
 
 def page_specs(page: str) -> list[dict[str, Any]]:

@@ -65,13 +65,26 @@ def _delimited(text: str, sep: str, name: str) -> list[Record]:
     if len(set(header)) != len(header) or not all(header):
         raise FormatError(f"{name}: not valid {kind} (the header has an empty or repeated "
                           "column name)")
-    records = []
     for i, row in enumerate(rows[1:], start=2):
         if len(row) != len(header):
             raise FormatError(f"{name}: not valid {kind} (row {i} has {len(row)} fields, "
                               f"the header {len(header)})")
-        records.append({k: _cell(v) for k, v in zip(header, row, strict=True)})
-    return records
+    # column by column: one conversion per column is several times faster than a try
+    # per cell, and a column is usually all numbers or all text
+    columns = [_column(list(col)) for col in zip(*rows[1:], strict=True)]
+    return [dict(zip(header, values, strict=True)) for values in zip(*columns, strict=True)]
+
+
+def _column(cells: list[str]) -> list[Any]:
+    for kind in (int, float):
+        try:
+            values: list[Any] = [kind(c) for c in cells]
+        except ValueError:
+            continue
+        if kind is float and not all(map(math.isfinite, values)):
+            break
+        return values
+    return [_cell(c) for c in cells]
 
 
 def _cell(text: str) -> Any:

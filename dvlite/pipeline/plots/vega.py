@@ -1,9 +1,11 @@
 """Vega-Lite specs for plots: the data of every revision inlined, one chart per plot.
 
-The data goes in long form (`rev`, `field`, `x`, `y`, one row per point) under fixed
-column names, so a field named like `loss.val` or `a[0]` is never read as a nested
-access by Vega-Lite. One revision's several `y` fields get one colour each; several
-revisions get one colour each (a legend naming them) and the fields a dash pattern.
+The data goes in as one record per series (`rev`, `field`, and the lists `x` and `y`)
+that a `flatten` transform turns into one row per point: the page carries each number
+once instead of a record per point, and the fixed column names mean a field named like
+`loss.val` or `a[0]` is never read as a nested access by Vega-Lite. One revision's
+several `y` fields get one colour each; several revisions get one colour each (a legend
+naming them) and the fields a dash pattern.
 """
 
 from __future__ import annotations
@@ -65,13 +67,15 @@ def build_spec(plot: PlotSpec, data: Mapping[str, list[Record]]) -> dict[str, An
     if plot.template == "confusion":
         return _confusion(plot, data)
     x_name = plot.x or STEP
-    rows: list[dict[str, Any]] = []
+    series: list[dict[str, Any]] = []
     for label, records in data.items():
-        for i, record in enumerate(records):
-            x = i if plot.x is None else record.get(plot.x)
-            rows.extend({"rev": label, "field": y, "x": x, "y": record[y]}
-                        for y in ys if record.get(y) is not None)
-    numeric_x = all(_number(r["x"]) for r in rows)
+        xs = list(range(len(records))) if plot.x is None else [r.get(plot.x) for r in records]
+        for y in ys:
+            points = [(x, r.get(y)) for x, r in zip(xs, records, strict=True)]
+            points = [(x, v) for x, v in points if v is not None]
+            series.append({"rev": label, "field": y, "x": [x for x, _ in points],
+                           "y": [v for _, v in points]})
+    numeric_x = all(_number(x) for s in series for x in s["x"])
     x_type = "quantitative" if numeric_x and plot.template != "bar" else (
         "ordinal" if numeric_x else "nominal")
     encoding: dict[str, Any] = {
@@ -84,7 +88,8 @@ def build_spec(plot: PlotSpec, data: Mapping[str, list[Record]]) -> dict[str, An
     encoding.update(_series(plot.template, list(data), ys))
     mark: dict[str, Any] = {"type": MARKS[plot.template], "tooltip": True}
     return {"$schema": SCHEMA, "title": plot.title or plot.path, "width": WIDTH,
-            "height": HEIGHT, "data": {"values": rows}, "mark": mark, "encoding": encoding}
+            "height": HEIGHT, "data": {"values": series},
+            "transform": [{"flatten": ["x", "y"]}], "mark": mark, "encoding": encoding}
 
 
 def _series(template: str, labels: list[str], ys: tuple[str, ...]) -> dict[str, Any]:
@@ -112,8 +117,9 @@ def _confusion(plot: PlotSpec, data: Mapping[str, list[Record]]) -> dict[str, An
     revision when there are several."""
     assert plot.x is not None
     predicted = plot.y[0]
-    rows = [{"rev": label, "actual": _text(r.get(plot.x)), "predicted": _text(r.get(predicted))}
-            for label, records in data.items() for r in records]
+    series = [{"rev": label, "actual": [_text(r.get(plot.x)) for r in records],
+               "predicted": [_text(r.get(predicted)) for r in records]}
+              for label, records in data.items()]
     x = {"field": "actual", "type": "nominal", "title": plot.x}
     y = {"field": "predicted", "type": "nominal", "title": predicted}
     layer = [
@@ -125,7 +131,8 @@ def _confusion(plot: PlotSpec, data: Mapping[str, list[Record]]) -> dict[str, An
     ]
     inner: dict[str, Any] = {"width": {"step": 40}, "height": {"step": 40}, "layer": layer}
     spec: dict[str, Any] = {"$schema": SCHEMA, "title": plot.title or plot.path,
-                            "data": {"values": rows}}
+                            "data": {"values": series},
+                            "transform": [{"flatten": ["actual", "predicted"]}]}
     if len(data) > 1:
         labels = list(data)
         spec["facet"] = {"column": {"field": "rev", "type": "nominal", "title": "revision",

@@ -13,9 +13,10 @@ from dvlite.workspace.repo import Repo
 FORMATS = ("html", "svg", "png")
 JSON = typer.Option(False, "--json", help="Print the Vega-Lite specs, their data inlined, "
                     "and write nothing.")
-OUT = typer.Option("dvlite_plots", "-o", "--out", help="Folder to write into.")
-FORMAT = typer.Option("html", "--format", help="html: one self-contained page "
-                      "(DIR/index.html); svg or png: one image per plot.")
+OUT = typer.Option("dvlite_plots", "-o", "--out", metavar="DIR", help="Folder to write into.")
+FORMAT = typer.Option("html", "--format", metavar="html|svg|png",
+                      help="html: one self-contained page (DIR/index.html); svg or png: one "
+                      "image per plot.")
 
 plots_app = typer.Typer(help="Plots of the data files listed under plots: in dvlite.yaml.",
                         no_args_is_help=True)
@@ -43,7 +44,8 @@ def _render(revs: list[str | None], targets: list[str], out_dir: str, fmt: str,
 @plots_app.command("show")
 def show(
     targets: list[str] | None = typer.Argument(None, help="Plot files to show (default: "
-                                               "every plot).", show_default=False),
+                                               "every plot).", show_default=False,
+                                               metavar="[TARGET...]"),
     out_dir: str = OUT, fmt: str = FORMAT, as_json: bool = JSON,
 ) -> None:
     """Render the plots from the workspace and print the path written."""
@@ -54,7 +56,8 @@ def show(
 def diff(
     revs: list[str] | None = typer.Argument(None, help="Revisions or experiment names "
                                             "(default: HEAD and the workspace; one REV: it "
-                                            "and the workspace).", show_default=False),
+                                            "and the workspace).", show_default=False,
+                                            metavar="[REV...]"),
     out_dir: str = OUT, fmt: str = FORMAT, as_json: bool = JSON,
 ) -> None:
     """Render the plots at several revisions: one colour per revision, a legend naming

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from dvlite.core.checks import Check
-from dvlite.core.stages import Out, Stage, parse_file
+from dvlite.core.plots import PlotSpec
+from dvlite.core.stages import Out, Stage, parse_sections
 from dvlite.errors import CyclicGraphError, FormatError, PipelineError
 
 T = TypeVar("T")
@@ -197,20 +198,24 @@ class Pipeline:
     graph: Graph
     files: tuple[str, ...]  # repository-relative dvlite.yaml paths
     checks: tuple[Check, ...] = ()  # the files' `checks:`, in file order
+    plots: tuple[PlotSpec, ...] = ()  # the files' `plots:`, in file order
 
 
 def parse_files(texts: dict[str, bytes]) -> Pipeline:
     """Parse and link pipeline files given as {repository-relative path: bytes}."""
     stages: list[Stage] = []
     checks: list[Check] = []
+    plots: list[PlotSpec] = []
     seen: dict[str, Stage] = {}
     for path in sorted(texts):
-        file_stages, file_checks = parse_file(texts[path], path)
-        checks.extend(file_checks)
-        for stage in file_stages:
+        sections = parse_sections(texts[path], path)
+        checks.extend(sections.checks)
+        plots.extend(sections.plots)
+        for stage in sections.stages:
             if stage.name in seen:
                 raise FormatError(f"{stage.where}: stage '{stage.name}' is already defined "
                                   f"at {seen[stage.name].where}")
             seen[stage.name] = stage
             stages.append(stage)
-    return Pipeline(stages, build_graph(stages), tuple(sorted(texts)), tuple(checks))
+    return Pipeline(stages, build_graph(stages), tuple(sorted(texts)), tuple(checks),
+                    tuple(plots))

@@ -18,6 +18,7 @@ from dvlite.core import strictyaml
 from dvlite.core.checks import Check, parse_checks
 from dvlite.core.foreach import expand
 from dvlite.core.paths import check_relpath
+from dvlite.core.plots import PlotSpec, parse_plots
 from dvlite.errors import FormatError, UnsafePathError
 
 PIPELINE_FILE = "dvlite.yaml"
@@ -26,7 +27,7 @@ MAX_PIPELINE_BYTES = 8 << 20
 STAGE_KEYS = ("cmd", "wdir", "deps", "outs", "params", "metrics", "frozen", "always_changed",
               "desc")
 OUT_KEYS = ("cache", "persist")
-TOP_KEYS = ("stages", "checks")
+TOP_KEYS = ("stages", "checks", "plots")
 _RESERVED_OUTS = frozenset({PIPELINE_FILE, "dvlite.lock", ".gitignore"})
 _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*(@[A-Za-z0-9_.\-]+)?")
 
@@ -111,13 +112,28 @@ def parse_pipeline(text: str | bytes, dvfile: str) -> list[Stage]:
     return parse_file(text, dvfile)[0]
 
 
+@dataclass(frozen=True, slots=True)
+class Sections:
+    """One pipeline file's top-level sections, parsed."""
+
+    stages: list[Stage]
+    checks: tuple[Check, ...] = ()
+    plots: tuple[PlotSpec, ...] = ()
+
+
 def parse_file(text: str | bytes, dvfile: str) -> tuple[list[Stage], tuple[Check, ...]]:
     """Parse one pipeline file: its stages and its metric checks."""
+    sections = parse_sections(text, dvfile)
+    return sections.stages, sections.checks
+
+
+def parse_sections(text: str | bytes, dvfile: str) -> Sections:
+    """Parse one pipeline file: every top-level section."""
     doc = strictyaml.load(text, dvfile, limit=MAX_PIPELINE_BYTES)
     raw = text.decode() if isinstance(text, bytes) else text
     ctx = _Ctx(dvfile, strictyaml.node_lines(raw, dvfile) if doc is not None else {})
     if doc is None:
-        return [], ()
+        return Sections([])
     if not isinstance(doc, dict):
         raise ctx.error((), "expected a mapping with a 'stages' key")
     for key in doc:
@@ -132,7 +148,8 @@ def parse_file(text: str | bytes, dvfile: str) -> tuple[list[Stage], tuple[Check
         path = ("stages", str(name))
         for gen_name, gen_body, body_path in expand(str(name), body, path, ctx.error):
             stages.append(_parse_stage(ctx, gen_name, gen_body, body_path, dvfile))
-    return stages, parse_checks(doc.get("checks"), ctx, dvfile)
+    return Sections(stages, parse_checks(doc.get("checks"), ctx, dvfile),
+                    parse_plots(doc.get("plots"), ctx, dvfile))
 
 
 def _parse_stage(ctx: _Ctx, name: str, body: Any, path: tuple[str, ...], dvfile: str) -> Stage:

@@ -14,13 +14,14 @@ os.makedirs("eval", exist_ok=True)
 data = np.load("data/test.npz")
 predicted = model.predict(data["x"])
 actual = data["y"]
-json.dump({"accuracy": round(float(accuracy_score(actual, predicted)), 4),
-           "f1_macro": round(float(f1_score(actual, predicted, average="macro")), 4)},
-          open("metrics.json", "w"), indent=2)
+with open("metrics.json", "w") as f:
+    json.dump({"accuracy": round(float(accuracy_score(actual, predicted)), 4),
+               "f1_macro": round(float(f1_score(actual, predicted, average="macro")), 4)},
+              f, indent=2)
 with open("eval/confusion.csv", "w", newline="") as f:
     w = csv.writer(f)
     w.writerow(["actual", "predicted"])
-    w.writerows(zip(actual.tolist(), predicted.tolist()))
+    w.writerows(zip(actual.tolist(), predicted.tolist(), strict=True))
 with open("eval/per_digit.csv", "w", newline="") as f:
     w = csv.writer(f)
     w.writerow(["digit", "f1"])

@@ -8,7 +8,8 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
 os.makedirs("data", exist_ok=True)
-p = yaml.safe_load(open("params.yaml"))["prepare"]
+with open("params.yaml") as f:
+    p = yaml.safe_load(f)["prepare"]
 x, y = load_digits(return_X_y=True)
 x_train, x_test, y_train, y_test = train_test_split(
     x / 16.0, y, test_size=p["test_size"], random_state=p["seed"], stratify=y)

@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo demo-s3 test lint bench clean
+.PHONY: venv demo demo-s3 test lint bench clean chromium
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +21,11 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check dvlite tests benchmarks examples remotes
 	$(VENV)/bin/mypy
 
-test: lint
+# The plots browser test drives Debian's chromium (CI runs as root on a clean machine).
+chromium:
+	command -v chromium >/dev/null || (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium)
+
+test: lint chromium
 	$(VENV)/bin/pytest -n 2 -q
 
 bench: $(STAMP)

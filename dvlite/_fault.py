@@ -22,7 +22,7 @@ POINTS = (
     "fetch.before_download", "fetch.after_object", "fetch.before_manifests",
     "get.after_object", "s3.after_get", "pack.before_index", "pack.after_read",
     "gc.after_local_delete", "gc.after_remote_delete",
-    "repro.after_store", "repro.before_lock",
+    "repro.after_store", "repro.before_lock", "exp.before_ref",
 )
 _POINT = os.environ.get("DVLITE_FAULTPOINT", "")
 # Set when dvlite is interrupted: a hold in a worker thread ends then, as the slow work it

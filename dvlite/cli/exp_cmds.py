@@ -109,6 +109,9 @@ def _run_all(jobs: int, as_json: bool) -> None:
     def say(r: QueuedResult) -> None:
         if as_json:
             return
+        if r.skipped:
+            out(f"Experiment '{r.name}' is being run by another --run-all: skipped")
+            return
         if r.ok:
             out(f"Experiment '{r.name}' recorded (baseline {r.baseline[:7]})")
             return
@@ -117,10 +120,14 @@ def _run_all(jobs: int, as_json: bool) -> None:
             warn(f"{r.name}: {line}")
         out(f"Experiment '{r.name}' failed with exit code {r.exit_code}")
 
-    results = run_all(Repo.find(), jobs, say)
+    try:
+        results = run_all(Repo.find(), jobs, say)
+    except KeyboardInterrupt:
+        raise _InterruptedError("interrupted: the experiments not finished stay queued",
+                                hint="run `dvlite exp run --run-all` again") from None
     if as_json:
         emit_json([{"name": r.name, "baseline": r.baseline, "exit_code": r.exit_code,
-                    "state": "success" if r.ok else "failed"} for r in results])
+                    "state": r.state} for r in results])
     elif not results:
         out("No queued experiments.")
     failed = [r for r in results if not r.ok]
@@ -274,6 +281,8 @@ def show_cmd(
     num: int = typer.Option(1, "-n", "--num", min=1, help="Baselines: the last N commits."),
     rev: str = typer.Option("HEAD", "--rev", help="Start from this revision (a branch, "
                             "tag, experiment or model ref like NAME#prod)."),
+    all_commits: bool = typer.Option(False, "-A", "--all-commits", help="Baselines: every "
+                                     "commit of every branch and tag."),
 ) -> None:
     """Baseline commits and their experiments, with every parameter and metric."""
     from dvlite.repo.exp.show import columns, exp_show, sort_rows
@@ -282,7 +291,9 @@ def show_cmd(
         raise UsageError("choose one of --json and --csv")
     if sort_order not in ("asc", "desc"):
         raise UsageError(f"--sort-order is asc or desc, not '{sort_order}'")
-    rows = exp_show(Repo.find(), num, warn, rev=rev)
+    if all_commits and (rev != "HEAD" or num != 1):
+        raise UsageError("--all-commits takes every commit: give it no --rev or -n")
+    rows = exp_show(Repo.find(), num, warn, rev=rev, all_commits=all_commits)
     if sort_by is not None:
         rows = sort_rows(rows, sort_by, descending=sort_order == "desc")
     if as_json:

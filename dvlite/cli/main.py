@@ -12,6 +12,7 @@ from dvlite.cli import (
     hook_cmds,
     model_cmds,
     pipeline_cmds,
+    plots_cmds,
     remote_cmds,
 )
 from dvlite.cli.app import app
@@ -22,6 +23,7 @@ for module in (core_cmds, doctor_cmds, hook_cmds, pipeline_cmds, remote_cmds, gc
 app.add_typer(pipeline_cmds.stage_app, name="stage")
 app.add_typer(pipeline_cmds.params_app, name="params")
 app.add_typer(pipeline_cmds.metrics_app, name="metrics")
+app.add_typer(plots_cmds.plots_app, name="plots")
 app.add_typer(remote_cmds.remote_app, name="remote")
 app.add_typer(exp_cmds.exp_app, name="exp")
 app.add_typer(model_cmds.model_app, name="model")

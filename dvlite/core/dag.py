@@ -11,6 +11,7 @@ from typing import Generic, TypeVar
 
 from dvlite.core.artifacts import Artifact, merge
 from dvlite.core.checks import Check
+from dvlite.core.plots import PlotSpec
 from dvlite.core.stages import Out, Stage, parse_sections
 from dvlite.errors import CyclicGraphError, FormatError, PipelineError
 
@@ -198,6 +199,7 @@ class Pipeline:
     graph: Graph
     files: tuple[str, ...]  # repository-relative dvlite.yaml paths
     checks: tuple[Check, ...] = ()  # the files' `checks:`, in file order
+    plots: tuple[PlotSpec, ...] = ()  # the files' `plots:`, in file order
     artifacts: tuple[Artifact, ...] = ()  # the files' `artifacts:`, names unique
 
 
@@ -205,17 +207,19 @@ def parse_files(texts: dict[str, bytes]) -> Pipeline:
     """Parse and link pipeline files given as {repository-relative path: bytes}."""
     stages: list[Stage] = []
     checks: list[Check] = []
+    plots: list[PlotSpec] = []
     artifacts: list[Artifact] = []
     seen: dict[str, Stage] = {}
     for path in sorted(texts):
-        file_stages, file_checks, file_artifacts = parse_sections(texts[path], path)
-        checks.extend(file_checks)
-        artifacts.extend(file_artifacts)
-        for stage in file_stages:
+        sections = parse_sections(texts[path], path)
+        checks.extend(sections.checks)
+        plots.extend(sections.plots)
+        artifacts.extend(sections.artifacts)
+        for stage in sections.stages:
             if stage.name in seen:
                 raise FormatError(f"{stage.where}: stage '{stage.name}' is already defined "
                                   f"at {seen[stage.name].where}")
             seen[stage.name] = stage
             stages.append(stage)
     return Pipeline(stages, build_graph(stages), tuple(sorted(texts)), tuple(checks),
-                    tuple(merge(artifacts).values()))
+                    tuple(plots), tuple(merge(artifacts).values()))

@@ -19,6 +19,7 @@ from dvlite.core.artifacts import Artifact, parse_artifacts
 from dvlite.core.checks import Check, parse_checks
 from dvlite.core.foreach import expand
 from dvlite.core.paths import check_relpath
+from dvlite.core.plots import PlotSpec, parse_plots
 from dvlite.errors import FormatError, UnsafePathError
 
 PIPELINE_FILE = "dvlite.yaml"
@@ -27,7 +28,7 @@ MAX_PIPELINE_BYTES = 8 << 20
 STAGE_KEYS = ("cmd", "wdir", "deps", "outs", "params", "metrics", "frozen", "always_changed",
               "desc")
 OUT_KEYS = ("cache", "persist")
-TOP_KEYS = ("stages", "checks", "artifacts")
+TOP_KEYS = ("stages", "checks", "plots", "artifacts")
 _RESERVED_OUTS = frozenset({PIPELINE_FILE, "dvlite.lock", ".gitignore"})
 _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*(@[A-Za-z0-9_.\-]+)?")
 
@@ -112,20 +113,29 @@ def parse_pipeline(text: str | bytes, dvfile: str) -> list[Stage]:
     return parse_file(text, dvfile)[0]
 
 
+@dataclass(frozen=True, slots=True)
+class Sections:
+    """One pipeline file's top-level sections, parsed."""
+
+    stages: list[Stage]
+    checks: tuple[Check, ...] = ()
+    plots: tuple[PlotSpec, ...] = ()
+    artifacts: tuple[Artifact, ...] = ()
+
+
 def parse_file(text: str | bytes, dvfile: str) -> tuple[list[Stage], tuple[Check, ...]]:
     """Parse one pipeline file: its stages and its metric checks."""
-    stages, checks, _ = parse_sections(text, dvfile)
-    return stages, checks
+    sections = parse_sections(text, dvfile)
+    return sections.stages, sections.checks
 
 
-def parse_sections(text: str | bytes, dvfile: str
-                   ) -> tuple[list[Stage], tuple[Check, ...], tuple[Artifact, ...]]:
-    """Parse one pipeline file: its stages, metric checks and artifacts."""
+def parse_sections(text: str | bytes, dvfile: str) -> Sections:
+    """Parse one pipeline file: every top-level section."""
     doc = strictyaml.load(text, dvfile, limit=MAX_PIPELINE_BYTES)
     raw = text.decode() if isinstance(text, bytes) else text
     ctx = _Ctx(dvfile, strictyaml.node_lines(raw, dvfile) if doc is not None else {})
     if doc is None:
-        return [], (), ()
+        return Sections([])
     if not isinstance(doc, dict):
         raise ctx.error((), "expected a mapping with a 'stages' key")
     for key in doc:
@@ -140,8 +150,9 @@ def parse_sections(text: str | bytes, dvfile: str
         path = ("stages", str(name))
         for gen_name, gen_body, body_path in expand(str(name), body, path, ctx.error):
             stages.append(_parse_stage(ctx, gen_name, gen_body, body_path, dvfile))
-    return (stages, parse_checks(doc.get("checks"), ctx, dvfile),
-            parse_artifacts(doc.get("artifacts"), ctx, dvfile))
+    return Sections(stages, parse_checks(doc.get("checks"), ctx, dvfile),
+                    parse_plots(doc.get("plots"), ctx, dvfile),
+                    parse_artifacts(doc.get("artifacts"), ctx, dvfile))
 
 
 def _parse_stage(ctx: _Ctx, name: str, body: Any, path: tuple[str, ...], dvfile: str) -> Stage:

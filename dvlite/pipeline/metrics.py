@@ -109,12 +109,7 @@ def values_of(repo: Repo, rev: str | None, paths: list[str],
     or at `rev` (from git, else from the cache through that revision's lock files), and
     the reason each file that exists but does not parse was left out. A file found
     nowhere is simply absent."""
-    if _unborn(repo, rev):
-        return {}, {}
-    found = _read(repo, rev, paths)
-    missing = [p for p in paths if p not in found]
-    if missing and rev is not None:
-        found.update(_from_cache(repo, rev, pipeline or _pipeline(repo, rev), missing))
+    found = files_at(repo, rev, paths, pipeline)
     values: Values = {}
     bad: dict[str, str] = {}
     for path, data in sorted(found.items()):
@@ -123,6 +118,20 @@ def values_of(repo: Repo, rev: str | None, paths: list[str],
         except DvliteError as exc:
             bad[path] = exc.msg
     return values, bad
+
+
+def files_at(repo: Repo, rev: str | None, paths: list[str],
+             pipeline: Pipeline | None = None) -> dict[str, bytes]:
+    """The bytes of the repository-relative `paths` found in the workspace (rev None) or
+    at `rev`: from git, else from the cache through that revision's lock files. A path
+    found nowhere is absent; a HEAD without commits holds nothing."""
+    if _unborn(repo, rev):
+        return {}
+    found = _read(repo, rev, paths)
+    missing = [p for p in paths if p not in found]
+    if missing and rev is not None:
+        found.update(_from_cache(repo, rev, pipeline or _pipeline(repo, rev), missing))
+    return found
 
 
 def _from_cache(repo: Repo, rev: str, pipeline: Pipeline, paths: list[str]) -> dict[str, bytes]:

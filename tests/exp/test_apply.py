@@ -48,3 +48,42 @@ def test_apply_refuses_unsaved_data_without_force(repo: Path) -> None:
     assert (repo / "model.bin").read_text() == "model lr=0.5 epochs=3"
     assert "lr: 0.5" in (repo / "params.yaml").read_text()
     assert run("exp", "apply", "nope").exit_code == 2
+
+
+def test_outputs_git_holds_are_recorded_and_applied(repo: Path) -> None:
+    """`cache: false` outputs that are not metrics (plot data, a folder of them) are in
+    the experiment's commit and come back with `exp apply`."""
+    from tests.pipeline.util import PY
+
+    exp_repo(repo)
+    script = ("import os, yaml\n"
+              "lr = yaml.safe_load(open('params.yaml'))['train']['lr']\n"
+              "os.makedirs('curves', exist_ok=True)\n"
+              "open('curves/loss.csv', 'w').write(f'step,loss\\n0,{lr}\\n')\n"
+              "open('summary.csv', 'w').write(f'lr\\n{lr}\\n')\n")
+    (repo / "curve.py").write_text(script)
+    (repo / "dvlite.yaml").write_text((repo / "dvlite.yaml").read_text() + f"""\
+  curve:
+    cmd: {PY} curve.py
+    deps: [curve.py]
+    params: [train.lr]
+    outs:
+      - curves:
+          cache: false
+      - summary.csv:
+          cache: false
+""")
+    assert run("repro").exit_code == 0
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "curves")
+    exp_run("-S", "train.lr=0.5", "-n", "half")
+    assert git(repo, "show", "refs/exps/half:curves/loss.csv") == "step,loss\n0,0.5\n"
+    assert git(repo, "show", "refs/exps/half:summary.csv") == "lr\n0.5\n"
+    git(repo, "checkout", "-q", "--", ".")
+    assert run("checkout").exit_code == 0
+    assert (repo / "summary.csv").read_text() == "lr\n0.25\n"
+    r = run("exp", "apply", "half")
+    assert r.exit_code == 0, r.stderr
+    assert (repo / "curves" / "loss.csv").read_text() == "step,loss\n0,0.5\n"
+    assert (repo / "summary.csv").read_text() == "lr\n0.5\n"
+    check_repo(repo)

@@ -92,3 +92,25 @@ def test_show_reads_cached_metrics_from_the_cache(repo: Path) -> None:
     exp_run("-S", "train.lr=0.5", "-n", "c")
     rows = json.loads(run("exp", "show", "--json").stdout)
     assert [r["metrics"]["scores.json"]["acc"] for r in rows] == [0.75, 0.5]
+
+
+def test_show_all_commits_takes_every_branch_and_tag(repo: Path) -> None:
+    first = exp_repo(repo)
+    git(repo, "tag", "v1")
+    git(repo, "checkout", "-qb", "side")
+    git(repo, "commit", "-q", "--allow-empty", "-m", "side work")
+    side = git(repo, "rev-parse", "HEAD").strip()
+    exp_run("-S", "train.lr=0.5", "-n", "on-side")
+    git(repo, "checkout", "-q", "main")
+    git(repo, "commit", "-q", "--allow-empty", "-m", "main work")
+    main = git(repo, "rev-parse", "HEAD").strip()
+    assert [r["name"] for r in json.loads(run("exp", "show", "--json").stdout)] == ["main"]
+    rows = json.loads(run("exp", "show", "--json", "--all-commits").stdout)
+    by_rev = {r["rev"]: r["name"] for r in rows}
+    assert by_rev[main] == "main" and by_rev[side] == "side" and by_rev[first] == "v1"
+    commits = git(repo, "rev-list", "--branches", "--tags").split()
+    assert len(rows) == len(commits) + 1  # every commit once, and the side's experiment
+    on_side = next(r for r in rows if r["name"] == "on-side")
+    assert on_side["baseline"] == side
+    assert rows.index(on_side) == rows.index(next(r for r in rows if r["rev"] == side)) + 1
+    assert on_side["params"]["params.yaml"]["train.lr"] == 0.5

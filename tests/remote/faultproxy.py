@@ -44,6 +44,9 @@ class Rule:
     fired: int = 0
     hit: threading.Event = field(default_factory=threading.Event)  # set when it fires
     release: threading.Event = field(default_factory=threading.Event)
+    # set once a held request has been forwarded and answered (or its client is gone),
+    # so a test can wait for a dead client's last request before it goes on
+    done: threading.Event = field(default_factory=threading.Event)
 
     def matches(self, method: str, path: str, headers: frozenset[str] = frozenset()) -> bool:
         return bool(re.fullmatch(self.method, method) and re.search(self.path, path)
@@ -131,9 +134,13 @@ class _Handler(BaseHTTPRequestHandler):
 
     do_PUT = do_POST = do_DELETE = do_HEAD = do_GET  # noqa: N815
 
-    def _body(self) -> bytes:
+    def _body(self) -> bytes | None:
+        """The request body, or None when the client went away before sending it all
+        (forwarding a truncated body would make the server answer for a dead client)."""
         if self.headers.get("Transfer-Encoding", "").lower() != "chunked":
-            return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            size = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(size)
+            return body if len(body) == size else None
         parts = []
         while size := int(self.rfile.readline().split(b";")[0].strip() or b"0", 16):
             parts.append(self.rfile.read(size))
@@ -143,11 +150,20 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _serve(self) -> None:
         body = self._body()
+        if body is None:
+            self.close_connection = True
+            return
         rule = self.server.proxy.decide(self.command, self.path,
                                         frozenset(k.lower() for k in self.headers))
         if rule is not None and rule.action == "hold":
             rule.release.wait(60)
-            rule = None
+            try:
+                self._forward(body)
+            except OSError:  # the held request's client was killed meanwhile
+                self.close_connection = True
+            finally:
+                rule.done.set()
+            return
         if rule is None or rule.action in ("corrupt", "corrupt_request"):
             damage = rule.action if rule is not None else ""
             self._forward(_flip(body) if damage == "corrupt_request" else body,

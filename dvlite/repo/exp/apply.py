@@ -39,10 +39,12 @@ def exp_apply(repo: Repo, name: str, force: bool = False,
     prefix = os.path.relpath(repo.root, git.root).replace(os.sep, "/")
     prefix = "" if prefix == "." else prefix + "/"
     listing = git.run("ls-tree", "-r", "-z", "--name-only", "--full-tree", exp.rev)
-    pointers = [p.decode("utf-8", "surrogateescape") for p in listing.split(b"\0")
-                if p.endswith(POINTER_SUFFIX.encode()) and p.startswith(prefix.encode())]
-    wanted = sorted({*(prefix + f for f in recorded_files(load_at(repo, exp.rev))),
-                     *pointers})
+    recorded = {prefix + f for f in recorded_files(load_at(repo, exp.rev))}
+    folders = tuple(f + "/" for f in recorded)
+    wanted = sorted(path for raw in listing.split(b"\0") if raw
+                    and (path := raw.decode("utf-8", "surrogateescape")).startswith(prefix)
+                    and (path.endswith(POINTER_SUFFIX) or path in recorded
+                         or path.startswith(folders)))
     result = ApplyResult(name, exp.rev)
     for gpath, data in zip(wanted, git.cat_paths([f"{exp.rev}:{p}" for p in wanted]),
                            strict=True):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, replace
 
+from dvlite._fault import faultpoint
 from dvlite.core.dag import Pipeline
 from dvlite.core.lockfile import lock_path_for
 from dvlite.core.stages import DEFAULT_PARAMS
@@ -54,17 +55,19 @@ def exp_run(repo: Repo, targets: list[str], overrides: list[str], *, name: str |
     message = "dvlite exp run" + "".join(f"\n\n-S {o}" for o in overrides)
     rev = git.commit_paths(paths, message, baseline)
     name = name if name is not None else _new_name(git, rev)
+    faultpoint("exp.before_ref")
     write_ref(git, name, rev, force)
     return ExpRunResult(name, rev, baseline, result)
 
 
 def recorded_files(pipeline: Pipeline) -> list[str]:
     """Repository-relative files an experiment records besides the pointers: the
-    pipeline files, their lock files, the params files and the metrics git holds."""
+    pipeline files, their lock files, the params files and the outputs git holds
+    (`cache: false`: metrics, plot data; a folder stands for the files under it)."""
     files = {*pipeline.files, *(lock_path_for(f) for f in pipeline.files), DEFAULT_PARAMS}
     for stage in pipeline.stages:
         files.update(p.file for p in stage.params)
-        files.update(o.path for o in stage.outs if o.metric and not o.cache)
+        files.update(o.path for o in stage.outs if not o.cache)
     return sorted(files)
 
 

@@ -1,9 +1,10 @@
 """`dvlite exp show`: baselines (HEAD or the last N commits) and their experiments, with
 every parameter and metric, read from git objects without a checkout.
 
-Cost: one `git log`, one `git for-each-ref`, then two `git cat-file --batch` calls for
-all the commits together (their pipeline files first, then their params, metrics and
-lock files); a cached metrics file is read from the cache through its lock entry."""
+Cost: one `git log`, one `git for-each-ref` (and a look at the run claims when some
+are queued), then two `git cat-file --batch` calls for all the commits together (their
+pipeline files first, then their params, metrics and lock files); a cached metrics file
+is read from the cache through its lock entry."""
 
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ from dvlite.errors import DvliteError, UsageError
 from dvlite.pipeline.load import pipeline_files
 from dvlite.pipeline.metrics import Values
 from dvlite.pipeline.params import flatten, parse_values
-from dvlite.repo.exp.refs import git_of, list_all
+from dvlite.repo.exp.refs import ExpRef, git_of, list_all
+from dvlite.repo.exp.running import running
 from dvlite.scm import Git
 from dvlite.workspace.repo import Repo
 
@@ -51,30 +53,38 @@ def _ignore(msg: str) -> None:
 
 
 def exp_show(repo: Repo, num: int = 1, on_bad_file: Callable[[str], None] = _ignore,
-             rev: str = "HEAD") -> list[ExpRow]:
-    """Rows in order: each baseline (newest first, from `rev` back), then its experiments
-    (oldest first, by name within one second), queued and failed ones included, without
-    metrics."""
+             rev: str = "HEAD", all_commits: bool = False) -> list[ExpRow]:
+    """Rows in order: each baseline (newest first: the last `num` commits from `rev`, or
+    with `all_commits` every commit of every branch and tag), then its experiments
+    (oldest first, by name within one second); queued, running and failed ones
+    included, without metrics."""
     if num < 1:
         raise UsageError("-n must be at least 1")
     git = git_of(repo)
+    by_baseline: dict[str, list[ExpRef]] = {}
     exps = list_all(git)
+    for exp in exps:
+        by_baseline.setdefault(exp.baseline, []).append(exp)
+    now = running(git) if any(e.state == "queued" for e in exps) else set()
     rows: list[ExpRow] = []
     start = "HEAD" if rev == "HEAD" else git.resolve(rev)
-    for commit, created, name in _baselines(git, num, start):
+    for commit, created, name in _baselines(git, num, start, all_commits):
         rows.append(ExpRow(name, commit, commit, created))
-        mine = sorted((e for e in exps if e.baseline == commit),
-                      key=lambda e: (e.created, e.name))
-        rows += [ExpRow(e.name, e.rev, commit, e.created, e.state) for e in mine]
+        mine = sorted(by_baseline.get(commit, []), key=lambda e: (e.created, e.name))
+        rows += [ExpRow(e.name, e.rev, commit, e.created,
+                        "running" if e.state == "queued" and e.name in now else e.state)
+                 for e in mine]
     _fill_values(repo, git, rows, on_bad_file)
     for row in rows:
-        if row.state in ("queued", "failed"):
+        if row.state in ("queued", "running", "failed"):
             row.metrics = {}  # its commit holds the baseline's: it has none of its own
     return rows
 
 
-def _baselines(git: Git, num: int, start: str = "HEAD") -> list[tuple[str, str, str]]:
-    out = git.run("log", f"-n{num}", "--format=%H%x00%cI%x00%D", start)
+def _baselines(git: Git, num: int, start: str, all_commits: bool
+               ) -> list[tuple[str, str, str]]:
+    scope = [start, "--branches", "--tags"] if all_commits else [f"-n{num}", start]
+    out = git.run("log", "--format=%H%x00%cI%x00%D", *scope)
     found = []
     for line in out.decode("utf-8", "surrogateescape").splitlines():
         rev, created, decoration = line.split("\0")

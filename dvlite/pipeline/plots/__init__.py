@@ -1,0 +1,1 @@
+"""Plots: loading data files, building Vega-Lite specs, and rendering them."""

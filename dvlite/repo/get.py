@@ -94,11 +94,12 @@ def get(repo: str, path: str, rev: str | None = None, out: Path | None = None,
         _, pointer, sub = find_output(outputs_at(src, revision), path, revision)
         config = config_at(src, revision, work)
         objects = SourceObjects(config, src.base, work / "objects", cache_dir(src, config))
-        return _export(objects, pointer, sub, dest, progress)
+        return export(objects, pointer, sub, dest, progress)
 
 
-def _export(objects: SourceObjects, pointer: Pointer, sub: str | None, dest: Path,
-            progress: Progress) -> GetResult:
+def export(objects: SourceObjects, pointer: Pointer, sub: str | None, dest: Path,
+           progress: Progress) -> GetResult:
+    """Download the output `pointer` names (or its file `sub`) into `dest`, verified."""
     files: dict[str, Item] = {}
     execs: set[str] = set()
     if not pointer.is_dir:

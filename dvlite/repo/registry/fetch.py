@@ -19,7 +19,7 @@ from dvlite.core.dag import parse_files
 from dvlite.core.registry import ArtifactState, Ref, build
 from dvlite.core.stages import PIPELINE_FILE
 from dvlite.errors import DvliteError, UsageError
-from dvlite.repo.get import GetResult, _export, work_folder
+from dvlite.repo.get import GetResult, export, work_folder
 from dvlite.storage.progress import NULL_PROGRESS, Progress
 from dvlite.workspace import git_url
 from dvlite.workspace.objects import SourceObjects
@@ -78,6 +78,6 @@ def get_model(repo: str, ref: Ref, out: Path | None = None, *, cwd: Path | None 
     with work_folder(dest.parent) as work:
         config = config_at(src, commit, work)
         objects = SourceObjects(config, src.base, work / "objects", cache_dir(src, config))
-        result = _export(objects, pointer, sub, dest, progress)
+        result = export(objects, pointer, sub, dest, progress)
     oid = str(pointer.oid) if sub is None else ""
     return ModelGet(result, ref.artifact, version, commit, oid)
